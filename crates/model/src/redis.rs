@@ -1,0 +1,182 @@
+//! The Redis data nodes and the Sentinels that watch them.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::{Resources, SecretSource};
+
+/// A container image pinned to a tag (never `latest`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ContainerImage {
+    /// Image repository, e.g. `redis` or `registry.example.com/redis`.
+    pub repository: String,
+    /// Image tag, e.g. `7.2.0`. `latest` and empty tags are rejected.
+    pub tag: String,
+}
+
+impl ContainerImage {
+    /// `repository:tag`, as a pod spec wants it.
+    pub fn reference(&self) -> String {
+        format!("{}:{}", self.repository, self.tag)
+    }
+}
+
+/// The highly available Redis used by the gateway for rate limiting: one master, replicas and Sentinels.
+///
+/// ```
+/// let redis = gatehouse_model::Redis::default();
+/// assert_eq!(redis.replicas, 2);
+/// assert_eq!(redis.sentinel.count, 3);
+/// assert_eq!(redis.sentinel.effective_quorum(), 2);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct Redis {
+    /// Image of the data nodes and Sentinels (the guide's `redis:7.2.0`).
+    pub image: ContainerImage,
+    /// Name of the master group that Sentinels monitor and clients ask for (`mymaster`).
+    pub master_name: String,
+    /// Where the Redis password comes from.
+    pub password: SecretSource,
+    /// Number of replicas beside the master. Zero can never fail over and is rejected.
+    pub replicas: u32,
+    /// Port of the data nodes.
+    pub port: u16,
+    /// Persistence of the data nodes.
+    pub persistence: Persistence,
+    /// Refuse writes when fewer replicas are connected (off by default: for rate-limit counters,
+    /// availability matters more than the last writes).
+    pub min_replicas_to_write: Option<MinReplicasToWrite>,
+    /// CPU and memory of each data node.
+    pub resources: Resources,
+    /// Never put two data pods (or two Sentinels) on one node (`true`); `false` only prefers it,
+    /// for clusters with fewer nodes than pods.
+    pub required_anti_affinity: bool,
+    /// The Sentinels.
+    pub sentinel: Sentinel,
+}
+
+impl Default for Redis {
+    fn default() -> Self {
+        Redis {
+            image: ContainerImage {
+                repository: "redis".into(),
+                tag: "7.2.0".into(),
+            },
+            master_name: "mymaster".into(),
+            password: SecretSource::Generated,
+            replicas: 2,
+            port: 6379,
+            persistence: Persistence::default(),
+            min_replicas_to_write: None,
+            resources: Resources::new("100m", "256Mi", "500m", "512Mi"),
+            required_anti_affinity: true,
+            sentinel: Sentinel::default(),
+        }
+    }
+}
+
+impl Redis {
+    /// Number of data pods: the master plus its replicas.
+    pub fn data_nodes(&self) -> u32 {
+        1 + self.replicas
+    }
+}
+
+/// How the data nodes keep their data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct Persistence {
+    /// Append-only file (`appendonly yes`).
+    pub append_only: bool,
+    /// Where `dir` lives.
+    pub volume: DataVolume,
+}
+
+impl Default for Persistence {
+    fn default() -> Self {
+        Persistence {
+            append_only: true,
+            volume: DataVolume::Persistent {
+                size: "8Gi".into(),
+                storage_class: None,
+            },
+        }
+    }
+}
+
+/// The volume behind each data node's `dir`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "camelCase", deny_unknown_fields)]
+pub enum DataVolume {
+    /// A PersistentVolumeClaim per data pod (recommended: a master restarted empty would wipe its
+    /// replicas).
+    Persistent {
+        /// Requested size, a Kubernetes quantity such as `8Gi`.
+        size: String,
+        /// Storage class; the cluster default when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        storage_class: Option<String>,
+    },
+    /// An emptyDir: data is lost when a pod is deleted. Only on explicit request.
+    Ephemeral,
+}
+
+/// `min-replicas-to-write` / `min-replicas-max-lag`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MinReplicasToWrite {
+    /// Minimum connected replicas for the master to accept writes.
+    pub replicas: u32,
+    /// Maximum replication lag, in seconds, for a replica to count.
+    pub max_lag_seconds: u32,
+}
+
+/// The Sentinels that elect a new master when the current one fails.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct Sentinel {
+    /// Number of Sentinel processes (3 or 5; odd, at least 3).
+    pub count: u32,
+    /// Sentinels that must agree the master is down; the majority when absent.
+    pub quorum: Option<u32>,
+    /// `down-after-milliseconds`.
+    pub down_after_milliseconds: u32,
+    /// `parallel-syncs`.
+    pub parallel_syncs: u32,
+    /// `failover-timeout`, in milliseconds.
+    pub failover_timeout_milliseconds: u32,
+    /// Port of the Sentinels.
+    pub port: u16,
+    /// Name of the headless Service of the Sentinels, which the gateway connects to.
+    pub service_name: String,
+    /// Require the Redis password on the Sentinels too (`requirepass` in sentinel.conf). Without it,
+    /// anyone who reaches a Sentinel can force a failover.
+    pub auth: bool,
+    /// CPU and memory of each Sentinel.
+    pub resources: Resources,
+}
+
+impl Default for Sentinel {
+    fn default() -> Self {
+        Sentinel {
+            count: 3,
+            quorum: None,
+            down_after_milliseconds: 10_000,
+            parallel_syncs: 1,
+            failover_timeout_milliseconds: 180_000,
+            port: 26379,
+            service_name: "gravitee-apim-redis-headless".into(),
+            auth: true,
+            resources: Resources::new("50m", "64Mi", "200m", "128Mi"),
+        }
+    }
+}
+
+impl Sentinel {
+    /// The quorum in force: the configured one, or the majority of `count`.
+    pub fn effective_quorum(&self) -> u32 {
+        self.quorum.unwrap_or(self.count / 2 + 1)
+    }
+}

@@ -1,0 +1,128 @@
+//! CPU and memory requests and limits, and Kubernetes quantities.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// CPU and memory of one container, as Kubernetes quantities (`200m`, `512Mi`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Resources {
+    /// What the scheduler reserves.
+    pub requests: CpuMemory,
+    /// The most the container may use.
+    pub limits: CpuMemory,
+}
+
+/// A CPU and a memory quantity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CpuMemory {
+    /// CPU, e.g. `200m` or `1`.
+    pub cpu: String,
+    /// Memory, e.g. `512Mi`.
+    pub memory: String,
+}
+
+impl Resources {
+    /// Requests and limits from four quantities.
+    pub fn new(
+        request_cpu: &str,
+        request_memory: &str,
+        limit_cpu: &str,
+        limit_memory: &str,
+    ) -> Self {
+        Resources {
+            requests: CpuMemory {
+                cpu: request_cpu.into(),
+                memory: request_memory.into(),
+            },
+            limits: CpuMemory {
+                cpu: limit_cpu.into(),
+                memory: limit_memory.into(),
+            },
+        }
+    }
+}
+
+/// Parses a Kubernetes quantity (`500m`, `1.5`, `512Mi`, `1G`, `1e3`) into its value in base units.
+///
+/// Returns `None` for anything the API server would reject.
+///
+/// ```
+/// use gatehouse_model::parse_quantity;
+/// assert_eq!(parse_quantity("500m"), Some(0.5));
+/// assert_eq!(parse_quantity("1Ki"), Some(1024.0));
+/// assert_eq!(parse_quantity("12 MB"), None);
+/// ```
+pub fn parse_quantity(text: &str) -> Option<f64> {
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '+' || c == '-'))
+        .unwrap_or(text.len());
+    let (number, suffix) = text.split_at(split);
+    if number.is_empty()
+        || number.starts_with('-')
+        || number.matches('.').count() > 1
+        || !number
+            .trim_start_matches('+')
+            .starts_with(|c: char| c.is_ascii_digit() || c == '.')
+        || number
+            .trim_start_matches('+')
+            .chars()
+            .any(|c| c == '+' || c == '-')
+    {
+        return None;
+    }
+    let value: f64 = number.parse().ok()?;
+    let factor = match suffix {
+        "" => 1.0,
+        "n" => 1e-9,
+        "u" => 1e-6,
+        "m" => 1e-3,
+        "k" => 1e3,
+        "M" => 1e6,
+        "G" => 1e9,
+        "T" => 1e12,
+        "P" => 1e15,
+        "E" => 1e18,
+        "Ki" => 1024.0,
+        "Mi" => 1024f64.powi(2),
+        "Gi" => 1024f64.powi(3),
+        "Ti" => 1024f64.powi(4),
+        "Pi" => 1024f64.powi(5),
+        "Ei" => 1024f64.powi(6),
+        exponent if exponent.starts_with(['e', 'E']) => {
+            let power: i32 = exponent[1..].parse().ok()?;
+            10f64.powi(power)
+        }
+        _ => return None,
+    };
+    Some(value * factor)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_quantity;
+
+    #[test]
+    fn quantities_kubernetes_accepts_parse() {
+        for (text, value) in [
+            ("1", 1.0),
+            ("0.25", 0.25),
+            ("200m", 0.2),
+            ("512Mi", 536_870_912.0),
+            ("1G", 1e9),
+            ("2e3", 2000.0),
+        ] {
+            assert_eq!(parse_quantity(text), Some(value), "{text}");
+        }
+    }
+
+    #[test]
+    fn quantities_kubernetes_rejects_do_not_parse() {
+        for text in [
+            "", "m", "-1", "1.2.3", "12 MB", "1mi", "1GB", "abc", "1e", "0x10",
+        ] {
+            assert_eq!(parse_quantity(text), None, "{text}");
+        }
+    }
+}

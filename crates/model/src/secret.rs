@@ -1,0 +1,102 @@
+//! Where secret values come from, and which Kubernetes Secret key holds them.
+//!
+//! A secret never appears in the model as a plain string: the model only says where the value comes
+//! from. Rendered output references the Secret key; the apply step makes sure the Secret exists.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Where the value of one secret (Redis password, license key, cloud token) comes from.
+///
+/// ```
+/// use gatehouse_model::SecretSource;
+/// let existing = SecretSource::ExistingSecret { name: "redis".into(), key: "password".into() };
+/// let from_env = SecretSource::Env { variable: "REDIS_PASSWORD".into() };
+/// assert_ne!(existing, from_env);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "from", rename_all = "camelCase", deny_unknown_fields)]
+pub enum SecretSource {
+    /// A Secret that already exists in the namespace; gatehouse only references it.
+    ExistingSecret {
+        /// Name of the Secret.
+        name: String,
+        /// Key inside the Secret's data.
+        key: String,
+    },
+    /// The value of an environment variable of the process that runs `deploy`, written to a Secret
+    /// managed by gatehouse.
+    Env {
+        /// Name of the environment variable.
+        variable: String,
+    },
+    /// A random value generated once at deploy time into a Secret managed by gatehouse; an existing
+    /// value is never overwritten or printed.
+    Generated,
+}
+
+/// A reference to one key of a Kubernetes Secret (what pods read through `secretKeyRef`).
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SecretKeyRef {
+    /// Name of the Secret.
+    pub name: String,
+    /// Key inside the Secret's data.
+    pub key: String,
+}
+
+/// The secrets a deployment needs; each has exactly one source and one Secret key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum SecretRole {
+    /// The password of the Redis data nodes (and of the Sentinels when Sentinel auth is on).
+    RedisPassword,
+    /// The Gravitee license key (base64 of the license file).
+    LicenseKey,
+    /// The Gravitee Cloud token of the hybrid gateway.
+    CloudToken,
+}
+
+impl SecretRole {
+    /// Every role, in a stable order.
+    pub const ALL: [SecretRole; 3] = [
+        SecretRole::RedisPassword,
+        SecretRole::LicenseKey,
+        SecretRole::CloudToken,
+    ];
+
+    /// The suffix of the Secret gatehouse manages for this role (`<deployment name>-<suffix>`).
+    pub fn managed_secret_suffix(self) -> &'static str {
+        match self {
+            SecretRole::RedisPassword => "redis-password",
+            SecretRole::LicenseKey => "license-key",
+            SecretRole::CloudToken => "cloud-token",
+        }
+    }
+
+    /// The key inside the Secret gatehouse manages for this role.
+    pub fn managed_secret_key(self) -> &'static str {
+        match self {
+            SecretRole::RedisPassword => "password",
+            SecretRole::LicenseKey => "license-key",
+            SecretRole::CloudToken => "token",
+        }
+    }
+
+    /// The model field that holds this role's source, for error messages.
+    pub fn field_path(self) -> &'static str {
+        match self {
+            SecretRole::RedisPassword => "redis.password",
+            SecretRole::LicenseKey => "gateway.licenseKey",
+            SecretRole::CloudToken => "gateway.cloudToken",
+        }
+    }
+}
+
+impl std::fmt::Display for SecretRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.field_path())
+    }
+}

@@ -1,0 +1,831 @@
+//! Validation: every problem of a model at once, each with its field path and the fix.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use crate::{
+    CpuMemory, DataVolume, Deployment, Resources, SecretRole, SecretSource, parse_quantity,
+};
+
+/// How serious a problem is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    /// The deployment would be wrong or would not start: nothing is rendered or applied.
+    Error,
+    /// The deployment works but is weaker than it should be.
+    Warning,
+}
+
+/// One problem found in a model.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Problem {
+    /// Error or warning.
+    pub severity: Severity,
+    /// Field path in the model / config file, e.g. `redis.sentinel.quorum`.
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it.
+    pub fix: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let level = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        write!(f, "{level}: {}: {}; {}", self.path, self.message, self.fix)
+    }
+}
+
+/// A model with at least one error; holds every problem found (warnings too).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the deployment has {} error(s):\n{}", self.errors().count(), self.problems.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"))]
+pub struct ValidationError {
+    /// Every problem, errors first, then by path.
+    pub problems: Vec<Problem>,
+}
+
+impl ValidationError {
+    /// The problems that are errors.
+    pub fn errors(&self) -> impl Iterator<Item = &Problem> {
+        self.problems
+            .iter()
+            .filter(|p| p.severity == Severity::Error)
+    }
+
+    /// Whether a problem is reported at `path`.
+    pub fn has_path(&self, path: &str) -> bool {
+        self.problems.iter().any(|p| p.path == path)
+    }
+}
+
+/// A deployment that passed validation; the renderer's only input.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidDeployment {
+    deployment: Deployment,
+    warnings: Vec<Problem>,
+}
+
+impl ValidDeployment {
+    /// Warnings found during validation (the deployment is valid despite them).
+    pub fn warnings(&self) -> &[Problem] {
+        &self.warnings
+    }
+
+    /// The validated model.
+    pub fn deployment(&self) -> &Deployment {
+        &self.deployment
+    }
+}
+
+impl std::ops::Deref for ValidDeployment {
+    type Target = Deployment;
+    fn deref(&self) -> &Deployment {
+        &self.deployment
+    }
+}
+
+impl Deployment {
+    /// Every problem of the model, errors first, then sorted by field path.
+    pub fn validate(&self) -> Vec<Problem> {
+        let mut check = Checker::default();
+        check.deployment(self);
+        let mut problems = check.problems;
+        problems.sort();
+        problems.dedup();
+        problems
+    }
+
+    /// The model as a [`ValidDeployment`] when it has no errors; otherwise all problems.
+    pub fn validated(self) -> Result<ValidDeployment, ValidationError> {
+        let problems = self.validate();
+        if problems.iter().any(|p| p.severity == Severity::Error) {
+            return Err(ValidationError { problems });
+        }
+        Ok(ValidDeployment {
+            deployment: self,
+            warnings: problems,
+        })
+    }
+}
+
+#[derive(Default)]
+struct Checker {
+    problems: Vec<Problem>,
+}
+
+/// Longest StatefulSet name: pods get a `controller-revision-hash` label of name + 11 characters.
+const MAX_STATEFULSET_NAME: usize = 52;
+/// Helm refuses release names longer than this.
+const MAX_RELEASE_NAME: usize = 53;
+/// Env variables the gateway gets from Secrets; setting them by hand would bypass the secret source.
+const RESERVED_GATEWAY_ENV: [&str; 4] = [
+    "gravitee_ratelimit_redis_password",
+    "gravitee_ratelimit_redis_sentinel_password",
+    "gravitee_license_key",
+    "gravitee_cloud_token",
+];
+
+impl Checker {
+    fn error(
+        &mut self,
+        path: impl Into<String>,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) {
+        self.push(Severity::Error, path, message, fix);
+    }
+
+    fn warning(
+        &mut self,
+        path: impl Into<String>,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) {
+        self.push(Severity::Warning, path, message, fix);
+    }
+
+    fn push(
+        &mut self,
+        severity: Severity,
+        path: impl Into<String>,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) {
+        self.problems.push(Problem {
+            severity,
+            path: path.into(),
+            message: message.into(),
+            fix: fix.into(),
+        });
+    }
+
+    fn deployment(&mut self, d: &Deployment) {
+        self.dns_label("namespace", &d.namespace, 63);
+        self.dns_label(
+            "name",
+            &d.name,
+            MAX_STATEFULSET_NAME - "-redis-sentinel".len(),
+        );
+        self.redis(d);
+        self.gateway(d);
+        for role in SecretRole::ALL {
+            if let Some(source) = d.secret_source(role) {
+                self.secret_source(role, source);
+            }
+        }
+    }
+
+    fn redis(&mut self, d: &Deployment) {
+        let r = &d.redis;
+        if r.image.repository.trim().is_empty() {
+            self.error(
+                "redis.image.repository",
+                "is empty",
+                "set the image repository, e.g. `redis`",
+            );
+        } else if r.image.repository.contains(char::is_whitespace)
+            || r.image.repository.contains(':') && !r.image.repository.contains('/')
+        {
+            self.error(
+                "redis.image.repository",
+                format!("`{}` is not an image repository", r.image.repository),
+                "give the repository without tag, e.g. `redis`; put the tag in redis.image.tag",
+            );
+        }
+        self.image_tag("redis.image.tag", &r.image.tag, "7.2.0");
+        self.master_name(&r.master_name);
+        if r.replicas == 0 {
+            self.error(
+                "redis.replicas",
+                "0 replicas: a master without replicas can never fail over (Sentinel aborts with \
+                 -failover-abort-no-good-slave and writes fail until the same pod returns)",
+                "use at least 1 replica; 2 keeps a replica while another resyncs",
+            );
+        }
+        self.port("redis.port", r.port);
+        self.port("redis.sentinel.port", r.sentinel.port);
+        if r.port == r.sentinel.port {
+            self.error(
+                "redis.sentinel.port",
+                format!("{} is also redis.port", r.sentinel.port),
+                "use different ports, e.g. 6379 for Redis and 26379 for Sentinel",
+            );
+        }
+        match &r.persistence.volume {
+            DataVolume::Persistent {
+                size,
+                storage_class,
+            } => {
+                let path = "redis.persistence.volume.size";
+                match parse_quantity(size) {
+                    None => self.error(
+                        path,
+                        format!("`{size}` is not a Kubernetes quantity"),
+                        "use a size such as `8Gi`",
+                    ),
+                    Some(bytes) if bytes < 1.0 => self.error(
+                        path,
+                        format!("`{size}` is empty"),
+                        "use a size such as `8Gi`",
+                    ),
+                    Some(_) => {}
+                }
+                if let Some(class) = storage_class {
+                    self.dns_subdomain("redis.persistence.volume.storageClass", class);
+                }
+            }
+            DataVolume::Ephemeral => self.warning(
+                "redis.persistence.volume",
+                "ephemeral: a data pod deleted or rescheduled loses its data, and a master \
+                 restarted empty inside down-after can wipe its replicas",
+                "use `kind: persistent` for production",
+            ),
+        }
+        if let Some(min) = &r.min_replicas_to_write {
+            if min.replicas == 0 || min.replicas > r.replicas {
+                self.error(
+                    "redis.minReplicasToWrite.replicas",
+                    format!(
+                        "{} is outside the {} replicas: the master would refuse every write",
+                        min.replicas, r.replicas
+                    ),
+                    format!("use 1..={}", r.replicas.max(1)),
+                );
+            }
+            if min.max_lag_seconds == 0 {
+                self.error(
+                    "redis.minReplicasToWrite.maxLagSeconds",
+                    "0 seconds: no replica would ever count as connected",
+                    "use a lag such as 10",
+                );
+            }
+        }
+        self.resources("redis.resources", &r.resources);
+        self.sentinel(d);
+    }
+
+    fn sentinel(&mut self, d: &Deployment) {
+        let s = &d.redis.sentinel;
+        if s.count == 0 {
+            self.error(
+                "redis.sentinel.count",
+                "0 sentinels: nothing would detect a failed master",
+                "use 3 (or 5) sentinels",
+            );
+        } else if s.count < 3 || s.count.is_multiple_of(2) {
+            self.warning(
+                "redis.sentinel.count",
+                format!(
+                    "{} sentinels: fewer than 3 or an even number tolerates no more failures than \
+                     one sentinel less",
+                    s.count
+                ),
+                "use an odd number of at least 3 (3 or 5)",
+            );
+        }
+        if let Some(quorum) = s.quorum
+            && (quorum == 0 || quorum > s.count)
+        {
+            self.error(
+                "redis.sentinel.quorum",
+                format!("{quorum} exceeds the {} sentinels or is 0", s.count),
+                format!(
+                    "use 1..={} (or leave it out for the majority, {})",
+                    s.count.max(1),
+                    s.count / 2 + 1
+                ),
+            );
+        }
+        if s.down_after_milliseconds < 100 {
+            self.error(
+                "redis.sentinel.downAfterMilliseconds",
+                format!(
+                    "{} ms would declare a healthy master down on any pause",
+                    s.down_after_milliseconds
+                ),
+                "use at least 1000 (the default is 10000)",
+            );
+        }
+        if s.parallel_syncs == 0 {
+            self.error(
+                "redis.sentinel.parallelSyncs",
+                "0: replicas would never be reconfigured after a failover",
+                "use 1",
+            );
+        }
+        if s.failover_timeout_milliseconds <= s.down_after_milliseconds {
+            self.error(
+                "redis.sentinel.failoverTimeoutMilliseconds",
+                format!(
+                    "{} ms is not longer than downAfterMilliseconds ({} ms)",
+                    s.failover_timeout_milliseconds, s.down_after_milliseconds
+                ),
+                "use a longer timeout, e.g. 180000",
+            );
+        }
+        self.dns_1035_label("redis.sentinel.serviceName", &s.service_name);
+        if s.service_name == format!("{}-redis-data", d.name) {
+            self.error(
+                "redis.sentinel.serviceName",
+                format!("`{}` is the data nodes' Service", s.service_name),
+                "choose another name, e.g. `gravitee-apim-redis-headless`",
+            );
+        }
+        if !s.auth {
+            self.warning(
+                "redis.sentinel.auth",
+                "off: anyone who reaches a Sentinel can force a failover or reconfigure it",
+                "set `auth: true`",
+            );
+        }
+        self.resources("redis.sentinel.resources", &s.resources);
+    }
+
+    fn gateway(&mut self, d: &Deployment) {
+        let g = &d.gateway;
+        self.dns_label("gateway.releaseName", &g.release_name, MAX_RELEASE_NAME);
+        if !is_semver(&g.version) {
+            self.error(
+                "gateway.version",
+                format!("`{}` is not a semantic version", g.version),
+                "use the gateway version of your Gravitee Cloud control plane, e.g. `4.9.0`",
+            );
+        }
+        if g.replicas == 0 {
+            self.error(
+                "gateway.replicas",
+                "0 gateway pods would serve nothing",
+                "use at least 1 (2 for availability)",
+            );
+        }
+        if g.image.repository.trim().is_empty() || g.image.repository.contains(char::is_whitespace)
+        {
+            self.error(
+                "gateway.image.repository",
+                format!("`{}` is not an image repository", g.image.repository),
+                "use e.g. `graviteeio/apim-gateway`",
+            );
+        }
+        self.port("gateway.service.port", g.service.port);
+        self.resources("gateway.resources", &g.resources);
+        if g.graceful_shutdown_seconds >= g.termination_grace_period_seconds {
+            self.error(
+                "gateway.gracefulShutdownSeconds",
+                format!(
+                    "{} s is not shorter than terminationGracePeriodSeconds ({} s): pods would be \
+                     killed before they finish",
+                    g.graceful_shutdown_seconds, g.termination_grace_period_seconds
+                ),
+                "use a shorter delay or a longer grace period",
+            );
+        }
+        self.plugins(d);
+        self.env(d);
+        for key in g.pod_annotations.keys() {
+            if key.is_empty() || key.contains(char::is_whitespace) {
+                self.error(
+                    format!("gateway.podAnnotations.{key}"),
+                    "is not a valid annotation key",
+                    "use a key such as `prometheus.io/scrape`",
+                );
+            }
+        }
+    }
+
+    fn plugins(&mut self, d: &Deployment) {
+        let mut seen_urls = BTreeMap::new();
+        let mut seen_files = BTreeMap::new();
+        for (index, plugin) in d.gateway.plugins.iter().enumerate() {
+            let path = format!("gateway.plugins[{index}].url");
+            let url = &plugin.url;
+            if !url.starts_with("https://") {
+                self.error(
+                    &path,
+                    format!("`{url}` is not an https:// URL"),
+                    "serve plugins over https",
+                );
+            }
+            if let Some(bad) = url.chars().find(|c| !is_safe_url_char(*c)) {
+                self.error(
+                    &path,
+                    format!(
+                        "contains `{}`: the chart pastes plugin URLs into `sh -c`, so shell \
+                         metacharacters, quotes, spaces and query strings are refused",
+                        bad.escape_default()
+                    ),
+                    "use a plain URL of letters, digits and `-._~/:%+=@`",
+                );
+            }
+            let file = plugin.file_name();
+            if !file.ends_with(".zip") || file.len() <= ".zip".len() {
+                self.error(
+                    &path,
+                    format!("`{url}` does not name a .zip file"),
+                    "point at the plugin's .zip file",
+                );
+            }
+            if let Some(first) = seen_urls.insert(url.clone(), index) {
+                self.error(
+                    &path,
+                    format!("duplicate of gateway.plugins[{first}]"),
+                    "list each plugin once",
+                );
+            } else if let Some(first) = seen_files.insert(file.to_string(), index) {
+                self.error(
+                    &path,
+                    format!("file name `{file}` is also gateway.plugins[{first}]'s: one would overwrite the other"),
+                    "list each plugin once",
+                );
+            }
+            if let Some(sha) = &plugin.sha256
+                && (sha.len() != 64 || !sha.chars().all(|c| c.is_ascii_hexdigit()))
+            {
+                self.error(
+                    format!("gateway.plugins[{index}].sha256"),
+                    format!("`{sha}` is not a SHA-256 (64 hex digits)"),
+                    "use the output of `sha256sum <plugin>.zip`",
+                );
+            }
+        }
+    }
+
+    fn env(&mut self, d: &Deployment) {
+        let mut seen = BTreeSet::new();
+        for (index, var) in d.gateway.env.iter().enumerate() {
+            let path = format!("gateway.env[{index}].name");
+            if var.name.is_empty() {
+                self.error(&path, "is empty", "give the variable a name");
+                continue;
+            }
+            if !is_env_name(&var.name) {
+                self.error(
+                    &path,
+                    format!("`{}` is not a valid environment variable name", var.name),
+                    "use letters, digits, `_`, `-` and `.`, not starting with a digit",
+                );
+            }
+            if RESERVED_GATEWAY_ENV.contains(&var.name.to_ascii_lowercase().as_str()) {
+                self.error(
+                    &path,
+                    format!(
+                        "`{}` is set by gatehouse from a Secret; a plain value would put a secret in \
+                         the Helm values",
+                        var.name
+                    ),
+                    "set the secret source instead (redis.password, gateway.licenseKey, \
+                     gateway.cloudToken)",
+                );
+            }
+            if !seen.insert(var.name.clone()) {
+                self.error(&path, format!("`{}` is set twice", var.name), "set it once");
+            }
+        }
+    }
+
+    fn secret_source(&mut self, role: SecretRole, source: &SecretSource) {
+        let path = role.field_path();
+        match source {
+            SecretSource::ExistingSecret { name, key } => {
+                self.dns_subdomain(&format!("{path}.name"), name);
+                if key.is_empty()
+                    || !key
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-._".contains(c))
+                {
+                    self.error(
+                        format!("{path}.key"),
+                        format!("`{key}` is not a valid Secret key"),
+                        "use letters, digits, `-`, `_` and `.`",
+                    );
+                }
+            }
+            SecretSource::Env { variable } => {
+                if !is_env_name(variable) {
+                    self.error(
+                        format!("{path}.variable"),
+                        format!("`{variable}` is not a valid environment variable name"),
+                        "name the variable that holds the value, e.g. `GATEHOUSE_REDIS_PASSWORD`",
+                    );
+                }
+            }
+            SecretSource::Generated if role != SecretRole::RedisPassword => self.error(
+                path,
+                "cannot be generated: it is issued by Gravitee",
+                "use `from: env` or `from: existingSecret`",
+            ),
+            SecretSource::Generated => {}
+        }
+    }
+
+    fn master_name(&mut self, name: &str) {
+        if name.is_empty()
+            || name.len() > 64
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
+            self.error(
+                "redis.masterName",
+                format!(
+                    "`{name}` is not a master name Sentinel and the gateway accept unchanged \
+                     (Sentinel splits its config on spaces and quotes; the chart pastes the name \
+                     into gravitee.yml unquoted)"
+                ),
+                "use 1 to 64 letters, digits, `-`, `_` or `.`, e.g. `mymaster`",
+            );
+        }
+    }
+
+    fn image_tag(&mut self, path: &str, tag: &str, example: &str) {
+        if tag.is_empty() || tag == "latest" {
+            self.error(
+                path,
+                format!("`{tag}` is not pinned: every pod restart could run another version"),
+                format!("pin a version, e.g. `{example}`"),
+            );
+        } else if !tag
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+            || tag.len() > 128
+        {
+            self.error(
+                path,
+                format!("`{tag}` is not a valid image tag"),
+                format!("use letters, digits, `.`, `_` and `-`, e.g. `{example}`"),
+            );
+        }
+    }
+
+    fn port(&mut self, path: &str, port: u16) {
+        if port == 0 {
+            self.error(path, "0 is not a port", "use 1..=65535");
+        }
+    }
+
+    fn resources(&mut self, path: &str, resources: &Resources) {
+        let requests = self.cpu_memory(&format!("{path}.requests"), &resources.requests);
+        let limits = self.cpu_memory(&format!("{path}.limits"), &resources.limits);
+        for (which, request, limit) in [
+            ("cpu", requests.0, limits.0),
+            ("memory", requests.1, limits.1),
+        ] {
+            if let (Some(request), Some(limit)) = (request, limit)
+                && request > limit
+            {
+                let (request_text, limit_text) = if which == "cpu" {
+                    (&resources.requests.cpu, &resources.limits.cpu)
+                } else {
+                    (&resources.requests.memory, &resources.limits.memory)
+                };
+                self.error(
+                    format!("{path}.requests.{which}"),
+                    format!("{request_text} exceeds the limit {limit_text}"),
+                    format!("request at most {limit_text}, or raise {path}.limits.{which}"),
+                );
+            }
+        }
+    }
+
+    fn cpu_memory(&mut self, path: &str, values: &CpuMemory) -> (Option<f64>, Option<f64>) {
+        let mut parse = |field: &str, text: &str, example: &str| {
+            let value = parse_quantity(text);
+            if value.is_none() {
+                self.error(
+                    format!("{path}.{field}"),
+                    format!("`{text}` is not a Kubernetes quantity"),
+                    format!("use e.g. `{example}`"),
+                );
+            }
+            value
+        };
+        (
+            parse("cpu", &values.cpu, "500m"),
+            parse("memory", &values.memory, "512Mi"),
+        )
+    }
+
+    fn dns_label(&mut self, path: &str, value: &str, max: usize) {
+        if !is_dns_label(value) || value.len() > max {
+            self.error(
+                path,
+                format!("`{value}` is not a DNS-1123 label of at most {max} characters"),
+                "use lowercase letters, digits and `-`, starting and ending with a letter or digit",
+            );
+        }
+    }
+
+    fn dns_1035_label(&mut self, path: &str, value: &str) {
+        if !is_dns_label(value) || !value.starts_with(|c: char| c.is_ascii_lowercase()) {
+            self.error(
+                path,
+                format!("`{value}` is not a valid Service name (DNS-1035 label)"),
+                "use at most 63 lowercase letters, digits and `-`, starting with a letter",
+            );
+        }
+    }
+
+    fn dns_subdomain(&mut self, path: &str, value: &str) {
+        let ok = !value.is_empty() && value.len() <= 253 && value.split('.').all(is_dns_label);
+        if !ok {
+            self.error(
+                path,
+                format!("`{value}` is not a DNS-1123 subdomain"),
+                "use lowercase letters, digits, `-` and `.`",
+            );
+        }
+    }
+}
+
+fn is_dns_label(value: &str) -> bool {
+    !value.is_empty()
+        && value.len() <= 63
+        && value
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !value.starts_with('-')
+        && !value.ends_with('-')
+}
+
+fn is_env_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+}
+
+fn is_safe_url_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "-._~/:%+=@".contains(c)
+}
+
+/// `MAJOR.MINOR.PATCH` with an optional `-prerelease` of dot-separated alphanumerics.
+fn is_semver(version: &str) -> bool {
+    let (core, pre) = match version.split_once('-') {
+        Some((core, pre)) => (core, Some(pre)),
+        None => (version, None),
+    };
+    let numbers: Vec<&str> = core.split('.').collect();
+    let core_ok = numbers.len() == 3
+        && numbers.iter().all(|n| {
+            !n.is_empty()
+                && n.chars().all(|c| c.is_ascii_digit())
+                && (n.len() == 1 || !n.starts_with('0'))
+        });
+    let pre_ok = pre.is_none_or(|pre| {
+        pre.split('.').all(|part| {
+            !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+    });
+    core_ok && pre_ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{EnvVar, MinReplicasToWrite, Plugin};
+
+    fn errors_of(d: &Deployment) -> Vec<Problem> {
+        d.validate()
+            .into_iter()
+            .filter(|p| p.severity == Severity::Error)
+            .collect()
+    }
+
+    #[test]
+    fn defaults_and_guide_example_are_valid() {
+        assert_eq!(errors_of(&Deployment::default()), vec![]);
+        assert_eq!(Deployment::guide_example().validate(), vec![]);
+    }
+
+    #[test]
+    fn one_call_reports_every_problem_with_its_path() {
+        let mut d = Deployment::default();
+        d.namespace = "Bad_NS".into();
+        d.redis.replicas = 0;
+        d.redis.sentinel.quorum = Some(3);
+        d.redis.sentinel.count = 2;
+        d.redis.image.tag = "latest".into();
+        d.gateway.version = "4.9".into();
+        d.redis.master_name = "my master".into();
+        d.gateway.env.push(EnvVar {
+            name: String::new(),
+            value: "x".into(),
+        });
+        d.gateway.resources.requests.memory = "2Gi".into();
+        d.gateway.resources.limits.cpu = "lots".into();
+        d.gateway.plugins = vec![
+            Plugin {
+                url: "http://x/a.zip".into(),
+                sha256: Some("abc".into()),
+            },
+            Plugin {
+                url: "https://x/b.zip;rm -rf /".into(),
+                sha256: None,
+            },
+            Plugin {
+                url: "https://x/c.jar".into(),
+                sha256: None,
+            },
+            Plugin {
+                url: "https://x/d.zip".into(),
+                sha256: None,
+            },
+            Plugin {
+                url: "https://x/d.zip".into(),
+                sha256: None,
+            },
+        ];
+        let err = d.validated().unwrap_err();
+        for path in [
+            "namespace",
+            "redis.replicas",
+            "redis.sentinel.quorum",
+            "redis.sentinel.count",
+            "redis.image.tag",
+            "gateway.version",
+            "redis.masterName",
+            "gateway.env[0].name",
+            "gateway.resources.requests.memory",
+            "gateway.resources.limits.cpu",
+            "gateway.plugins[0].url",
+            "gateway.plugins[0].sha256",
+            "gateway.plugins[1].url",
+            "gateway.plugins[2].url",
+            "gateway.plugins[4].url",
+        ] {
+            assert!(err.has_path(path), "no problem at {path}:\n{err}");
+        }
+        let quorum = err
+            .problems
+            .iter()
+            .find(|p| p.path == "redis.sentinel.quorum")
+            .unwrap();
+        assert_eq!(
+            quorum.to_string(),
+            "error: redis.sentinel.quorum: 3 exceeds the 2 sentinels or is 0; use 1..=2 (or leave it out for the majority, 2)"
+        );
+    }
+
+    #[test]
+    fn sentinel_count_even_or_small_is_a_warning_not_an_error() {
+        for count in [1, 2, 4] {
+            let mut d = Deployment::default();
+            d.redis.sentinel.count = count;
+            let valid = d.validated().expect("a warning does not block");
+            assert!(
+                valid
+                    .warnings()
+                    .iter()
+                    .any(|p| p.path == "redis.sentinel.count"),
+                "{count}"
+            );
+        }
+    }
+
+    #[test]
+    fn secrets_that_gravitee_issues_cannot_be_generated() {
+        let mut d = Deployment::default();
+        d.gateway.cloud_token = SecretSource::Generated;
+        d.gateway.license_key = Some(SecretSource::Generated);
+        let err = d.validated().unwrap_err();
+        assert!(err.has_path("gateway.cloudToken"));
+        assert!(err.has_path("gateway.licenseKey"));
+    }
+
+    #[test]
+    fn reserved_secret_env_names_are_refused_in_any_case() {
+        let mut d = Deployment::default();
+        d.gateway.env.push(EnvVar {
+            name: "GRAVITEE_CLOUD_TOKEN".into(),
+            value: "plain".into(),
+        });
+        assert!(d.validated().unwrap_err().has_path("gateway.env[0].name"));
+    }
+
+    #[test]
+    fn min_replicas_to_write_must_fit_the_replicas() {
+        let mut d = Deployment::default();
+        d.redis.min_replicas_to_write = Some(MinReplicasToWrite {
+            replicas: 3,
+            max_lag_seconds: 10,
+        });
+        assert!(
+            d.validated()
+                .unwrap_err()
+                .has_path("redis.minReplicasToWrite.replicas")
+        );
+    }
+
+    #[test]
+    fn semver_parser_accepts_and_rejects() {
+        for ok in ["4.9.0", "0.0.1", "10.20.30", "4.10.0-rc.1"] {
+            assert!(is_semver(ok), "{ok}");
+        }
+        for bad in ["4.9", "4.9.0.1", "v4.9.0", "04.9.0", "4.9.x", "", "4.9.0-"] {
+            assert!(!is_semver(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,70 @@
+# Shared helpers of the gatehouse Redis scripts; sourced, never run alone.
+# Every host, port and path comes from the environment, so the same scripts run in the pods and,
+# with loopback addresses, in the real-process tests.
+#
+#   REDIS_PASSWORD    the password, from a Kubernetes Secret (never echoed, never on a command line)
+#   MASTER_NAME       Sentinel master group name
+#   SENTINELS         space-separated host:port of every Sentinel
+#   SENTINEL_AUTH     "yes" when the Sentinels require the password
+#   REDIS_CLI         redis-cli binary (default: redis-cli)
+#   QUERY_TIMEOUT     seconds allowed for one query (default: 3)
+
+: "${REDIS_CLI:=redis-cli}"
+: "${QUERY_TIMEOUT:=3}"
+: "${SENTINEL_AUTH:=yes}"
+
+# The password as a double-quoted Redis config string.
+config_quoted_password() {
+  printf '"%s"' "$(printf '%s' "$REDIS_PASSWORD" | sed 's/\\/\\\\/g; s/"/\\"/g')"
+}
+
+# redis_query HOST PORT ARGS...: one command to a data node, authenticated.
+redis_query() {
+  host=$1 port=$2
+  shift 2
+  REDISCLI_AUTH=$REDIS_PASSWORD timeout "$QUERY_TIMEOUT" "$REDIS_CLI" --no-auth-warning --raw -h "$host" -p "$port" "$@"
+}
+
+# sentinel_query HOST PORT ARGS...: one command to a Sentinel, authenticated when Sentinel auth is on.
+sentinel_query() {
+  host=$1 port=$2
+  shift 2
+  if [ "$SENTINEL_AUTH" = yes ]; then
+    REDISCLI_AUTH=$REDIS_PASSWORD timeout "$QUERY_TIMEOUT" "$REDIS_CLI" --no-auth-warning --raw -h "$host" -p "$port" "$@"
+  else
+    env -u REDISCLI_AUTH timeout "$QUERY_TIMEOUT" "$REDIS_CLI" --raw -h "$host" -p "$port" "$@"
+  fi
+}
+
+# current_master [SKIP]: prints "host port" of the master as the first Sentinel that knows it
+# reports it; SKIP (host:port) is not asked. Fails when no Sentinel answers with an address.
+current_master() {
+  skip=${1:-}
+  for sentinel in $SENTINELS; do
+    [ "$sentinel" = "$skip" ] && continue
+    answer=$(sentinel_query "${sentinel%:*}" "${sentinel##*:}" SENTINEL get-master-addr-by-name "$MASTER_NAME" 2>/dev/null) || continue
+    host=$(printf '%s\n' "$answer" | sed -n 1p)
+    port=$(printf '%s\n' "$answer" | sed -n 2p)
+    case "$port" in
+      '' | *[!0-9]*) continue ;;
+    esac
+    [ -n "$host" ] && { printf '%s %s\n' "$host" "$port"; return 0; }
+  done
+  return 1
+}
+
+# current_master_with_retry ATTEMPTS [SKIP]: current_master, asked up to ATTEMPTS times a second apart.
+current_master_with_retry() {
+  attempts=$1
+  while [ "$attempts" -gt 0 ]; do
+    current_master "${2:-}" && return 0
+    attempts=$((attempts - 1))
+    [ "$attempts" -gt 0 ] && sleep 1
+  done
+  return 1
+}
+
+# info_field SECTION FIELD: one field of INFO SECTION of the local data node.
+info_field() {
+  redis_query "${LOCAL_HOST:-127.0.0.1}" "$REDIS_PORT" INFO "$1" | tr -d '\r' | sed -n "s/^$2://p"
+}

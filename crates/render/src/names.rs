@@ -1,0 +1,160 @@
+//! Every name, label, host and port derived from the model, computed in one place.
+//!
+//! Objects, config files and Helm values all take these from here, so a Service selector always
+//! matches its pods and the gateway always points at the Service that exists.
+
+use std::collections::BTreeMap;
+
+use gatehouse_model::Deployment;
+
+/// Label keys and values gatehouse puts on the objects it renders.
+pub mod labels {
+    /// `app.kubernetes.io/name`.
+    pub const NAME: &str = "app.kubernetes.io/name";
+    /// `app.kubernetes.io/instance`.
+    pub const INSTANCE: &str = "app.kubernetes.io/instance";
+    /// `app.kubernetes.io/component`.
+    pub const COMPONENT: &str = "app.kubernetes.io/component";
+    /// `app.kubernetes.io/managed-by`.
+    pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
+    /// Value of `app.kubernetes.io/name` on the Redis objects.
+    pub const REDIS: &str = "redis";
+    /// Component of the data nodes.
+    pub const DATA: &str = "data";
+    /// Component of the Sentinels.
+    pub const SENTINEL: &str = "sentinel";
+    /// Value of `app.kubernetes.io/managed-by`.
+    pub const GATEHOUSE: &str = "gatehouse";
+    /// `app.kubernetes.io/name` the Gravitee chart puts on its pods.
+    pub const GRAVITEE_CHART_NAME: &str = "apim";
+    /// `app.kubernetes.io/component` the Gravitee chart puts on gateway pods.
+    pub const GRAVITEE_GATEWAY: &str = "gateway";
+}
+
+/// Mount paths and file names shared by the pod specs and the start scripts.
+pub mod paths {
+    /// Where the ConfigMap with templates and scripts is mounted (read-only).
+    pub const TEMPLATES: &str = "/etc/gatehouse";
+    /// Writable directory holding the final config (emptyDir for data nodes, a volume for Sentinels).
+    pub const RUNTIME_CONFIG: &str = "/run/gatehouse";
+    /// Data directory of the data nodes (the persistent volume) and of the Sentinels' state.
+    pub const DATA: &str = "/data";
+}
+
+/// Names and addresses derived from one deployment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Names {
+    /// Namespace of every object.
+    pub namespace: String,
+    /// Prefix of the Redis objects.
+    pub instance: String,
+    /// StatefulSet of the data nodes.
+    pub data_statefulset: String,
+    /// Headless Service giving the data pods stable names.
+    pub data_service: String,
+    /// StatefulSet of the Sentinels.
+    pub sentinel_statefulset: String,
+    /// Headless Service of the Sentinels (the gateway's entry point).
+    pub sentinel_service: String,
+    /// ConfigMap holding redis.conf, sentinel.conf and the scripts.
+    pub config_map: String,
+    /// ServiceAccount of the Redis pods.
+    pub service_account: String,
+    /// NetworkPolicy guarding the Redis pods.
+    pub network_policy: String,
+    /// Number of data pods.
+    pub data_pods: u32,
+    /// Number of Sentinel pods.
+    pub sentinel_pods: u32,
+    /// Port of the data nodes.
+    pub redis_port: u16,
+    /// Port of the Sentinels.
+    pub sentinel_port: u16,
+    /// Helm release of the gateway.
+    pub gateway_release: String,
+}
+
+impl Names {
+    /// Derives every name from the model.
+    pub fn of(d: &Deployment) -> Names {
+        let instance = d.name.clone();
+        Names {
+            namespace: d.namespace.clone(),
+            data_statefulset: format!("{instance}-redis"),
+            data_service: format!("{instance}-redis-data"),
+            sentinel_statefulset: format!("{instance}-redis-sentinel"),
+            sentinel_service: d.redis.sentinel.service_name.clone(),
+            config_map: format!("{instance}-redis"),
+            service_account: format!("{instance}-redis"),
+            network_policy: format!("{instance}-redis"),
+            data_pods: d.redis.data_nodes(),
+            sentinel_pods: d.redis.sentinel.count,
+            redis_port: d.redis.port,
+            sentinel_port: d.redis.sentinel.port,
+            gateway_release: d.gateway.release_name.clone(),
+            instance,
+        }
+    }
+
+    /// `<service>.<namespace>.svc.cluster.local`.
+    pub fn service_host(&self, service: &str) -> String {
+        format!("{service}.{}.svc.cluster.local", self.namespace)
+    }
+
+    /// The host the gateway uses to reach the Sentinels.
+    pub fn sentinel_service_host(&self) -> String {
+        self.service_host(&self.sentinel_service)
+    }
+
+    /// Stable DNS name of data pod `ordinal`.
+    pub fn data_pod_host(&self, ordinal: u32) -> String {
+        format!(
+            "{}-{ordinal}.{}",
+            self.data_statefulset,
+            self.service_host(&self.data_service)
+        )
+    }
+
+    /// Stable DNS name of Sentinel pod `ordinal`.
+    pub fn sentinel_pod_host(&self, ordinal: u32) -> String {
+        format!(
+            "{}-{ordinal}.{}",
+            self.sentinel_statefulset,
+            self.service_host(&self.sentinel_service)
+        )
+    }
+
+    /// Labels selecting the pods of one Redis component (`data` or `sentinel`).
+    pub fn selector(&self, component: &str) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            (labels::NAME.to_string(), labels::REDIS.to_string()),
+            (labels::INSTANCE.to_string(), self.instance.clone()),
+            (labels::COMPONENT.to_string(), component.to_string()),
+        ])
+    }
+
+    /// Labels of the objects of one component: the selector plus `managed-by`.
+    pub fn object_labels(&self, component: &str) -> BTreeMap<String, String> {
+        let mut labels = self.selector(component);
+        labels.insert(
+            labels::MANAGED_BY.to_string(),
+            labels::GATEHOUSE.to_string(),
+        );
+        labels
+    }
+
+    /// Labels that select the gateway pods the Gravitee chart creates for this release.
+    pub fn gateway_pod_selector(&self) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            (
+                labels::NAME.to_string(),
+                labels::GRAVITEE_CHART_NAME.to_string(),
+            ),
+            (labels::INSTANCE.to_string(), self.gateway_release.clone()),
+            (
+                labels::COMPONENT.to_string(),
+                labels::GRAVITEE_GATEWAY.to_string(),
+            ),
+        ])
+    }
+}

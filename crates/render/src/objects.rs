@@ -1,0 +1,524 @@
+//! The Kubernetes objects of the Redis/Sentinel group.
+
+use std::collections::BTreeMap;
+
+use gatehouse_model::{DataVolume, Deployment, SecretRole};
+use k8s_openapi::api::apps::v1::{
+    StatefulSet, StatefulSetPersistentVolumeClaimRetentionPolicy, StatefulSetSpec,
+};
+use k8s_openapi::api::core::v1::{
+    Affinity, ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource,
+    EnvVar, EnvVarSource, ExecAction, Lifecycle, LifecycleHandler, Namespace, ObjectFieldSelector,
+    PersistentVolumeClaim, PersistentVolumeClaimSpec, PodAffinityTerm, PodAntiAffinity,
+    PodSecurityContext, PodSpec, PodTemplateSpec, Probe, SecurityContext, Service, ServiceAccount,
+    ServicePort, ServiceSpec, Volume, VolumeMount, VolumeResourceRequirements,
+    WeightedPodAffinityTerm,
+};
+use k8s_openapi::api::networking::v1::{
+    NetworkPolicy, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort,
+    NetworkPolicySpec,
+};
+use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+use crate::helm::{resource_requirements, secret_env};
+use crate::names::{Names, labels, paths};
+use crate::output::KubeObject;
+use crate::redis_files::{self, RedisFiles};
+
+/// UID/GID of the `redis` user in the official image.
+const REDIS_UID: i64 = 999;
+/// Seconds the pre-stop hook may wait for a handover; the grace period adds a margin.
+const PRESTOP_TIMEOUT_SECONDS: i64 = 20;
+/// Size of each Sentinel's state volume (its rewritten sentinel.conf).
+const SENTINEL_STATE_SIZE: &str = "64Mi";
+
+/// Every object, in apply order.
+pub(crate) fn kube_objects(d: &Deployment, names: &Names, files: &RedisFiles) -> Vec<KubeObject> {
+    vec![
+        KubeObject::Namespace(Namespace {
+            metadata: ObjectMeta {
+                name: Some(names.namespace.clone()),
+                labels: Some(BTreeMap::from([(
+                    labels::MANAGED_BY.to_string(),
+                    labels::GATEHOUSE.to_string(),
+                )])),
+                ..Default::default()
+            },
+            ..Default::default()
+        }),
+        KubeObject::ServiceAccount(ServiceAccount {
+            metadata: meta(names, &names.service_account, names.object_labels("redis")),
+            automount_service_account_token: Some(false),
+            ..Default::default()
+        }),
+        KubeObject::ConfigMap(ConfigMap {
+            metadata: meta(names, &names.config_map, names.object_labels("redis")),
+            data: Some(files.files.clone()),
+            ..Default::default()
+        }),
+        headless_service(
+            names,
+            &names.data_service,
+            labels::DATA,
+            "redis",
+            names.redis_port,
+        ),
+        headless_service(
+            names,
+            &names.sentinel_service,
+            labels::SENTINEL,
+            "sentinel",
+            names.sentinel_port,
+        ),
+        network_policy(names),
+        disruption_budget(names, labels::DATA, 1),
+        disruption_budget(names, labels::SENTINEL, sentinel_max_unavailable(d)),
+        data_statefulset(d, names),
+        sentinel_statefulset(d, names),
+    ]
+}
+
+fn meta(names: &Names, name: &str, labels: BTreeMap<String, String>) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name.to_string()),
+        namespace: Some(names.namespace.clone()),
+        labels: Some(labels),
+        ..Default::default()
+    }
+}
+
+fn headless_service(
+    names: &Names,
+    name: &str,
+    component: &str,
+    port_name: &str,
+    port: u16,
+) -> KubeObject {
+    KubeObject::Service(Service {
+        metadata: meta(names, name, names.object_labels(component)),
+        spec: Some(ServiceSpec {
+            cluster_ip: Some("None".into()),
+            // Pod names must resolve before the pods are ready: at first start the replicas connect
+            // to the bootstrap master and the Sentinels monitor it while it is not ready yet.
+            publish_not_ready_addresses: Some(true),
+            selector: Some(names.selector(component)),
+            ports: Some(vec![ServicePort {
+                name: Some(port_name.into()),
+                port: port.into(),
+                target_port: Some(IntOrString::String(port_name.into())),
+                protocol: Some("TCP".into()),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    })
+}
+
+fn network_policy(names: &Names) -> KubeObject {
+    let peer = |labels: BTreeMap<String, String>| NetworkPolicyPeer {
+        pod_selector: Some(LabelSelector {
+            match_labels: Some(labels),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let port = |port: u16| NetworkPolicyPort {
+        port: Some(IntOrString::Int(port.into())),
+        protocol: Some("TCP".into()),
+        ..Default::default()
+    };
+    let mut redis_pods = names.selector(labels::DATA);
+    redis_pods.remove(labels::COMPONENT);
+    KubeObject::NetworkPolicy(NetworkPolicy {
+        metadata: meta(names, &names.network_policy, names.object_labels("redis")),
+        spec: Some(NetworkPolicySpec {
+            pod_selector: Some(LabelSelector {
+                match_labels: Some(redis_pods),
+                ..Default::default()
+            }),
+            policy_types: Some(vec!["Ingress".into()]),
+            egress: None,
+            ingress: Some(vec![NetworkPolicyIngressRule {
+                from: Some(vec![
+                    peer(names.selector(labels::DATA)),
+                    peer(names.selector(labels::SENTINEL)),
+                    peer(names.gateway_pod_selector()),
+                ]),
+                ports: Some(vec![port(names.redis_port), port(names.sentinel_port)]),
+            }]),
+        }),
+    })
+}
+
+/// Sentinels that may be down at once while a failover can still be authorized: the count minus the
+/// larger of the quorum and the majority (never below 1, or nodes could never be drained).
+fn sentinel_max_unavailable(d: &Deployment) -> i32 {
+    let s = &d.redis.sentinel;
+    let needed = s.effective_quorum().max(s.count / 2 + 1);
+    (s.count.saturating_sub(needed)).max(1) as i32
+}
+
+fn disruption_budget(names: &Names, component: &str, max_unavailable: i32) -> KubeObject {
+    let name = match component {
+        labels::DATA => &names.data_statefulset,
+        _ => &names.sentinel_statefulset,
+    };
+    KubeObject::PodDisruptionBudget(PodDisruptionBudget {
+        metadata: meta(names, name, names.object_labels(component)),
+        spec: Some(PodDisruptionBudgetSpec {
+            max_unavailable: Some(IntOrString::Int(max_unavailable)),
+            selector: Some(LabelSelector {
+                match_labels: Some(names.selector(component)),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    })
+}
+
+fn plain_env(name: &str, value: impl Into<String>) -> EnvVar {
+    EnvVar {
+        name: name.into(),
+        value: Some(value.into()),
+        ..Default::default()
+    }
+}
+
+/// The environment the scripts read (see scripts/common.sh), shared by both StatefulSets.
+fn script_env(d: &Deployment, names: &Names, own_service: &str) -> Vec<EnvVar> {
+    let password = d
+        .secret_key_ref(SecretRole::RedisPassword)
+        .expect("the Redis password always has a source");
+    let sentinels: Vec<String> = (0..names.sentinel_pods)
+        .map(|i| format!("{}:{}", names.sentinel_pod_host(i), names.sentinel_port))
+        .collect();
+    vec![
+        EnvVar {
+            name: "POD_NAME".into(),
+            value_from: Some(EnvVarSource {
+                field_ref: Some(ObjectFieldSelector {
+                    field_path: "metadata.name".into(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+        secret_env("REDIS_PASSWORD", &password),
+        plain_env(
+            "ANNOUNCE_HOST",
+            format!("$(POD_NAME).{}", names.service_host(own_service)),
+        ),
+        plain_env("MASTER_NAME", d.redis.master_name.clone()),
+        plain_env("SENTINELS", sentinels.join(" ")),
+        plain_env(
+            "SENTINEL_AUTH",
+            if d.redis.sentinel.auth { "yes" } else { "no" },
+        ),
+        plain_env(
+            "BOOTSTRAP_MASTER",
+            format!("{}:{}", names.data_pod_host(0), names.redis_port),
+        ),
+        plain_env("REDIS_PORT", names.redis_port.to_string()),
+        plain_env("SENTINEL_PORT", names.sentinel_port.to_string()),
+        plain_env("TEMPLATE_DIR", paths::TEMPLATES),
+    ]
+}
+
+fn exec(script: &str, args: &[&str]) -> ExecAction {
+    let mut command = vec!["sh".to_string(), format!("{}/{script}", paths::TEMPLATES)];
+    command.extend(args.iter().map(|a| a.to_string()));
+    ExecAction {
+        command: Some(command),
+    }
+}
+
+fn probe(check: &str, period: i32, failures: i32) -> Probe {
+    Probe {
+        exec: Some(exec(redis_files::PROBE, &[check])),
+        period_seconds: Some(period),
+        timeout_seconds: Some(5),
+        failure_threshold: Some(failures),
+        ..Default::default()
+    }
+}
+
+fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {
+    VolumeMount {
+        name: name.into(),
+        mount_path: path.into(),
+        read_only: read_only.then_some(true),
+        ..Default::default()
+    }
+}
+
+fn templates_volume(names: &Names) -> Volume {
+    Volume {
+        name: "templates".into(),
+        config_map: Some(ConfigMapVolumeSource {
+            name: names.config_map.clone(),
+            default_mode: Some(0o444),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn empty_dir(name: &str) -> Volume {
+    Volume {
+        name: name.into(),
+        empty_dir: Some(EmptyDirVolumeSource::default()),
+        ..Default::default()
+    }
+}
+
+fn claim(name: &str, size: &str, storage_class: Option<&String>) -> PersistentVolumeClaim {
+    PersistentVolumeClaim {
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            ..Default::default()
+        },
+        spec: Some(PersistentVolumeClaimSpec {
+            access_modes: Some(vec!["ReadWriteOnce".into()]),
+            storage_class_name: storage_class.cloned(),
+            resources: Some(VolumeResourceRequirements {
+                requests: Some(BTreeMap::from([(
+                    "storage".to_string(),
+                    Quantity(size.to_string()),
+                )])),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// Hard anti-affinity on the node: two data pods (or two Sentinels) never share a node, so one node
+/// failure takes at most one of each. Preferred when the model asks for it (small clusters).
+fn anti_affinity(d: &Deployment, names: &Names, component: &str) -> Affinity {
+    let term = PodAffinityTerm {
+        label_selector: Some(LabelSelector {
+            match_labels: Some(names.selector(component)),
+            ..Default::default()
+        }),
+        topology_key: "kubernetes.io/hostname".into(),
+        ..Default::default()
+    };
+    let anti = if d.redis.required_anti_affinity {
+        PodAntiAffinity {
+            required_during_scheduling_ignored_during_execution: Some(vec![term]),
+            ..Default::default()
+        }
+    } else {
+        PodAntiAffinity {
+            preferred_during_scheduling_ignored_during_execution: Some(vec![
+                WeightedPodAffinityTerm {
+                    weight: 100,
+                    pod_affinity_term: term,
+                },
+            ]),
+            ..Default::default()
+        }
+    };
+    Affinity {
+        pod_anti_affinity: Some(anti),
+        ..Default::default()
+    }
+}
+
+fn container_security() -> SecurityContext {
+    SecurityContext {
+        allow_privilege_escalation: Some(false),
+        read_only_root_filesystem: Some(true),
+        run_as_non_root: Some(true),
+        capabilities: Some(k8s_openapi::api::core::v1::Capabilities {
+            drop: Some(vec!["ALL".into()]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn pod_security() -> PodSecurityContext {
+    PodSecurityContext {
+        run_as_user: Some(REDIS_UID),
+        run_as_group: Some(REDIS_UID),
+        fs_group: Some(REDIS_UID),
+        run_as_non_root: Some(true),
+        ..Default::default()
+    }
+}
+
+struct Workload<'a> {
+    name: &'a str,
+    service: &'a str,
+    component: &'a str,
+    replicas: u32,
+    container: Container,
+    volumes: Vec<Volume>,
+    claims: Vec<PersistentVolumeClaim>,
+    grace_seconds: i64,
+}
+
+fn statefulset(d: &Deployment, names: &Names, w: Workload<'_>) -> KubeObject {
+    let mut pod_labels = names.selector(w.component);
+    pod_labels.insert(labels::MANAGED_BY.into(), labels::GATEHOUSE.into());
+    KubeObject::StatefulSet(StatefulSet {
+        metadata: meta(names, w.name, names.object_labels(w.component)),
+        spec: Some(StatefulSetSpec {
+            replicas: Some(w.replicas as i32),
+            service_name: Some(w.service.into()),
+            pod_management_policy: Some("Parallel".into()),
+            selector: LabelSelector {
+                match_labels: Some(names.selector(w.component)),
+                ..Default::default()
+            },
+            persistent_volume_claim_retention_policy: (!w.claims.is_empty()).then(|| {
+                StatefulSetPersistentVolumeClaimRetentionPolicy {
+                    when_deleted: Some("Retain".into()),
+                    when_scaled: Some("Retain".into()),
+                }
+            }),
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(pod_labels),
+                    ..Default::default()
+                }),
+                spec: Some(PodSpec {
+                    service_account_name: Some(names.service_account.clone()),
+                    automount_service_account_token: Some(false),
+                    security_context: Some(pod_security()),
+                    affinity: Some(anti_affinity(d, names, w.component)),
+                    termination_grace_period_seconds: Some(w.grace_seconds),
+                    containers: vec![w.container],
+                    volumes: Some(w.volumes),
+                    ..Default::default()
+                }),
+            },
+            volume_claim_templates: (!w.claims.is_empty()).then_some(w.claims),
+            ..Default::default()
+        }),
+        ..Default::default()
+    })
+}
+
+fn data_statefulset(d: &Deployment, names: &Names) -> KubeObject {
+    let mut env = script_env(d, names, &names.data_service);
+    env.push(plain_env("CONFIG_DIR", paths::RUNTIME_CONFIG));
+    env.push(plain_env("DATA_DIR", paths::DATA));
+    env.push(plain_env(
+        "PRESTOP_TIMEOUT",
+        PRESTOP_TIMEOUT_SECONDS.to_string(),
+    ));
+    let mut volumes = vec![templates_volume(names), empty_dir("config")];
+    let claims = match &d.redis.persistence.volume {
+        DataVolume::Persistent {
+            size,
+            storage_class,
+        } => vec![claim("data", size, storage_class.as_ref())],
+        DataVolume::Ephemeral => {
+            volumes.push(empty_dir("data"));
+            vec![]
+        }
+    };
+    let container = Container {
+        name: "redis".into(),
+        image: Some(d.redis.image.reference()),
+        command: exec(redis_files::START_REDIS, &[]).command,
+        env: Some(env),
+        ports: Some(vec![ContainerPort {
+            name: Some("redis".into()),
+            container_port: names.redis_port.into(),
+            protocol: Some("TCP".into()),
+            ..Default::default()
+        }]),
+        startup_probe: Some(probe("redis-alive", 5, 60)),
+        liveness_probe: Some(probe("redis-alive", 10, 3)),
+        readiness_probe: Some(probe("redis-ready", 5, 2)),
+        lifecycle: Some(Lifecycle {
+            pre_stop: Some(LifecycleHandler {
+                exec: Some(exec(redis_files::PRESTOP_REDIS, &[])),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        resources: Some(resource_requirements(&d.redis.resources)),
+        security_context: Some(container_security()),
+        volume_mounts: Some(vec![
+            mount("templates", paths::TEMPLATES, true),
+            mount("config", paths::RUNTIME_CONFIG, false),
+            mount("data", paths::DATA, false),
+        ]),
+        ..Default::default()
+    };
+    statefulset(
+        d,
+        names,
+        Workload {
+            name: &names.data_statefulset,
+            service: &names.data_service,
+            component: labels::DATA,
+            replicas: names.data_pods,
+            container,
+            volumes,
+            claims,
+            grace_seconds: PRESTOP_TIMEOUT_SECONDS + 10,
+        },
+    )
+}
+
+fn sentinel_statefulset(d: &Deployment, names: &Names) -> KubeObject {
+    let mut env = script_env(d, names, &names.sentinel_service);
+    env.push(plain_env("CONFIG_DIR", paths::DATA));
+    let mut volumes = vec![templates_volume(names)];
+    let claims = match &d.redis.persistence.volume {
+        DataVolume::Persistent { storage_class, .. } => {
+            vec![claim("state", SENTINEL_STATE_SIZE, storage_class.as_ref())]
+        }
+        DataVolume::Ephemeral => {
+            volumes.push(empty_dir("state"));
+            vec![]
+        }
+    };
+    let container = Container {
+        name: "sentinel".into(),
+        image: Some(d.redis.image.reference()),
+        command: exec(redis_files::START_SENTINEL, &[]).command,
+        env: Some(env),
+        ports: Some(vec![ContainerPort {
+            name: Some("sentinel".into()),
+            container_port: names.sentinel_port.into(),
+            protocol: Some("TCP".into()),
+            ..Default::default()
+        }]),
+        liveness_probe: Some(probe("sentinel-alive", 10, 3)),
+        readiness_probe: Some(probe("sentinel-ready", 5, 2)),
+        resources: Some(resource_requirements(&d.redis.sentinel.resources)),
+        security_context: Some(container_security()),
+        volume_mounts: Some(vec![
+            mount("templates", paths::TEMPLATES, true),
+            mount("state", paths::DATA, false),
+        ]),
+        ..Default::default()
+    };
+    statefulset(
+        d,
+        names,
+        Workload {
+            name: &names.sentinel_statefulset,
+            service: &names.sentinel_service,
+            component: labels::SENTINEL,
+            replicas: names.sentinel_pods,
+            container,
+            volumes,
+            claims,
+            grace_seconds: 10,
+        },
+    )
+}

@@ -1,0 +1,243 @@
+//! What rendering produces, and its serialization (multi-document YAML, JSON, a directory of files).
+
+use std::collections::BTreeMap;
+
+use gatehouse_model::{SecretKeyRef, SecretRole, SecretSource};
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service, ServiceAccount};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use serde::Serialize;
+
+use crate::helm::GatewayValues;
+
+/// The order in which objects reach the cluster: each tier is applied (and, for workloads, waited
+/// for) before the next one starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ApplyTier {
+    /// Namespaces.
+    Namespace,
+    /// Secrets, ConfigMaps and ServiceAccounts.
+    Config,
+    /// Services, NetworkPolicies and PodDisruptionBudgets.
+    Network,
+    /// StatefulSets and Deployments.
+    Workload,
+}
+
+/// One rendered Kubernetes object, typed by k8s-openapi.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+#[allow(clippy::large_enum_variant)]
+pub enum KubeObject {
+    /// A Namespace.
+    Namespace(Namespace),
+    /// A ServiceAccount.
+    ServiceAccount(ServiceAccount),
+    /// A ConfigMap.
+    ConfigMap(ConfigMap),
+    /// A Service.
+    Service(Service),
+    /// A NetworkPolicy.
+    NetworkPolicy(NetworkPolicy),
+    /// A PodDisruptionBudget.
+    PodDisruptionBudget(PodDisruptionBudget),
+    /// A StatefulSet.
+    StatefulSet(StatefulSet),
+}
+
+impl KubeObject {
+    /// The tier the object is applied in.
+    pub fn tier(&self) -> ApplyTier {
+        match self {
+            KubeObject::Namespace(_) => ApplyTier::Namespace,
+            KubeObject::ServiceAccount(_) | KubeObject::ConfigMap(_) => ApplyTier::Config,
+            KubeObject::Service(_)
+            | KubeObject::NetworkPolicy(_)
+            | KubeObject::PodDisruptionBudget(_) => ApplyTier::Network,
+            KubeObject::StatefulSet(_) => ApplyTier::Workload,
+        }
+    }
+
+    /// `apiVersion` of the object.
+    pub fn api_version(&self) -> &'static str {
+        use k8s_openapi::Resource;
+        match self {
+            KubeObject::Namespace(_) => Namespace::API_VERSION,
+            KubeObject::ServiceAccount(_) => ServiceAccount::API_VERSION,
+            KubeObject::ConfigMap(_) => ConfigMap::API_VERSION,
+            KubeObject::Service(_) => Service::API_VERSION,
+            KubeObject::NetworkPolicy(_) => NetworkPolicy::API_VERSION,
+            KubeObject::PodDisruptionBudget(_) => PodDisruptionBudget::API_VERSION,
+            KubeObject::StatefulSet(_) => StatefulSet::API_VERSION,
+        }
+    }
+
+    /// `kind` of the object.
+    pub fn kind(&self) -> &'static str {
+        use k8s_openapi::Resource;
+        match self {
+            KubeObject::Namespace(_) => Namespace::KIND,
+            KubeObject::ServiceAccount(_) => ServiceAccount::KIND,
+            KubeObject::ConfigMap(_) => ConfigMap::KIND,
+            KubeObject::Service(_) => Service::KIND,
+            KubeObject::NetworkPolicy(_) => NetworkPolicy::KIND,
+            KubeObject::PodDisruptionBudget(_) => PodDisruptionBudget::KIND,
+            KubeObject::StatefulSet(_) => StatefulSet::KIND,
+        }
+    }
+
+    /// Object metadata.
+    pub fn metadata(&self) -> &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+        match self {
+            KubeObject::Namespace(o) => &o.metadata,
+            KubeObject::ServiceAccount(o) => &o.metadata,
+            KubeObject::ConfigMap(o) => &o.metadata,
+            KubeObject::Service(o) => &o.metadata,
+            KubeObject::NetworkPolicy(o) => &o.metadata,
+            KubeObject::PodDisruptionBudget(o) => &o.metadata,
+            KubeObject::StatefulSet(o) => &o.metadata,
+        }
+    }
+
+    /// `metadata.name`.
+    pub fn name(&self) -> &str {
+        self.metadata().name.as_deref().unwrap_or_default()
+    }
+
+    /// `metadata.namespace` (none for cluster-scoped objects).
+    pub fn namespace(&self) -> Option<&str> {
+        self.metadata().namespace.as_deref()
+    }
+
+    /// `Kind/name`, for messages.
+    pub fn display_name(&self) -> String {
+        format!("{}/{}", self.kind(), self.name())
+    }
+
+    /// The object as JSON, with `apiVersion` and `kind` (k8s-openapi adds them when serializing).
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).expect("k8s-openapi objects serialize")
+    }
+
+    /// A file name for the object: `<tier index>-<kind>-<name>.yaml`.
+    pub fn file_name(&self) -> String {
+        format!(
+            "{:02}-{}-{}.yaml",
+            self.tier() as u8,
+            self.kind().to_ascii_lowercase(),
+            self.name()
+        )
+    }
+}
+
+/// A Secret the deployment needs, and where its value comes from. Rendering never sees the value:
+/// the apply step checks, writes or generates the Secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretRequirement {
+    /// Which secret this is.
+    pub role: SecretRole,
+    /// Namespace of the Secret.
+    pub namespace: String,
+    /// The Secret key pods reference.
+    pub secret: SecretKeyRef,
+    /// Where the value comes from.
+    pub source: SecretSource,
+}
+
+/// The gateway's Helm release: chart coordinates and values.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HelmRelease {
+    /// Release name.
+    pub release_name: String,
+    /// Namespace of the release.
+    pub namespace: String,
+    /// Chart repository URL.
+    pub repository: String,
+    /// Chart name in the repository.
+    pub chart: String,
+    /// Pinned chart version (equal to the gateway version).
+    pub version: String,
+    /// The values, typed.
+    pub values: GatewayValues,
+}
+
+impl HelmRelease {
+    /// The values as YAML, quoted so that Helm's YAML 1.1 parser reads back exactly these strings.
+    pub fn values_yaml(&self) -> String {
+        crate::yaml::to_yaml(&self.values)
+    }
+}
+
+/// Everything rendered from one deployment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rendered {
+    /// Kubernetes objects, in apply order.
+    pub objects: Vec<KubeObject>,
+    /// Secrets the objects and the gateway reference.
+    pub secrets: Vec<SecretRequirement>,
+    /// The gateway release.
+    pub helm: HelmRelease,
+}
+
+/// Output format of [`Rendered::to_text`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Multi-document YAML: objects in apply order, then the Helm values.
+    Yaml,
+    /// One JSON document: `{"objects": [...], "helmRelease": {...}, "secrets": [...]}`.
+    Json,
+}
+
+impl Rendered {
+    /// The objects as multi-document YAML in apply order.
+    pub fn manifests_yaml(&self) -> String {
+        let documents: Vec<String> = self.objects.iter().map(crate::yaml::to_yaml).collect();
+        documents.join("---\n")
+    }
+
+    /// The whole output as text: objects, then the Helm values as a last document introduced by a
+    /// comment naming the release.
+    pub fn to_text(&self, format: Format) -> String {
+        match format {
+            Format::Yaml => format!(
+                "{}---\n# Helm values for release {} (chart {}/{} {})\n{}",
+                self.manifests_yaml(),
+                self.helm.release_name,
+                self.helm.repository,
+                self.helm.chart,
+                self.helm.version,
+                self.helm.values_yaml()
+            ),
+            Format::Json => {
+                let document = serde_json::json!({
+                    "objects": self.objects,
+                    "secrets": self.secrets,
+                    "helmRelease": self.helm,
+                });
+                let mut text = serde_json::to_string_pretty(&document).expect("serializes");
+                text.push('\n');
+                text
+            }
+        }
+    }
+
+    /// The output as files: `manifests/<NN>-<kind>-<name>.yaml` for each object and `values.yaml`.
+    pub fn files(&self) -> BTreeMap<String, String> {
+        let mut files: BTreeMap<String, String> = self
+            .objects
+            .iter()
+            .map(|o| {
+                (
+                    format!("manifests/{}", o.file_name()),
+                    crate::yaml::to_yaml(o),
+                )
+            })
+            .collect();
+        files.insert("values.yaml".into(), self.helm.values_yaml());
+        files
+    }
+}

@@ -1,0 +1,105 @@
+//! redis.conf and sentinel.conf (handlebars templates) and the scripts the Redis pods run.
+//!
+//! The same files run in the pods and in the real-process tests: the scripts take every host, port
+//! and path from the environment, and the pod specs set that environment from [`crate::Names`].
+
+use std::collections::BTreeMap;
+
+use gatehouse_model::ValidDeployment;
+use handlebars::Handlebars;
+use serde::Serialize;
+
+const REDIS_CONF: &str = include_str!("../templates/redis.conf.hbs");
+const SENTINEL_CONF: &str = include_str!("../templates/sentinel.conf.hbs");
+
+/// File name of the data nodes' base config.
+pub const REDIS_CONF_FILE: &str = "redis.conf";
+/// File name of the Sentinels' base config.
+pub const SENTINEL_CONF_FILE: &str = "sentinel.conf";
+/// Start script of a data node.
+pub const START_REDIS: &str = "start-redis.sh";
+/// Start script of a Sentinel.
+pub const START_SENTINEL: &str = "start-sentinel.sh";
+/// Readiness/liveness script.
+pub const PROBE: &str = "probe.sh";
+/// Pre-stop hook of a data node.
+pub const PRESTOP_REDIS: &str = "prestop-redis.sh";
+/// Helpers sourced by the other scripts.
+pub const COMMON: &str = "common.sh";
+
+const SCRIPTS: [(&str, &str); 5] = [
+    (COMMON, include_str!("../scripts/common.sh")),
+    (START_REDIS, include_str!("../scripts/start-redis.sh")),
+    (START_SENTINEL, include_str!("../scripts/start-sentinel.sh")),
+    (PROBE, include_str!("../scripts/probe.sh")),
+    (PRESTOP_REDIS, include_str!("../scripts/prestop-redis.sh")),
+];
+
+/// The config files and scripts mounted into every Redis pod (the ConfigMap's data).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedisFiles {
+    /// File name → content. Nothing here contains a password.
+    pub files: BTreeMap<String, String>,
+}
+
+impl RedisFiles {
+    /// The content of one file.
+    pub fn get(&self, name: &str) -> &str {
+        self.files
+            .get(name)
+            .map(String::as_str)
+            .unwrap_or_else(|| panic!("no rendered file {name}"))
+    }
+}
+
+#[derive(Serialize)]
+struct MinReplicas {
+    replicas: u32,
+    max_lag_seconds: u32,
+}
+
+#[derive(Serialize)]
+struct TemplateContext<'a> {
+    instance: &'a str,
+    append_only: bool,
+    min_replicas: Option<MinReplicas>,
+    master_name: &'a str,
+    quorum: u32,
+    down_after_milliseconds: u32,
+    parallel_syncs: u32,
+    failover_timeout_milliseconds: u32,
+}
+
+/// Renders the config templates and collects the scripts.
+pub fn redis_files(valid: &ValidDeployment) -> RedisFiles {
+    let d = valid.deployment();
+    let sentinel = &d.redis.sentinel;
+    let context = TemplateContext {
+        instance: &d.name,
+        append_only: d.redis.persistence.append_only,
+        min_replicas: d.redis.min_replicas_to_write.as_ref().map(|m| MinReplicas {
+            replicas: m.replicas,
+            max_lag_seconds: m.max_lag_seconds,
+        }),
+        master_name: &d.redis.master_name,
+        quorum: sentinel.effective_quorum(),
+        down_after_milliseconds: sentinel.down_after_milliseconds,
+        parallel_syncs: sentinel.parallel_syncs,
+        failover_timeout_milliseconds: sentinel.failover_timeout_milliseconds,
+    };
+    let mut engine = Handlebars::new();
+    engine.set_strict_mode(true);
+    engine.register_escape_fn(handlebars::no_escape);
+    let render = |template: &str| {
+        engine
+            .render_template(template, &context)
+            .expect("the built-in templates render for every validated model")
+    };
+    let mut files: BTreeMap<String, String> = SCRIPTS
+        .iter()
+        .map(|(name, text)| (name.to_string(), text.to_string()))
+        .collect();
+    files.insert(REDIS_CONF_FILE.into(), render(REDIS_CONF));
+    files.insert(SENTINEL_CONF_FILE.into(), render(SENTINEL_CONF));
+    RedisFiles { files }
+}

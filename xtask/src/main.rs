@@ -1,0 +1,131 @@
+//! `cargo xtask`: the gatehouse command line.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use gatehouse_model::Deployment;
+use gatehouse_render::Format;
+
+#[derive(Parser)]
+#[command(
+    name = "cargo xtask",
+    about = "gatehouse: a Gravitee hybrid gateway with Redis Sentinel"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Render the deployment: Kubernetes objects in apply order, then the Helm values.
+    Render {
+        /// Config file (YAML); the built-in example when absent.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Write `manifests/*.yaml` and `values.yaml` into this directory instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Output format on stdout.
+        #[arg(short = 'o', long = "output", value_enum, default_value = "yaml")]
+        output: OutputFormat,
+    },
+    /// Write the JSON schema of the config file to schema/gatehouse.schema.json.
+    Schema {
+        /// Where to write it.
+        #[arg(long, default_value = "schema/gatehouse.schema.json")]
+        out: PathBuf,
+    },
+    /// Check a config file and print every problem.
+    Validate {
+        /// Config file (YAML); the built-in example when absent.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum OutputFormat {
+    Yaml,
+    Json,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command) -> Result<(), String> {
+    match command {
+        Command::Render {
+            config,
+            out,
+            output,
+        } => {
+            let valid = load(config.as_deref())?;
+            let rendered = gatehouse_render::render(&valid);
+            match out {
+                Some(dir) => {
+                    for (name, text) in rendered.files() {
+                        let path = dir.join(&name);
+                        if let Some(parent) = path.parent() {
+                            std::fs::create_dir_all(parent)
+                                .map_err(|e| format!("{}: {e}", parent.display()))?;
+                        }
+                        std::fs::write(&path, text)
+                            .map_err(|e| format!("{}: {e}", path.display()))?;
+                    }
+                    eprintln!(
+                        "wrote {} files to {}",
+                        rendered.files().len(),
+                        dir.display()
+                    );
+                }
+                None => {
+                    let format = match output {
+                        OutputFormat::Yaml => Format::Yaml,
+                        OutputFormat::Json => Format::Json,
+                    };
+                    print!("{}", rendered.to_text(format));
+                }
+            }
+            Ok(())
+        }
+        Command::Schema { out } => {
+            std::fs::write(&out, gatehouse_model::json_schema())
+                .map_err(|e| format!("{}: {e}", out.display()))?;
+            eprintln!("wrote {}", out.display());
+            Ok(())
+        }
+        Command::Validate { config } => {
+            let valid = load(config.as_deref())?;
+            eprintln!("valid ({} warning(s))", valid.warnings().len());
+            Ok(())
+        }
+    }
+}
+
+/// Reads and validates a config file (or the built-in example), printing warnings.
+fn load(config: Option<&Path>) -> Result<gatehouse_model::ValidDeployment, String> {
+    let deployment = match config {
+        None => Deployment::guide_example(),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            gatehouse_model::from_yaml_str(&text, &path.display().to_string())
+                .map_err(|e| e.to_string())?
+        }
+    };
+    let valid = deployment.validated().map_err(|e| e.to_string())?;
+    for warning in valid.warnings() {
+        eprintln!("{warning}");
+    }
+    Ok(valid)
+}
