@@ -33,9 +33,9 @@ enum Command {
     },
     /// Write the JSON schema of the config file to schema/gatehouse.schema.json.
     Schema {
-        /// Where to write it.
-        #[arg(long, default_value = "schema/gatehouse.schema.json")]
-        out: PathBuf,
+        /// Where to write it (default: schema/gatehouse.schema.json in the workspace).
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Check a config file and print every problem.
     Validate {
@@ -99,6 +99,7 @@ fn run(command: Command) -> Result<(), String> {
             Ok(())
         }
         Command::Schema { out } => {
+            let out = out.unwrap_or_else(|| workspace_root().join("schema/gatehouse.schema.json"));
             std::fs::write(&out, gatehouse_model::json_schema())
                 .map_err(|e| format!("{}: {e}", out.display()))?;
             eprintln!("wrote {}", out.display());
@@ -112,18 +113,27 @@ fn run(command: Command) -> Result<(), String> {
     }
 }
 
+/// The workspace root (the parent of the xtask crate).
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
+}
+
 /// Reads and validates a config file (or the built-in example), printing warnings.
 fn load(config: Option<&Path>) -> Result<gatehouse_model::ValidDeployment, String> {
-    let deployment = match config {
-        None => Deployment::guide_example(),
+    let valid = match config {
+        None => Deployment::guide_example()
+            .validated()
+            .map_err(|e| e.to_string())?,
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            gatehouse_model::from_yaml_str(&text, &path.display().to_string())
+            gatehouse_model::load_yaml_str(&text, &path.display().to_string())
                 .map_err(|e| e.to_string())?
         }
     };
-    let valid = deployment.validated().map_err(|e| e.to_string())?;
     for warning in valid.warnings() {
         eprintln!("{warning}");
     }

@@ -12,6 +12,8 @@
 //! assert_eq!(valid.namespace, "apim-prod");
 //! ```
 
+#[cfg(feature = "proptest")]
+pub mod arbitrary;
 mod config;
 mod gateway;
 mod redis;
@@ -22,7 +24,7 @@ mod validate;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-pub use config::{ConfigError, from_yaml_str, json_schema};
+pub use config::{ConfigError, from_yaml_str, json_schema, load_yaml_str};
 pub use gateway::{
     EnvVar, Gateway, GatewayImage, GatewayService, GatewayServices, Plugin, PullPolicy, Reporters,
     ServiceType,
