@@ -113,7 +113,7 @@ impl KeyIndex {
             {
                 while stack
                     .last()
-                    .is_some_and(|(i, _)| *i >= indent + 1 && *i > indent)
+                    .is_some_and(|(i, _)| *i > indent)
                 {
                     stack.pop();
                 }
