@@ -1,5 +1,7 @@
 //! `cargo xtask`: the gatehouse command line.
 
+mod bench;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -37,6 +39,8 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Time gatehouse against Helm, kustomize and cdk8s on the same objects, in one run.
+    Bench(bench::Args),
     /// Check a config file and print every problem.
     Validate {
         /// Config file (YAML); the built-in example when absent.
@@ -105,6 +109,7 @@ fn run(command: Command) -> Result<(), String> {
             eprintln!("wrote {}", out.display());
             Ok(())
         }
+        Command::Bench(args) => bench::run(args),
         Command::Validate { config } => {
             let valid = load(config.as_deref())?;
             eprintln!("valid ({} warning(s))", valid.warnings().len());

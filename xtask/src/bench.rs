@@ -1,0 +1,867 @@
+//! `cargo xtask bench`: gatehouse against what users would run instead, side by side in one run.
+//!
+//! The same Redis/Sentinel objects come from
+//! - gatehouse (validate + render + YAML, in-process),
+//! - the Helm library in-process (PyPI `helm-python-sdk`) rendering `benches/helm-redis-sentinel/`,
+//! - `kubectl kustomize` of the rendered manifests (`benches/kustomize/`),
+//! - `cdk8s synth` of `benches/cdk8s/`.
+//!
+//! Every competitor's output is parsed and compared with gatehouse's objects (as JSON, keyed by
+//! kind/namespace/name) before anything is timed; a difference fails the run. Each measurement runs
+//! in a fresh worker process (this binary, `bench --worker ...`) so its peak RSS is its own.
+//! Timings are ratios taken in the same run on the same machine; nothing here is a test assertion.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use gatehouse_model::{DataVolume, Deployment, SecretRole, ValidDeployment};
+use gatehouse_render::{Format, render};
+use serde_json::{Value, json};
+
+/// Arguments of `cargo xtask bench`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Args {
+    /// A short run (few iterations, fleets of 10 and 100) that checks everything works; allowed in a
+    /// debug build, its timings mean little.
+    #[arg(long)]
+    pub quick: bool,
+    /// Iterations of each in-process measurement (external commands run fewer).
+    #[arg(long)]
+    pub iterations: Option<usize>,
+    /// Internal: run one measurement in this process and print its result as JSON.
+    #[arg(long, hide = true)]
+    pub worker: Option<String>,
+    /// Internal: working directory of the worker's command.
+    #[arg(long, hide = true)]
+    pub worker_cwd: Option<PathBuf>,
+    /// Internal: where the worker writes the first run's stdout.
+    #[arg(long, hide = true)]
+    pub worker_out: Option<PathBuf>,
+    /// Internal: the command a worker runs.
+    #[arg(last = true, hide = true)]
+    pub command: Vec<String>,
+}
+
+/// Fleet sizes of the growth series.
+const FLEET_SIZES: [usize; 4] = [10, 100, 1_000, 10_000];
+
+/// Runs the benchmark (or, with `--worker`, one measurement of it).
+pub fn run(args: Args) -> Result<(), String> {
+    if let Some(worker) = args.worker.clone() {
+        return run_worker(&worker, &args);
+    }
+    if cfg!(debug_assertions) && !args.quick {
+        return rerun_in_release();
+    }
+    Bench::new(args)?.run()
+}
+
+/// `cargo xtask` builds in debug; timings only mean something optimized, so run again in release.
+fn rerun_in_release() -> Result<(), String> {
+    eprintln!("bench: debug build; running again with `cargo run --release -p xtask -- bench`");
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args([
+            "run",
+            "--release",
+            "--quiet",
+            "--package",
+            "xtask",
+            "--",
+            "bench",
+        ])
+        .args(std::env::args().skip(2))
+        .current_dir(workspace_root())
+        .status()
+        .map_err(|e| format!("cannot start cargo: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("release bench failed: {status}"))
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inputs shared by every side.
+
+/// Deployment `index` of a fleet: the built-in example in its own namespace, with its own names.
+pub fn fleet_member(index: usize) -> Deployment {
+    let mut d = Deployment::guide_example().with_namespace(format!("tenant-{index:05}"));
+    d.name = format!("gw-{index:05}");
+    d.redis.sentinel.service_name = format!("gw-{index:05}-redis-sentinel-headless");
+    d.gateway.release_name = format!("gw-{index:05}");
+    d
+}
+
+fn example() -> ValidDeployment {
+    Deployment::guide_example()
+        .validated()
+        .expect("the built-in example is valid")
+}
+
+/// The Redis/Sentinel objects of one deployment as multi-document YAML (what every competitor
+/// produces).
+fn objects_yaml(valid: &ValidDeployment) -> String {
+    render(valid).manifests_yaml()
+}
+
+/// Values of `benches/helm-redis-sentinel` (and input of the cdk8s app) for a deployment: the same
+/// facts gatehouse renders from, in the chart's shape.
+pub fn chart_values(d: &Deployment) -> Value {
+    let r = &d.redis;
+    let s = &r.sentinel;
+    let password = d
+        .secret_key_ref(SecretRole::RedisPassword)
+        .expect("the Redis password always has a source");
+    let persistence = match &r.persistence.volume {
+        DataVolume::Persistent {
+            size,
+            storage_class,
+        } => {
+            json!({"enabled": true, "size": size, "storageClass": storage_class.clone().unwrap_or_default()})
+        }
+        DataVolume::Ephemeral => json!({"enabled": false, "size": "", "storageClass": ""}),
+    };
+    json!({
+        "namespace": d.namespace,
+        "name": d.name,
+        "gateway": {"releaseName": d.gateway.release_name},
+        "redis": {
+            "image": r.image.reference(),
+            "port": r.port,
+            "replicas": r.replicas,
+            "masterName": r.master_name,
+            "requiredAntiAffinity": r.required_anti_affinity,
+            "passwordSecret": {"name": password.name, "key": password.key},
+            "appendOnly": r.persistence.append_only,
+            "persistence": persistence,
+            "minReplicasToWrite": r.min_replicas_to_write.as_ref().map(|m| json!({
+                "replicas": m.replicas, "maxLagSeconds": m.max_lag_seconds
+            })),
+            "resources": r.resources,
+            "sentinel": {
+                "count": s.count,
+                "port": s.port,
+                "quorum": s.effective_quorum(),
+                "serviceName": s.service_name,
+                "auth": s.auth,
+                "downAfterMilliseconds": s.down_after_milliseconds,
+                "parallelSyncs": s.parallel_syncs,
+                "failoverTimeoutMilliseconds": s.failover_timeout_milliseconds,
+                "resources": s.resources,
+            },
+        },
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Semantic comparison.
+
+/// Objects keyed by `kind/namespace/name`, nulls removed (absent and null mean the same to the API).
+pub fn objects_by_key(yaml: &str) -> Result<BTreeMap<String, Value>, String> {
+    let documents: Vec<Value> =
+        serde_saphyr::from_multiple(yaml).map_err(|e| format!("unparsable YAML: {e}"))?;
+    let mut objects = BTreeMap::new();
+    for mut document in documents {
+        strip_nulls(&mut document);
+        if document.is_null() || document == json!({}) {
+            continue;
+        }
+        let key = format!(
+            "{}/{}/{}",
+            document["kind"].as_str().unwrap_or("?"),
+            document["metadata"]["namespace"].as_str().unwrap_or(""),
+            document["metadata"]["name"].as_str().unwrap_or("?")
+        );
+        if objects.insert(key.clone(), document).is_some() {
+            return Err(format!("{key} appears twice"));
+        }
+    }
+    Ok(objects)
+}
+
+fn strip_nulls(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            map.retain(|_, v| !v.is_null());
+            map.values_mut().for_each(strip_nulls);
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_nulls),
+        _ => {}
+    }
+}
+
+/// The first difference between two JSON values, as `path: expected … got …`.
+pub fn first_difference(path: &str, expected: &Value, actual: &Value) -> Option<String> {
+    match (expected, actual) {
+        (Value::Object(e), Value::Object(a)) => {
+            for key in e.keys().chain(a.keys()) {
+                let sub = format!("{path}.{key}");
+                match (e.get(key), a.get(key)) {
+                    (Some(ev), Some(av)) => {
+                        if let Some(d) = first_difference(&sub, ev, av) {
+                            return Some(d);
+                        }
+                    }
+                    (Some(ev), None) => return Some(format!("{sub}: expected {ev}, missing")),
+                    (None, Some(av)) => return Some(format!("{sub}: unexpected {av}")),
+                    (None, None) => unreachable!(),
+                }
+            }
+            None
+        }
+        (Value::Array(e), Value::Array(a)) if e.len() == a.len() => e
+            .iter()
+            .zip(a)
+            .enumerate()
+            .find_map(|(i, (ev, av))| first_difference(&format!("{path}[{i}]"), ev, av)),
+        _ if expected == actual => None,
+        _ => Some(format!("{path}: expected {expected}, got {actual}")),
+    }
+}
+
+/// Checks that `actual` holds exactly the expected objects, naming the first difference.
+fn same_objects(
+    who: &str,
+    expected: &BTreeMap<String, Value>,
+    actual_yaml: &str,
+) -> Result<(), String> {
+    let actual = objects_by_key(actual_yaml).map_err(|e| format!("{who}: {e}"))?;
+    let missing: Vec<&String> = expected
+        .keys()
+        .filter(|k| !actual.contains_key(*k))
+        .collect();
+    let extra: Vec<&String> = actual
+        .keys()
+        .filter(|k| !expected.contains_key(*k))
+        .collect();
+    if !missing.is_empty() || !extra.is_empty() {
+        return Err(format!(
+            "{who} did not produce the same objects as gatehouse: missing {missing:?}, extra {extra:?}"
+        ));
+    }
+    for (key, e) in expected {
+        if let Some(d) = first_difference(key, e, &actual[key]) {
+            return Err(format!(
+                "{who} did not produce the same objects as gatehouse: {d}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Workers: one measurement per process.
+
+/// What a worker reports.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct Sample {
+    /// Duration of each iteration, in nanoseconds.
+    ns: Vec<u64>,
+    /// Peak resident set size in KiB (this process, or the commands it ran).
+    max_rss_kb: i64,
+}
+
+fn run_worker(worker: &str, args: &Args) -> Result<(), String> {
+    let iterations = args.iterations.unwrap_or(1).max(1);
+    let sample = match worker.split_once(':').unwrap_or((worker, "")) {
+        ("objects", _) => {
+            let valid = example();
+            in_process(iterations, || {
+                let valid = valid.deployment().clone().validated().expect("valid");
+                objects_yaml(&valid).len()
+            })
+        }
+        ("example", _) => {
+            let valid = example();
+            in_process(iterations, || {
+                let valid = valid.deployment().clone().validated().expect("valid");
+                render(&valid).to_text(Format::Yaml).len()
+            })
+        }
+        ("fleet", size) => {
+            let size: usize = size.parse().map_err(|_| format!("bad fleet size {size}"))?;
+            in_process(iterations, || render_fleet(size))
+        }
+        ("exec", _) => exec_worker(iterations, args)?,
+        _ => return Err(format!("unknown worker {worker}")),
+    };
+    println!("{}", serde_json::to_string(&sample).expect("serializes"));
+    Ok(())
+}
+
+/// Validates, renders and serializes a fleet, streaming each deployment's YAML to a sink (as a
+/// tool writing files would) rather than holding the whole fleet's text in memory.
+fn render_fleet(size: usize) -> usize {
+    let mut out = std::io::sink();
+    let mut bytes = 0;
+    for index in 0..size {
+        let valid = fleet_member(index)
+            .validated()
+            .expect("fleet members are valid");
+        let text = render(&valid).to_text(Format::Yaml);
+        bytes += text.len();
+        out.write_all(text.as_bytes()).expect("a sink accepts");
+    }
+    bytes
+}
+
+fn in_process(iterations: usize, mut work: impl FnMut() -> usize) -> Sample {
+    let mut ns = Vec::with_capacity(iterations);
+    let mut checksum = 0usize;
+    for _ in 0..iterations {
+        let start = Instant::now();
+        checksum = checksum.wrapping_add(std::hint::black_box(work()));
+        ns.push(start.elapsed().as_nanos() as u64);
+    }
+    std::hint::black_box(checksum);
+    Sample {
+        ns,
+        max_rss_kb: max_rss(nix::sys::resource::UsageWho::RUSAGE_SELF),
+    }
+}
+
+fn exec_worker(iterations: usize, args: &Args) -> Result<Sample, String> {
+    let (program, rest) = args
+        .command
+        .split_first()
+        .ok_or("exec worker without a command")?;
+    let mut ns = Vec::with_capacity(iterations);
+    for i in 0..iterations {
+        let mut command = Command::new(program);
+        command.args(rest);
+        if let Some(dir) = &args.worker_cwd {
+            command.current_dir(dir);
+        }
+        let start = Instant::now();
+        let output = command
+            .output()
+            .map_err(|e| format!("cannot run {program}: {e}"))?;
+        ns.push(start.elapsed().as_nanos() as u64);
+        if !output.status.success() {
+            return Err(format!(
+                "{} failed ({}): {}",
+                args.command.join(" "),
+                output.status,
+                String::from_utf8_lossy(&output.stderr)
+            ));
+        }
+        if i == 0
+            && let Some(path) = &args.worker_out
+        {
+            std::fs::write(path, &output.stdout).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+    }
+    // This worker's only children are the measured commands (and what they waited for).
+    Ok(Sample {
+        ns,
+        max_rss_kb: max_rss(nix::sys::resource::UsageWho::RUSAGE_CHILDREN),
+    })
+}
+
+// `c_long` is `i64` on 64-bit Linux only.
+#[allow(clippy::useless_conversion)]
+fn max_rss(who: nix::sys::resource::UsageWho) -> i64 {
+    nix::sys::resource::getrusage(who)
+        .map(|u| i64::from(u.max_rss()))
+        .unwrap_or(-1)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The run.
+
+struct Row {
+    name: String,
+    sample: Sample,
+    /// Deployments per iteration (fleet rows).
+    per: Option<usize>,
+}
+
+struct Bench {
+    args: Args,
+    root: PathBuf,
+    work: PathBuf,
+    expected: BTreeMap<String, Value>,
+    rows: Vec<Row>,
+    notes: Vec<String>,
+}
+
+impl Bench {
+    fn new(args: Args) -> Result<Bench, String> {
+        let root = workspace_root();
+        let work = std::env::temp_dir().join(format!("gatehouse-bench-{}", std::process::id()));
+        std::fs::create_dir_all(&work).map_err(|e| format!("{}: {e}", work.display()))?;
+        let expected = objects_by_key(&objects_yaml(&example()))?;
+        Ok(Bench {
+            args,
+            root,
+            work,
+            expected,
+            rows: Vec::new(),
+            notes: Vec::new(),
+        })
+    }
+
+    fn iterations(&self, default: usize) -> usize {
+        if self.args.quick {
+            return 3.min(default);
+        }
+        self.args.iterations.unwrap_or(default)
+    }
+
+    fn run(mut self) -> Result<(), String> {
+        eprintln!("bench: working in {}", self.work.display());
+        let n = self.iterations(200);
+        let sample = self.worker("objects", n, &[], None, None)?;
+        self.push("gatehouse: Redis/Sentinel objects → YAML", sample, None);
+        let sample = self.worker("example", n, &[], None, None)?;
+        self.push(
+            "gatehouse: example, objects + Helm values → YAML",
+            sample,
+            None,
+        );
+
+        self.helm()?;
+        self.kustomize()?;
+        self.cdk8s()?;
+        self.fleets()?;
+        self.apply_note();
+
+        print!("{}", self.table());
+        let _ = std::fs::remove_dir_all(&self.work);
+        Ok(())
+    }
+
+    fn push(&mut self, name: &str, sample: Sample, per: Option<usize>) {
+        eprintln!("bench: {name}: done");
+        self.rows.push(Row {
+            name: name.into(),
+            sample,
+            per,
+        });
+    }
+
+    fn skip(&mut self, what: &str, why: &str) -> Result<(), String> {
+        let message = format!("{what} skipped: {why}");
+        if std::env::var("GATEHOUSE_REQUIRE_EXTERNAL").as_deref() == Ok("1") {
+            return Err(format!("{message} (GATEHOUSE_REQUIRE_EXTERNAL=1)"));
+        }
+        eprintln!("bench: {message}");
+        self.notes.push(message);
+        Ok(())
+    }
+
+    /// Runs one worker process and reads its sample.
+    fn worker(
+        &self,
+        kind: &str,
+        iterations: usize,
+        command: &[String],
+        cwd: Option<&Path>,
+        out: Option<&Path>,
+    ) -> Result<Sample, String> {
+        let exe = std::env::current_exe().map_err(|e| format!("current exe: {e}"))?;
+        let mut c = Command::new(exe);
+        c.args(["bench", "--worker", kind, "--iterations"])
+            .arg(iterations.to_string());
+        if let Some(cwd) = cwd {
+            c.arg("--worker-cwd").arg(cwd);
+        }
+        if let Some(out) = out {
+            c.arg("--worker-out").arg(out);
+        }
+        if !command.is_empty() {
+            c.arg("--").args(command);
+        }
+        let output = c
+            .output()
+            .map_err(|e| format!("cannot start worker: {e}"))?;
+        if !output.status.success() {
+            return Err(format!(
+                "worker {kind} failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            ));
+        }
+        serde_json::from_slice(&output.stdout).map_err(|e| format!("worker {kind} output: {e}"))
+    }
+
+    /// (a) The Helm library, in-process in Python.
+    fn helm(&mut self) -> Result<(), String> {
+        let probe = Command::new("python3")
+            .args(["-c", "import helm_python"])
+            .output();
+        if !probe.map(|o| o.status.success()).unwrap_or(false) {
+            return self.skip(
+                "Helm library",
+                "python3 with the helm_python module not found (pip install helm-python-sdk)",
+            );
+        }
+        let chart = self.work.join("chart");
+        copy_dir(&self.root.join("benches/helm-redis-sentinel"), &chart)?;
+        copy_dir(
+            &self.root.join("crates/render/scripts"),
+            &chart.join("files"),
+        )?;
+        let values = self.work.join("values.json");
+        write(
+            &values,
+            &serde_json::to_string_pretty(&chart_values(example().deployment())).expect("json"),
+        )?;
+        let out = self.work.join("helm.yaml");
+        let iterations = self.iterations(100);
+        let output = Command::new("python3")
+            .arg(self.root.join("benches/helm-render.py"))
+            .arg(&chart)
+            .arg(&values)
+            .arg(iterations.to_string())
+            .arg(&out)
+            .output()
+            .map_err(|e| format!("cannot run python3: {e}"))?;
+        if !output.status.success() {
+            return Err(format!(
+                "Helm render failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            ));
+        }
+        same_objects("the Helm chart", &self.expected, &read(&out)?)?;
+        let result: Value = serde_json::from_slice(&output.stdout)
+            .map_err(|e| format!("helm-render.py output: {e}"))?;
+        let rss = result["max_rss_kb"].as_i64().unwrap_or(-1);
+        let samples = |key: &str| -> Vec<u64> {
+            result[key]
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_u64).collect())
+                .unwrap_or_default()
+        };
+        let sdk = result["helm_sdk"].as_str().unwrap_or("?").to_string();
+        self.push(
+            &format!("Helm {sdk} library (in-process): load chart + render"),
+            Sample {
+                ns: samples("load_render_ns"),
+                max_rss_kb: rss,
+            },
+            None,
+        );
+        self.push(
+            &format!("Helm {sdk} library (in-process): render, chart preloaded"),
+            Sample {
+                ns: samples("render_ns"),
+                max_rss_kb: rss,
+            },
+            None,
+        );
+        Ok(())
+    }
+
+    /// (b) `kubectl kustomize` of the rendered manifests.
+    fn kustomize(&mut self) -> Result<(), String> {
+        let kubectl = Command::new("kubectl")
+            .args(["version", "--client"])
+            .output();
+        if !kubectl.map(|o| o.status.success()).unwrap_or(false) {
+            return self.skip("kubectl kustomize", "kubectl not found on PATH");
+        }
+        let dir = self.work.join("kustomize");
+        copy_dir(&self.root.join("benches/kustomize"), &dir)?;
+        write(&dir.join("manifests.yaml"), &objects_yaml(&example()))?;
+        let out = self.work.join("kustomize.yaml");
+        let command = vec![
+            "kubectl".to_string(),
+            "kustomize".into(),
+            dir.display().to_string(),
+        ];
+        let sample = self.worker("exec", self.iterations(20), &command, None, Some(&out))?;
+        same_objects("kubectl kustomize", &self.expected, &read(&out)?)?;
+        self.push("kubectl kustomize (process)", sample, None);
+        Ok(())
+    }
+
+    /// (c) `cdk8s synth` of the equivalent cdk8s app.
+    fn cdk8s(&mut self) -> Result<(), String> {
+        let app = self.root.join("benches/cdk8s");
+        let cli = app.join("node_modules/.bin/cdk8s");
+        if !cli.exists() {
+            return self.skip(
+                "cdk8s synth",
+                "benches/cdk8s/node_modules missing (run `npm ci` in benches/cdk8s)",
+            );
+        }
+        let values = self.work.join("cdk8s-values.json");
+        let mut input = chart_values(example().deployment());
+        input["scriptsDir"] = json!(self.root.join("crates/render/scripts"));
+        write(
+            &values,
+            &serde_json::to_string_pretty(&input).expect("json"),
+        )?;
+        let dist = self.work.join("cdk8s-dist");
+        // The app reads its input from this variable; the worker's children inherit it.
+        let command = vec![
+            cli.display().to_string(),
+            "synth".into(),
+            "--output".into(),
+            dist.display().to_string(),
+        ];
+        let sample = {
+            let exe = std::env::current_exe().map_err(|e| format!("current exe: {e}"))?;
+            let output = Command::new(exe)
+                .args(["bench", "--worker", "exec", "--iterations"])
+                .arg(self.iterations(5).to_string())
+                .arg("--worker-cwd")
+                .arg(&app)
+                .env("GATEHOUSE_BENCH_INPUT", &values)
+                .arg("--")
+                .args(&command)
+                .output()
+                .map_err(|e| format!("cannot start worker: {e}"))?;
+            if !output.status.success() {
+                return Err(format!(
+                    "cdk8s synth failed: {}",
+                    String::from_utf8_lossy(&output.stderr)
+                ));
+            }
+            serde_json::from_slice::<Sample>(&output.stdout)
+                .map_err(|e| format!("cdk8s worker output: {e}"))?
+        };
+        let mut synthesized = String::new();
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(&dist)
+            .map_err(|e| format!("{}: {e}", dist.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+            .collect();
+        entries.sort();
+        for path in entries {
+            synthesized.push_str(&read(&path)?);
+            synthesized.push_str("\n---\n");
+        }
+        same_objects("cdk8s synth", &self.expected, &synthesized)?;
+        self.push("cdk8s synth (process)", sample, None);
+        Ok(())
+    }
+
+    /// The growth series: fleets of distinct deployments, each in its own worker.
+    fn fleets(&mut self) -> Result<(), String> {
+        let sizes: &[usize] = if self.args.quick {
+            &FLEET_SIZES[..2]
+        } else {
+            &FLEET_SIZES
+        };
+        for &size in sizes {
+            let iterations = self.iterations(match size {
+                0..=100 => 50,
+                101..=1_000 => 10,
+                _ => 3,
+            });
+            let sample = self.worker(&format!("fleet:{size}"), iterations, &[], None, None)?;
+            self.push(
+                &format!("gatehouse fleet of {size} (validate+render+YAML)"),
+                sample,
+                Some(size),
+            );
+        }
+        Ok(())
+    }
+
+    fn apply_note(&mut self) {
+        self.notes.push(
+            "apply cost (requests per deploy, deploy vs `kubectl apply --server-side`) is not measured by this bench yet"
+                .into(),
+        );
+    }
+
+    fn table(&self) -> String {
+        let gatehouse = self
+            .rows
+            .first()
+            .map(|r| median(&r.sample.ns))
+            .unwrap_or(1.0);
+        let mut t = String::new();
+        let _ = writeln!(
+            t,
+            "\n| what | median | min | max | × gatehouse objects | peak RSS | per deployment |"
+        );
+        let _ = writeln!(t, "|---|---:|---:|---:|---:|---:|---:|");
+        for row in &self.rows {
+            let ns = &row.sample.ns;
+            let med = median(ns);
+            let per = row
+                .per
+                .map(|n| duration(med / n as f64))
+                .unwrap_or_default();
+            let _ = writeln!(
+                t,
+                "| {} | {} | {} | {} | {:.1}× | {} | {} |",
+                row.name,
+                duration(med),
+                duration(ns.iter().copied().min().unwrap_or(0) as f64),
+                duration(ns.iter().copied().max().unwrap_or(0) as f64),
+                med / gatehouse,
+                rss(row.sample.max_rss_kb),
+                per
+            );
+        }
+        let fleet: Vec<(f64, f64)> = self
+            .rows
+            .iter()
+            .filter_map(|r| r.per.map(|n| (n as f64, median(&r.sample.ns))))
+            .collect();
+        if fleet.len() >= 2 {
+            let slope = log_log_slope(&fleet);
+            let _ = writeln!(
+                t,
+                "\nfleet growth: time ∝ deployments^{slope:.3} (least squares on log-log; 1.0 is linear)"
+            );
+        }
+        for note in &self.notes {
+            let _ = writeln!(t, "note: {note}");
+        }
+        let _ = writeln!(
+            t,
+            "(iterations: in-process {}, build: {})",
+            self.iterations(200),
+            if cfg!(debug_assertions) {
+                "debug"
+            } else {
+                "release"
+            }
+        );
+        t
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Numbers.
+
+/// Median of samples, in the samples' unit.
+pub fn median(samples: &[u64]) -> f64 {
+    if samples.is_empty() {
+        return 0.0;
+    }
+    let mut sorted = samples.to_vec();
+    sorted.sort_unstable();
+    let mid = sorted.len() / 2;
+    if sorted.len() % 2 == 1 {
+        sorted[mid] as f64
+    } else {
+        (sorted[mid - 1] as f64 + sorted[mid] as f64) / 2.0
+    }
+}
+
+/// Least-squares slope of ln(y) against ln(x): the exponent k of y ∝ x^k.
+pub fn log_log_slope(points: &[(f64, f64)]) -> f64 {
+    let n = points.len() as f64;
+    let xs: Vec<f64> = points.iter().map(|(x, _)| x.ln()).collect();
+    let ys: Vec<f64> = points.iter().map(|(_, y)| y.ln()).collect();
+    let mx = xs.iter().sum::<f64>() / n;
+    let my = ys.iter().sum::<f64>() / n;
+    let cov: f64 = xs.iter().zip(&ys).map(|(x, y)| (x - mx) * (y - my)).sum();
+    let var: f64 = xs.iter().map(|x| (x - mx).powi(2)).sum();
+    cov / var
+}
+
+fn duration(ns: f64) -> String {
+    if ns >= 1e9 {
+        format!("{:.2} s", ns / 1e9)
+    } else if ns >= 1e6 {
+        format!("{:.2} ms", ns / 1e6)
+    } else {
+        format!("{:.1} µs", ns / 1e3)
+    }
+}
+
+fn rss(kb: i64) -> String {
+    if kb < 0 {
+        "?".into()
+    } else {
+        format!("{:.1} MiB", kb as f64 / 1024.0)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Files.
+
+fn read(path: &Path) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn write(path: &Path, text: &str) -> Result<(), String> {
+    std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn copy_dir(from: &Path, to: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(to).map_err(|e| format!("{}: {e}", to.display()))?;
+    for entry in std::fs::read_dir(from).map_err(|e| format!("{}: {e}", from.display()))? {
+        let entry = entry.map_err(|e| format!("{}: {e}", from.display()))?;
+        let path = entry.path();
+        let target = to.join(entry.file_name());
+        if path.is_dir() {
+            if entry.file_name() != "node_modules" {
+                copy_dir(&path, &target)?;
+            }
+        } else {
+            std::fs::copy(&path, &target).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_log_slope_recovers_the_exponent() {
+        let linear: Vec<(f64, f64)> = [10.0, 100.0, 1000.0].map(|x| (x, 3.0 * x)).to_vec();
+        assert!((log_log_slope(&linear) - 1.0).abs() < 1e-9);
+        let quadratic: Vec<(f64, f64)> = [10.0, 100.0, 1000.0].map(|x| (x, x * x)).to_vec();
+        assert!((log_log_slope(&quadratic) - 2.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn median_of_odd_and_even_samples() {
+        assert_eq!(median(&[5, 1, 3]), 3.0);
+        assert_eq!(median(&[4, 1, 3, 2]), 2.5);
+    }
+
+    #[test]
+    fn gatehouse_objects_compare_equal_to_themselves_and_differences_are_named() {
+        let yaml = objects_yaml(&example());
+        let expected = objects_by_key(&yaml).unwrap();
+        assert!(expected.contains_key("StatefulSet/gravitee-apim/gravitee-apim-redis"));
+        same_objects("gatehouse", &expected, &yaml).unwrap();
+        let changed = yaml.replace("replicas: 3", "replicas: 4");
+        let error = same_objects("changed", &expected, &changed).unwrap_err();
+        assert!(
+            error.contains(".spec.replicas: expected 3, got 4"),
+            "{error}"
+        );
+        let dropped = yaml.replacen("kind: Namespace", "kind: Other", 1);
+        let error = same_objects("dropped", &expected, &dropped).unwrap_err();
+        assert!(
+            error.contains("missing [\"Namespace//gravitee-apim\"]"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn chart_values_follow_the_model() {
+        let mut d = fleet_member(7);
+        d.redis.replicas = 4;
+        let values = chart_values(&d);
+        assert_eq!(values["namespace"], "tenant-00007");
+        assert_eq!(values["redis"]["replicas"], 4);
+        assert_eq!(
+            values["redis"]["sentinel"]["serviceName"],
+            "gw-00007-redis-sentinel-headless"
+        );
+    }
+}
