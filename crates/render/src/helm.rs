@@ -8,7 +8,10 @@
 use std::collections::BTreeMap;
 
 use gatehouse_model::{Deployment, SecretRole};
-use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, ResourceRequirements, SecretKeySelector};
+use k8s_openapi::api::core::v1::{
+    Capabilities, Container, EmptyDirVolumeSource, EnvVar, EnvVarSource, ResourceRequirements,
+    SecretKeySelector, SecurityContext, Volume, VolumeMount,
+};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +25,15 @@ pub const ENV_SENTINEL_PASSWORD: &str = "gravitee_ratelimit_redis_sentinel_passw
 pub const ENV_LICENSE_KEY: &str = "gravitee_license_key";
 /// Env variable through which the gateway reads the cloud token.
 pub const ENV_CLOUD_TOKEN: &str = "gravitee_cloud_token";
+/// Image of the plugin verifier init container: pinned (never `latest`), with busybox `sh`,
+/// `wget` (https through `ssl_client`) and `sha256sum`.
+pub const PLUGIN_INIT_IMAGE: &str = "alpine:3.20.3";
+/// Name of the plugin verifier init container and of its volume.
+pub const PLUGIN_VOLUME: &str = "gatehouse-verified-plugins";
+/// Where the gateway image keeps extra plugins (the chart's own `plugins-ext`).
+pub const GATEWAY_PLUGINS_EXT: &str = "/opt/graviteeio-gateway/plugins-ext";
+/// The plugin verifier script, run by the init container with URLs and checksums as arguments.
+pub const VERIFY_PLUGINS_SCRIPT: &str = include_str!("../plugins/verify-plugins.sh");
 /// Chart repository of `graviteeio/apim`.
 pub const CHART_REPOSITORY: &str = "https://helm.gravitee.io";
 /// Chart name.
@@ -81,9 +93,19 @@ pub struct GatewaySection {
     pub autoscaling: Toggle,
     /// Pod annotations (free-form).
     pub pod_annotations: BTreeMap<String, String>,
-    /// Plugin URLs the chart's init container downloads.
+    /// Plugin URLs the chart's own init container downloads (unchecked `wget` in `sh -c`): only
+    /// when no plugin has a sha256.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub additional_plugins: Vec<String>,
+    /// Init containers (YAML text, inserted by the chart with `tpl`): the plugin verifier.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub extra_init_containers: Option<String>,
+    /// Extra pod volumes (YAML text): the verified plugins' emptyDir.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub extra_volumes: Option<String>,
+    /// Extra gateway container volume mounts (YAML text): the verified plugins' dir.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub extra_volume_mounts: Option<String>,
     /// Environment: plain values and `secretKeyRef`s.
     pub env: Vec<EnvVar>,
     /// Internal services.
@@ -302,6 +324,20 @@ pub fn gateway_values(d: &Deployment, names: &Names) -> GatewayValues {
     if let Some(token) = d.secret_key_ref(SecretRole::CloudToken) {
         env.push(secret_env(ENV_CLOUD_TOKEN, &token));
     }
+    let verified = verified_plugins(g);
+    if verified.is_some() {
+        // The chart sets these only for its own `additionalPlugins`, which are empty here.
+        for (index, dir) in ["${gravitee.home}/plugins", "${gravitee.home}/plugins-ext"]
+            .into_iter()
+            .enumerate()
+        {
+            env.push(EnvVar {
+                name: format!("GRAVITEE_PLUGINS_PATH_{index}"),
+                value: Some(dir.into()),
+                ..Default::default()
+            });
+        }
+    }
     env.extend(g.env.iter().map(|var| EnvVar {
         name: var.name.clone(),
         value: Some(var.value.clone()),
@@ -324,7 +360,14 @@ pub fn gateway_values(d: &Deployment, names: &Names) -> GatewayValues {
             },
             autoscaling: Toggle::from(g.autoscaling),
             pod_annotations: g.pod_annotations.clone(),
-            additional_plugins: g.plugins.iter().map(|p| p.url.clone()).collect(),
+            additional_plugins: if verified.is_some() {
+                Vec::new()
+            } else {
+                g.plugins.iter().map(|p| p.url.clone()).collect()
+            },
+            extra_init_containers: verified.as_ref().map(|v| v.init_containers.clone()),
+            extra_volumes: verified.as_ref().map(|v| v.volumes.clone()),
+            extra_volume_mounts: verified.as_ref().map(|v| v.volume_mounts.clone()),
             env,
             services: Services {
                 metrics: MetricsService {
@@ -378,4 +421,83 @@ pub fn gateway_values(d: &Deployment, names: &Names) -> GatewayValues {
             },
         },
     }
+}
+
+/// The chart values that replace `additionalPlugins` when any plugin has a sha256: YAML texts for
+/// `gateway.extraInitContainers`, `gateway.extraVolumes` and `gateway.extraVolumeMounts`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedPlugins {
+    /// One init container running [`VERIFY_PLUGINS_SCRIPT`].
+    pub init_containers: String,
+    /// The emptyDir the plugins are downloaded into.
+    pub volumes: String,
+    /// Its mount in the gateway container, at [`GATEWAY_PLUGINS_EXT`].
+    pub volume_mounts: String,
+}
+
+/// The init container that downloads every plugin and verifies each sha256 before the gateway
+/// starts, or none when no plugin has a sha256 (then the chart's `additionalPlugins` is used).
+///
+/// The script is a constant; URLs and checksums are separate `argv` entries after it (`sh -c
+/// SCRIPT NAME DEST URL SHA ...`), never pasted into the shell string. Plugins without a sha256
+/// are downloaded by the same container and reported as unverified. The chart inserts the YAML
+/// with `tpl`, so it must not contain `{{`: the script has none and model-validated URLs cannot.
+pub fn verified_plugins(g: &gatehouse_model::Gateway) -> Option<VerifiedPlugins> {
+    if !g.plugins.iter().any(|p| p.sha256.is_some()) {
+        return None;
+    }
+    let dest = "/verified-plugins";
+    let mut command = vec![
+        "sh".to_string(),
+        "-c".to_string(),
+        VERIFY_PLUGINS_SCRIPT.to_string(),
+        "verify-plugins".to_string(),
+        dest.to_string(),
+    ];
+    for plugin in &g.plugins {
+        command.push(plugin.url.clone());
+        command.push(plugin.sha256.clone().unwrap_or_else(|| "-".into()));
+    }
+    let container = Container {
+        name: "verify-plugins".into(),
+        image: Some(PLUGIN_INIT_IMAGE.into()),
+        image_pull_policy: Some("IfNotPresent".into()),
+        command: Some(command),
+        security_context: Some(SecurityContext {
+            run_as_user: Some(1001),
+            run_as_non_root: Some(true),
+            allow_privilege_escalation: Some(false),
+            read_only_root_filesystem: Some(true),
+            capabilities: Some(Capabilities {
+                drop: Some(vec!["ALL".into()]),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        resources: Some(resource_requirements(&gatehouse_model::Resources::new(
+            "50m", "32Mi", "200m", "64Mi",
+        ))),
+        volume_mounts: Some(vec![VolumeMount {
+            name: PLUGIN_VOLUME.into(),
+            mount_path: dest.into(),
+            ..Default::default()
+        }]),
+        ..Default::default()
+    };
+    let volume = Volume {
+        name: PLUGIN_VOLUME.into(),
+        empty_dir: Some(EmptyDirVolumeSource::default()),
+        ..Default::default()
+    };
+    let mount = VolumeMount {
+        name: PLUGIN_VOLUME.into(),
+        mount_path: GATEWAY_PLUGINS_EXT.into(),
+        read_only: Some(true),
+        ..Default::default()
+    };
+    Some(VerifiedPlugins {
+        init_containers: crate::yaml::to_yaml(&vec![container]),
+        volumes: crate::yaml::to_yaml(&vec![volume]),
+        volume_mounts: crate::yaml::to_yaml(&vec![mount]),
+    })
 }

@@ -1,0 +1,360 @@
+//! The key paths a chart's `values.yaml` documents, including the keys it only shows commented out.
+//!
+//! The `graviteeio/apim` chart has no values schema; its `values.yaml` is the only list of the keys
+//! the templates read, and many of them (e.g. `gateway.ratelimit.redis.sentinel.nodes`,
+//! `gateway.reporters.elasticsearch.enabled`, `gateway.deployment.revisionHistoryLimit`) appear
+//! there only as commented-out examples. [`ValuesPaths::from_values_yaml`] therefore reads the file
+//! line by line instead of parsing it as YAML:
+//!
+//! - a line `key:` or `key: value` (or a list item `- key: value`) is a key at the column where the
+//!   key starts; its parent is the closest key above it with a smaller column;
+//! - a commented line (`# key: ...`, `#key: ...`, `#   key: ...`) is read the same way after
+//!   removing the `#` and at most one space after it, so that `    # redis:` sits where `    redis:`
+//!   would; a commented key can be the parent of other commented keys, never of a real key (a real
+//!   line closes every commented key above it);
+//! - keys must look like identifiers (`[A-Za-z_][A-Za-z0-9_.-]*`), which keeps prose comments such
+//!   as `# Supported values for jdbc.driverSource:` out; lines inside a block scalar (`key: |`)
+//!   are skipped;
+//! - a list item's keys are children of the list's key with a `[]` segment
+//!   (`gateway.ratelimit.redis.sentinel.nodes[].host`).
+//!
+//! Prose that happens to look like `word:` can add a spurious path; that only makes the check more
+//! lenient, never stricter, and the contract test compares exact paths gatehouse emits.
+
+use std::collections::BTreeSet;
+
+/// The set of key paths (dot-separated, `[]` for list items) documented by one `values.yaml`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ValuesPaths {
+    paths: BTreeSet<String>,
+}
+
+#[derive(Debug, Clone)]
+struct Open {
+    indent: usize,
+    path: String,
+    /// A list item (`-`): its keys are `path.key` where `path` ends in `[]`.
+    item: bool,
+}
+
+/// Keys above the current line: the real ones, and the commented ones since the last real line.
+#[derive(Debug, Default)]
+struct Stack {
+    real: Vec<Open>,
+    commented: Vec<Open>,
+}
+
+impl Stack {
+    /// Closes what the line ends and returns the parent path of a key (or list) at this line.
+    fn parent_for(&mut self, line: &Line<'_>) -> Option<String> {
+        if !line.commented {
+            self.commented.clear();
+        }
+        let stack = if line.commented {
+            &mut self.commented
+        } else {
+            &mut self.real
+        };
+        if line.list_item {
+            while stack
+                .last()
+                .is_some_and(|o| o.indent > line.indent || (o.indent == line.indent && o.item))
+            {
+                stack.pop();
+            }
+        } else {
+            while stack.last().is_some_and(|o| o.indent >= line.key_indent) {
+                stack.pop();
+            }
+        }
+        let column = if line.list_item {
+            line.indent + 1
+        } else {
+            line.key_indent
+        };
+        let own = if line.commented {
+            self.commented.last()
+        } else {
+            None
+        };
+        own.or_else(|| self.real.iter().rev().find(|o| o.indent < column))
+            .map(|o| o.path.clone())
+    }
+
+    fn push(&mut self, commented: bool, open: Open) {
+        if commented {
+            self.commented.push(open);
+        } else {
+            self.real.push(open);
+        }
+    }
+}
+
+impl ValuesPaths {
+    /// Reads every key path of a `values.yaml` text, commented-out example keys included.
+    pub fn from_values_yaml(text: &str) -> ValuesPaths {
+        let mut paths = BTreeSet::new();
+        let mut stack = Stack::default();
+        // Column (and commented-ness) of a key whose value is a block scalar: deeper lines are text.
+        let mut block_scalar: Option<(usize, bool)> = None;
+        for raw in text.lines() {
+            if let Some((column, commented)) = block_scalar {
+                let lead = raw.len() - raw.trim_start().len();
+                if raw.trim().is_empty() {
+                    continue;
+                }
+                let inside = if commented {
+                    Line::parse(raw).is_none_or(|l| l.commented && l.indent > column)
+                        && raw.trim_start().starts_with('#')
+                } else {
+                    lead > column
+                };
+                if inside {
+                    continue;
+                }
+                block_scalar = None;
+            }
+            let Some(line) = Line::parse(raw) else {
+                continue;
+            };
+            let parent = stack.parent_for(&line);
+            let mut holder = parent.clone();
+            if line.list_item {
+                let item_path = format!("{}[]", parent.as_deref().unwrap_or(""));
+                stack.push(
+                    line.commented,
+                    Open {
+                        indent: line.indent,
+                        path: item_path.clone(),
+                        item: true,
+                    },
+                );
+                holder = Some(item_path);
+            }
+            let Some(key) = line.key else {
+                continue;
+            };
+            let path = match holder {
+                Some(holder) => format!("{holder}.{key}"),
+                None => key.to_string(),
+            };
+            paths.insert(path.clone());
+            if line.block_scalar {
+                block_scalar = Some((line.key_indent, line.commented));
+            }
+            stack.push(
+                line.commented,
+                Open {
+                    indent: line.key_indent,
+                    path,
+                    item: false,
+                },
+            );
+        }
+        ValuesPaths { paths }
+    }
+
+    /// Whether `path` (e.g. `gateway.ratelimit.redis.sentinel.nodes[].host`) is documented.
+    pub fn contains(&self, path: &str) -> bool {
+        self.paths.contains(path)
+    }
+
+    /// Every documented path.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.paths.iter().map(String::as_str)
+    }
+
+    /// Number of documented paths.
+    pub fn len(&self) -> usize {
+        self.paths.len()
+    }
+
+    /// Whether no path was found.
+    pub fn is_empty(&self) -> bool {
+        self.paths.is_empty()
+    }
+}
+
+/// One meaningful line of a `values.yaml`.
+#[derive(Debug)]
+struct Line<'a> {
+    /// Column of the first character after the indentation (the dash for list items).
+    indent: usize,
+    /// Column of the key.
+    key_indent: usize,
+    key: Option<&'a str>,
+    commented: bool,
+    list_item: bool,
+    block_scalar: bool,
+}
+
+impl<'a> Line<'a> {
+    fn parse(raw: &'a str) -> Option<Line<'a>> {
+        let trimmed = raw.trim_start();
+        if trimmed.is_empty() {
+            return None;
+        }
+        let lead = raw.len() - trimmed.len();
+        let (commented, body, body_col) = if let Some(rest) = trimmed.strip_prefix('#') {
+            // Strip every further `#` (`##  tls:`), then at most one space.
+            let hashes = rest.len() - rest.trim_start_matches('#').len();
+            let rest = &rest[hashes..];
+            let (rest, skipped) = match rest.strip_prefix(' ') {
+                Some(r) => (r, 1),
+                None => (rest, 0),
+            };
+            let _ = skipped;
+            (true, rest, lead)
+        } else {
+            (false, trimmed, lead)
+        };
+        let inner = body.trim_start();
+        if inner.is_empty() {
+            return None;
+        }
+        let indent = body_col + (body.len() - inner.len());
+        let (list_item, after_dash, key_indent) = if let Some(rest) = inner.strip_prefix("- ") {
+            let item = rest.trim_start();
+            (true, item, indent + 2 + (rest.len() - item.len()))
+        } else if inner == "-" {
+            (true, "", indent + 2)
+        } else {
+            (false, inner, indent)
+        };
+        let (key, value) = split_key(after_dash);
+        if key.is_none() && !list_item {
+            return None;
+        }
+        let value = value.map(strip_trailing_comment).unwrap_or_default();
+        let block_scalar = key.is_some() && (value.starts_with('|') || value.starts_with('>'));
+        Some(Line {
+            indent,
+            key_indent,
+            key,
+            commented,
+            list_item,
+            block_scalar,
+        })
+    }
+}
+
+/// `key: value` → (`key`, `value`) when `key` looks like a values key.
+fn split_key(text: &str) -> (Option<&str>, Option<&str>) {
+    let (key, value) = match text.split_once(':') {
+        Some((key, rest)) if rest.is_empty() || rest.starts_with(' ') => (key, rest.trim()),
+        _ => return (None, None),
+    };
+    let key = key.trim_matches(|c| c == '"' || c == '\'');
+    let mut chars = key.chars();
+    let valid = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || "_.-/".contains(c));
+    if valid {
+        (Some(key), Some(value))
+    } else {
+        (None, None)
+    }
+}
+
+fn strip_trailing_comment(value: &str) -> &str {
+    match value.find(" #") {
+        Some(at) => value[..at].trim(),
+        None => value.trim(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = "\
+top: 1
+gateway:
+  ratelimit:
+    # redis:
+    #   host: redis
+    #   password:
+    #   sentinel:
+    #     master: redis-master
+    #     nodes:
+    #       - host: sentinel1
+    #         port: 26379
+  management:
+      http:
+      #  url: \"https://bridge.example.com:18092\"
+  deployment:
+    strategy:
+      type: RollingUpdate
+    # revisionHistoryLimit: 10
+    # Annotations to apply to the deployment
+    annotations: {}
+  extraText: |
+    notakey: 1
+    another: 2
+  after: 1
+#  reporters:
+#    elasticsearch:
+#      enabled: true
+  env: []
+  #   - name: ENV_VARIABLE
+  #     value: ENV_VARIABLE_VALUE
+  gracefulShutdown:
+    delay: 0
+ratelimit:
+  type: mongodb
+";
+
+    fn paths() -> ValuesPaths {
+        ValuesPaths::from_values_yaml(SAMPLE)
+    }
+
+    #[test]
+    fn real_keys_are_found_with_their_parents() {
+        let p = paths();
+        for path in [
+            "top",
+            "gateway.ratelimit",
+            "gateway.deployment.strategy.type",
+            "gateway.gracefulShutdown.delay",
+            "ratelimit.type",
+            "gateway.after",
+        ] {
+            assert!(p.contains(path), "{path} missing from {:?}", p.paths);
+        }
+    }
+
+    #[test]
+    fn commented_keys_are_found_under_the_right_parent() {
+        let p = paths();
+        for path in [
+            "gateway.ratelimit.redis.host",
+            "gateway.ratelimit.redis.password",
+            "gateway.ratelimit.redis.sentinel.master",
+            "gateway.ratelimit.redis.sentinel.nodes",
+            "gateway.ratelimit.redis.sentinel.nodes[].host",
+            "gateway.ratelimit.redis.sentinel.nodes[].port",
+            "gateway.management.http.url",
+            "gateway.deployment.revisionHistoryLimit",
+            "gateway.reporters.elasticsearch.enabled",
+            "gateway.env[].name",
+            "gateway.env[].value",
+        ] {
+            assert!(p.contains(path), "{path} missing from {:?}", p.paths);
+        }
+    }
+
+    #[test]
+    fn block_scalar_text_and_prose_are_not_keys() {
+        let p = paths();
+        for path in [
+            "gateway.extraText.notakey",
+            "gateway.deployment.Annotations to apply to the deployment",
+            "gateway.ratelimit.type",
+            "gateway.deployment.revisionHistoryLimit.annotations",
+        ] {
+            assert!(!p.contains(path), "{path} wrongly found");
+        }
+        assert!(p.contains("gateway.deployment.annotations"));
+    }
+}
