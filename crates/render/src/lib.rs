@@ -15,6 +15,7 @@
 //! assert!(rendered.to_text(gatehouse_render::Format::Yaml).contains("ratelimit:"));
 //! ```
 
+pub mod gitops;
 pub mod helm;
 pub mod names;
 mod objects;

@@ -1,0 +1,236 @@
+//! Secret values: where they come from, the Secrets gatehouse writes, and masking.
+//!
+//! Values are read (environment) or generated here, only ever go into Secret objects sent to the
+//! API server, and are registered with a [`Masker`] so that no message, error or diff shows them.
+
+use base64::Engine;
+use gatehouse_model::SecretSource;
+use gatehouse_render::SecretRequirement;
+use serde_json::{Value, json};
+
+/// Replaces every known secret value (and its base64 form) with `***`.
+///
+/// ```
+/// let mut m = gatehouse_apply::secrets::Masker::default();
+/// m.add("hunter22");
+/// assert_eq!(m.mask("password is hunter22"), "password is ***");
+/// ```
+#[derive(Debug, Default, Clone)]
+pub struct Masker {
+    values: Vec<String>,
+}
+
+impl Masker {
+    /// Registers a secret value. Values shorter than 4 characters are masked too, but they are
+    /// then likely to hide unrelated text as well.
+    pub fn add(&mut self, value: &str) {
+        if value.is_empty() {
+            return;
+        }
+        let encoded = base64::engine::general_purpose::STANDARD.encode(value.as_bytes());
+        for v in [value.to_string(), encoded] {
+            if !self.values.contains(&v) {
+                self.values.push(v);
+            }
+        }
+        // Longest first, so a value containing another is masked whole.
+        self.values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    }
+
+    /// The text with every registered value replaced by `***`.
+    pub fn mask(&self, text: &str) -> String {
+        let mut text = text.to_string();
+        for v in &self.values {
+            if text.contains(v.as_str()) {
+                text = text.replace(v.as_str(), "***");
+            }
+        }
+        text
+    }
+}
+
+/// What the apply step does for one secret requirement.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SecretAction {
+    /// Check that an existing Secret has the key.
+    CheckExisting {
+        /// Model field.
+        field: String,
+        /// Namespace.
+        namespace: String,
+        /// Secret name.
+        name: String,
+        /// Key.
+        key: String,
+    },
+    /// Server-side apply this Secret (value from the environment).
+    Apply(Value),
+    /// Create this Secret if it does not exist; never overwrite it (generated value).
+    CreateOnce(Value),
+}
+
+/// The Secret object holding one value.
+fn secret_object(req: &SecretRequirement, value: &str) -> Value {
+    let encoded = base64::engine::general_purpose::STANDARD.encode(value.as_bytes());
+    json!({
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "Opaque",
+        "metadata": {
+            "name": req.secret.name,
+            "namespace": req.namespace,
+            "labels": {"app.kubernetes.io/managed-by": "gatehouse"},
+        },
+        "data": {req.secret.key.clone(): encoded},
+    })
+}
+
+/// A random value for a generated secret: 32 random bytes, base64url without padding.
+pub fn generate_value() -> String {
+    let bytes: [u8; 32] = rand::random();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Decides what to do for each requirement. `env` looks up environment variables (the process
+/// environment in the CLI). Every value read or generated is registered with `masker`.
+pub fn plan_secrets(
+    requirements: &[SecretRequirement],
+    env: &dyn Fn(&str) -> Option<String>,
+    masker: &mut Masker,
+) -> Result<Vec<SecretAction>, crate::ApplyError> {
+    let mut actions = Vec::new();
+    let mut missing = Vec::new();
+    for req in requirements {
+        let field = req.role.field_path().to_string();
+        match &req.source {
+            SecretSource::ExistingSecret { name, key } => {
+                actions.push(SecretAction::CheckExisting {
+                    field,
+                    namespace: req.namespace.clone(),
+                    name: name.clone(),
+                    key: key.clone(),
+                })
+            }
+            SecretSource::Env { variable } => match env(variable).filter(|v| !v.is_empty()) {
+                Some(value) => {
+                    masker.add(&value);
+                    actions.push(SecretAction::Apply(secret_object(req, &value)));
+                }
+                None => missing.push(crate::ApplyError::EnvMissing {
+                    field,
+                    variable: variable.clone(),
+                }),
+            },
+            SecretSource::Generated => {
+                let value = generate_value();
+                masker.add(&value);
+                actions.push(SecretAction::CreateOnce(secret_object(req, &value)));
+            }
+        }
+    }
+    match missing.len() {
+        0 => Ok(actions),
+        1 => Err(missing.remove(0)),
+        _ => Err(crate::ApplyError::DryRunFailed(missing)),
+    }
+}
+
+/// Replaces the values of a Secret's `data`/`stringData` with `***` for display. When `other`
+/// is given (the object it is compared with), differing values read `*** (changed)` so that a
+/// diff still shows that something changed without showing what.
+pub fn mask_secret_data(object: &mut Value, other: Option<&Value>) {
+    if object["kind"] != json!("Secret") {
+        return;
+    }
+    for field in ["data", "stringData"] {
+        if let Some(map) = object[field].as_object_mut() {
+            for (k, v) in map.iter_mut() {
+                let changed = other.is_some_and(|o| o[field][k] != *v);
+                *v = json!(if changed { "*** (changed)" } else { "***" });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gatehouse_model::{SecretKeyRef, SecretRole};
+
+    fn req(source: SecretSource) -> SecretRequirement {
+        SecretRequirement {
+            role: SecretRole::RedisPassword,
+            namespace: "ns".into(),
+            secret: SecretKeyRef {
+                name: "gh-redis-password".into(),
+                key: "password".into(),
+            },
+            source,
+        }
+    }
+
+    #[test]
+    fn env_source_becomes_an_applied_secret_and_is_masked() {
+        let mut masker = Masker::default();
+        let actions = plan_secrets(
+            &[req(SecretSource::Env {
+                variable: "PW".into(),
+            })],
+            &|v| (v == "PW").then(|| "s3cret-value".to_string()),
+            &mut masker,
+        )
+        .unwrap();
+        let SecretAction::Apply(secret) = &actions[0] else {
+            panic!("{actions:?}")
+        };
+        assert_eq!(
+            secret["data"]["password"],
+            json!(base64::engine::general_purpose::STANDARD.encode("s3cret-value"))
+        );
+        let text = secret.to_string();
+        assert_eq!(masker.mask(&text).matches("***").count(), 1, "{text}");
+        assert!(!masker.mask("x s3cret-value y").contains("s3cret"));
+    }
+
+    #[test]
+    fn missing_env_variable_names_variable_and_field() {
+        let err = plan_secrets(
+            &[req(SecretSource::Env {
+                variable: "PW".into(),
+            })],
+            &|_| None,
+            &mut Masker::default(),
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("PW") && text.contains("redis.password"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn generated_values_differ_and_are_masked() {
+        let mut masker = Masker::default();
+        let a = plan_secrets(&[req(SecretSource::Generated)], &|_| None, &mut masker).unwrap();
+        let b = plan_secrets(&[req(SecretSource::Generated)], &|_| None, &mut masker).unwrap();
+        assert_ne!(a, b);
+        let SecretAction::CreateOnce(secret) = &a[0] else {
+            panic!()
+        };
+        assert_eq!(
+            masker.mask(&secret.to_string()),
+            secret
+                .to_string()
+                .replace(secret["data"]["password"].as_str().unwrap(), "***")
+        );
+    }
+
+    #[test]
+    fn secret_data_is_masked_with_change_marker() {
+        let mut live = json!({"kind": "Secret", "data": {"a": "eA==", "b": "eQ=="}});
+        let desired = json!({"kind": "Secret", "data": {"a": "eA==", "b": "eg=="}});
+        mask_secret_data(&mut live, Some(&desired));
+        assert_eq!(live["data"], json!({"a": "***", "b": "*** (changed)"}));
+    }
+}
