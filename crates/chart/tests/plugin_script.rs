@@ -24,7 +24,7 @@ fn free_port() -> u16 {
 
 fn serve(dir: &Path) -> Server {
     let port = free_port();
-    let child = Command::new("python3")
+    let mut child = Command::new("python3")
         .args([
             "-m",
             "http.server",
@@ -43,6 +43,8 @@ fn serve(dir: &Path) -> Server {
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("the file server did not start on port {port}");
 }
 
