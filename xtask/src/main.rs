@@ -1,6 +1,7 @@
 //! `cargo xtask`: the gatehouse command line.
 
 mod bench;
+mod chart_check;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -41,6 +42,8 @@ enum Command {
     },
     /// Time gatehouse against Helm, kustomize and cdk8s on the same objects, in one run.
     Bench(bench::Args),
+    /// Check a Helm values file against the graviteeio/apim chart contract (and render the chart).
+    ChartCheck(chart_check::Args),
     /// Check a config file and print every problem.
     Validate {
         /// Config file (YAML); the built-in example when absent.
@@ -110,6 +113,7 @@ fn run(command: Command) -> Result<(), String> {
             Ok(())
         }
         Command::Bench(args) => bench::run(args),
+        Command::ChartCheck(args) => chart_check::run(args),
         Command::Validate { config } => {
             let valid = load(config.as_deref())?;
             eprintln!("valid ({} warning(s))", valid.warnings().len());

@@ -1,0 +1,186 @@
+//! Rendering a chart offline (helm or helm-python-sdk) and checking the rendered gravitee.yml and
+//! Deployment, with a minimal chart written for the test (tests/fixtures/mini-apim) in both the
+//! 4.9 and the 4.12 layout.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use gatehouse_chart::rendered::{ChartLayout, Expected, RenderedError, Renderer, check_manifests};
+use gatehouse_model::Deployment;
+use serde_json::Value;
+
+fn renderer() -> Option<Renderer> {
+    let found = Renderer::detect();
+    common::external_available(
+        found.is_some(),
+        "a chart renderer (helm binary or the PyPI package helm-python-sdk)",
+        "pip install helm-python-sdk",
+    )
+    .then(|| found.expect("checked"))
+}
+
+/// A copy of the fixture chart with `version`.
+fn chart(version: &str) -> tempfile::TempDir {
+    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mini-apim");
+    let dir = tempfile::tempdir().unwrap();
+    for rel in [
+        "values.yaml",
+        "templates/_ratelimit.tpl",
+        "templates/gateway-configmap.yaml",
+        "templates/gateway-deployment.yaml",
+        "templates/license-secret.yaml",
+    ] {
+        let to = dir.path().join(rel);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(src.join(rel), to).unwrap();
+    }
+    let chart_yaml = std::fs::read_to_string(src.join("Chart.yaml"))
+        .unwrap()
+        .replace("4.9.32", version);
+    std::fs::write(dir.path().join("Chart.yaml"), chart_yaml).unwrap();
+    dir
+}
+
+fn render(renderer: &Renderer, chart: &Path, values_yaml: &str) -> Vec<Value> {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("values.yaml");
+    std::fs::write(&file, values_yaml).unwrap();
+    let values: Value = serde_saphyr::from_str(values_yaml).unwrap();
+    renderer
+        .render(chart, &file, &values, "gravitee-apim", "gravitee-apim")
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn example_expectation(d: &Deployment) -> Expected {
+    let names = gatehouse_render::Names::of(d);
+    Expected {
+        master: d.redis.master_name.clone(),
+        nodes: (0..names.sentinel_pods)
+            .map(|i| (names.sentinel_pod_host(i), names.sentinel_port))
+            .collect(),
+    }
+}
+
+const LAYOUTS: [(&str, ChartLayout); 2] = [
+    ("4.9.32", ChartLayout::V4_9),
+    ("4.12.17", ChartLayout::V4_12),
+];
+
+#[test]
+fn gatehouse_values_render_redis_sentinel_and_secret_refs_in_both_layouts() {
+    let Some(renderer) = renderer() else { return };
+    let d = Deployment::guide_example();
+    let valid = d.clone().validated().unwrap();
+    let values_yaml = gatehouse_render::render(&valid).helm.values_yaml();
+    let expected = example_expectation(&d);
+    for (version, layout) in LAYOUTS {
+        assert_eq!(ChartLayout::of_version(version), Some(layout));
+        let chart = chart(version);
+        let objects = render(&renderer, chart.path(), &values_yaml);
+        let errors = check_manifests(
+            &objects,
+            layout,
+            Some(&expected),
+            &[
+                "gravitee_ratelimit_redis_password",
+                "gravitee_cloud_token",
+                "gravitee_license_key",
+            ],
+        );
+        assert_eq!(errors, vec![], "{version}");
+        // The wrong layout is caught: the check really reads the path of its layout.
+        let other = if layout == ChartLayout::V4_9 {
+            ChartLayout::V4_12
+        } else {
+            ChartLayout::V4_9
+        };
+        let wrong = check_manifests(&objects, other, Some(&expected), &[]);
+        assert!(
+            matches!(wrong[..], [RenderedError::RateLimitNotRedis { .. }]),
+            "{wrong:?}"
+        );
+    }
+}
+
+#[test]
+fn the_guide_values_render_mongodb_rate_limiting_and_plain_text_secrets() {
+    let Some(renderer) = renderer() else { return };
+    let guide = common::guide_values_text();
+    for (version, layout) in LAYOUTS {
+        let chart = chart(version);
+        let objects = render(&renderer, chart.path(), &guide);
+        let errors = check_manifests(&objects, layout, None, &[]);
+        let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert!(
+            errors.iter().any(|e| matches!(e, RenderedError::RateLimitNotRedis { found, .. } if found == "mongodb")),
+            "{version}: {messages:#?}"
+        );
+        assert!(errors.iter().any(|e| matches!(e, RenderedError::SecretEnvNotFromSecret { name, .. } if name == "gravitee_cloud_token")));
+        assert!(
+            errors
+                .iter()
+                .any(|e| matches!(e, RenderedError::LicenseSecretFromValues { .. }))
+        );
+        for m in &messages {
+            for secret in ["myredispassword", "LICENSE KEY", "CLOUD TOKEN"] {
+                assert!(!m.contains(secret), "{m}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_password_in_values_and_wrong_sentinels_are_caught_in_the_rendered_gravitee_yml() {
+    let Some(renderer) = renderer() else { return };
+    let d = Deployment::guide_example();
+    let values_yaml = "\
+ratelimit:
+  type: redis
+gateway:
+  ratelimit:
+    redis:
+      password: s3cr3t-in-values
+      sentinel:
+        master: othermaster
+        nodes:
+          - host: redis-sentinel.elsewhere.svc
+            port: 26379
+";
+    for (version, layout) in LAYOUTS {
+        let chart = chart(version);
+        let objects = render(&renderer, chart.path(), values_yaml);
+        let errors = check_manifests(
+            &objects,
+            layout,
+            Some(&example_expectation(&d)),
+            &["gravitee_cloud_token"],
+        );
+        assert!(
+            errors
+                .iter()
+                .any(|e| matches!(e, RenderedError::PasswordInConfigMap { .. })),
+            "{errors:?}"
+        );
+        assert!(
+            errors
+                .iter()
+                .any(|e| matches!(e, RenderedError::MasterMismatch { .. }))
+        );
+        assert!(
+            errors
+                .iter()
+                .any(|e| matches!(e, RenderedError::NodesMismatch { .. }))
+        );
+        assert!(
+            errors
+                .iter()
+                .any(|e| matches!(e, RenderedError::SecretEnvMissing { .. }))
+        );
+        assert!(
+            errors
+                .iter()
+                .all(|e| !e.to_string().contains("s3cr3t-in-values"))
+        );
+    }
+}

@@ -1,0 +1,159 @@
+//! `cargo xtask chart-check`: checks a values file against the chart contract and, with
+//! `--chart DIR`, renders that chart offline and checks what it rendered.
+
+use std::path::{Path, PathBuf};
+
+use gatehouse_chart::contract::{self, SECRET_ENV_NAMES};
+use gatehouse_chart::rendered::{self, ChartLayout, Expected, Renderer};
+use gatehouse_chart::{Severity, ValuesPaths};
+use serde_json::Value;
+
+/// Arguments of `chart-check`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The values file to check (written by `render` or by hand).
+    #[arg(long)]
+    values: PathBuf,
+    /// A graviteeio/apim chart directory: also render it (helm or helm-python-sdk) and check the
+    /// rendered gravitee.yml and Deployment; its values.yaml then tells which keys exist.
+    #[arg(long)]
+    chart: Option<PathBuf>,
+    /// Layout of the rendered gravitee.yml (4.12 nests ratelimit under repositories); read from
+    /// the chart's Chart.yaml when absent.
+    #[arg(long = "chart-version")]
+    chart_version: Option<String>,
+    /// The gatehouse config the values belong to (with --chart): the rendered Sentinel
+    /// master/nodes must then be its Sentinel pods behind its Sentinel Service, and every secret
+    /// env it needs must come from a Secret. Without it, the values' own Sentinel settings are
+    /// expected in the rendered gravitee.yml.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Release name for rendering.
+    #[arg(long, default_value = "gravitee-apim")]
+    release: String,
+    /// Namespace for rendering.
+    #[arg(long, default_value = "gravitee-apim")]
+    namespace: String,
+}
+
+/// Runs the check; an error when the values or the rendered chart have an error-level finding.
+pub fn run(args: Args) -> Result<(), String> {
+    let text = std::fs::read_to_string(&args.values)
+        .map_err(|e| format!("cannot read {}: {e}", args.values.display()))?;
+    let values: Value = serde_saphyr::from_str(&text).map_err(|e| {
+        // The parser's message can quote the offending line, which may hold a secret: keep only
+        // the position.
+        let message = e.to_string();
+        let position = message
+            .find("line ")
+            .map(|at| {
+                message[at..]
+                    .chars()
+                    .take_while(|c| *c != ',' && *c != ')' && *c != '\n')
+                    .collect::<String>()
+            })
+            .unwrap_or_default();
+        format!(
+            "cannot parse {} as YAML {position}: fix the syntax (the parser's message is not shown because it may quote a secret)",
+            args.values.display()
+        )
+    })?;
+    let chart_paths = match &args.chart {
+        Some(dir) => {
+            let file = dir.join("values.yaml");
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            Some(ValuesPaths::from_values_yaml(&text))
+        }
+        None => None,
+    };
+    let report = contract::check_with_chart(&values, chart_paths.as_ref());
+    for finding in &report.findings {
+        let level = match finding.severity() {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        eprintln!("{level}: {finding}");
+    }
+    let mut errors = report.errors().count();
+    let warnings = report.warnings().count();
+    if let Some(dir) = &args.chart {
+        errors += check_rendered(&args, dir, &values)?;
+    }
+    eprintln!(
+        "chart-check {}: {errors} error(s), {warnings} warning(s)",
+        args.values.display()
+    );
+    if errors > 0 {
+        return Err(format!(
+            "{} does not meet the chart contract",
+            args.values.display()
+        ));
+    }
+    Ok(())
+}
+
+fn check_rendered(args: &Args, dir: &Path, values: &Value) -> Result<usize, String> {
+    let layout = match &args.chart_version {
+        Some(v) => ChartLayout::of_version(v).ok_or_else(|| {
+            format!("--chart-version {v}: expected MAJOR.MINOR, e.g. 4.9 or 4.12")
+        })?,
+        None => chart_layout(dir)?,
+    };
+    let renderer =
+        Renderer::detect().ok_or_else(|| rendered::RenderError::NoRenderer.to_string())?;
+    let objects = renderer
+        .render(dir, &args.values, values, &args.release, &args.namespace)
+        .map_err(|e| e.to_string())?;
+    let (expected, required): (Option<Expected>, Vec<&str>) = match &args.config {
+        Some(config) => {
+            let valid = crate::load(Some(config))?;
+            let d = valid.deployment();
+            let names = gatehouse_render::Names::of(d);
+            let expected = Expected {
+                master: d.redis.master_name.clone(),
+                nodes: (0..names.sentinel_pods)
+                    .map(|i| (names.sentinel_pod_host(i), names.sentinel_port))
+                    .collect(),
+            };
+            let mut required = vec![SECRET_ENV_NAMES[0], SECRET_ENV_NAMES[3]];
+            if d.redis.sentinel.auth {
+                required.push(SECRET_ENV_NAMES[1]);
+            }
+            if d.gateway.license_key.is_some() {
+                required.push(SECRET_ENV_NAMES[2]);
+            }
+            (Some(expected), required)
+        }
+        None => (Expected::from_values(values), Vec::new()),
+    };
+    let findings = rendered::check_manifests(&objects, layout, expected.as_ref(), &required);
+    for finding in &findings {
+        eprintln!("error: rendered chart: {finding}");
+    }
+    eprintln!(
+        "rendered {} object(s) from {} ({:?} layout)",
+        objects.len(),
+        dir.display(),
+        layout
+    );
+    Ok(findings.len())
+}
+
+fn chart_layout(dir: &Path) -> Result<ChartLayout, String> {
+    let file = dir.join("Chart.yaml");
+    let text = std::fs::read_to_string(&file)
+        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let chart: Value = serde_saphyr::from_str(&text)
+        .map_err(|_| format!("{} is not valid YAML", file.display()))?;
+    let version = chart
+        .get("version")
+        .and_then(Value::as_str)
+        .ok_or_else(|| format!("{} has no version: pass --chart-version", file.display()))?;
+    ChartLayout::of_version(version).ok_or_else(|| {
+        format!(
+            "{}: version `{version}` is not MAJOR.MINOR.PATCH",
+            file.display()
+        )
+    })
+}
