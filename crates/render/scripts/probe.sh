@@ -11,10 +11,24 @@ case "${1:-}" in
   redis-alive)
     reply=$(redis_query "$local_host" "$REDIS_PORT" PING 2>&1) || true
     case "$reply" in
-      PONG | LOADING* | MASTERDOWN*) exit 0 ;;
+      PONG | LOADING* | MASTERDOWN*) ;;
+      *)
+        echo "redis does not answer PING: $reply"
+        exit 1
+        ;;
     esac
-    echo "redis does not answer PING: $reply"
-    exit 1
+    # A replica that lost its master and follows another node than the one the Sentinels report
+    # is orphaned: Sentinel reconfigures only replicas it has seen, so one that joined shortly
+    # before a failover keeps following the dead master forever. Restarting it lets
+    # start-redis.sh ask the Sentinels again. (No Sentinel answer: keep running.)
+    [ "$(info_field replication role)" = slave ] || exit 0
+    [ "$(info_field replication master_link_status)" = up ] && exit 0
+    following="$(info_field replication master_host) $(info_field replication master_port)"
+    if reported=$(current_master) && [ "$reported" != "$following" ]; then
+      echo "replica follows ${following% *}:${following#* } but the Sentinels report ${reported% *}:${reported#* }"
+      exit 1
+    fi
+    exit 0
     ;;
   redis-ready)
     reply=$(redis_query "$local_host" "$REDIS_PORT" PING 2>&1) || true

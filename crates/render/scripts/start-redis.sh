@@ -38,8 +38,8 @@ config="$CONFIG_DIR/redis.conf"
   echo "dir $DATA_DIR"
   echo "replica-announce-ip $ANNOUNCE_HOST"
   echo "replica-announce-port $REDIS_PORT"
-  echo "requirepass $(config_quoted_password)"
-  echo "masterauth $(config_quoted_password)"
+  printf 'requirepass %s\n' "$(config_quoted_password)"
+  printf 'masterauth %s\n' "$(config_quoted_password)"
   if [ "$master_host" = "$ANNOUNCE_HOST" ] && [ "$master_port" = "$REDIS_PORT" ]; then
     echo "gatehouse: starting as master" >&2
   else

@@ -23,8 +23,24 @@ set -eu
 mkdir -p "$CONFIG_DIR"
 umask 077
 config="$CONFIG_DIR/sentinel.conf"
+# The password lines, from the environment (the Secret). Written on every start, also into a reused
+# state file: Sentinel writes `sentinel auth-pass` back UNQUOTED when it rewrites its config, so a
+# password with a space or quote would make the saved file unreadable on the next start; and a
+# rotated Secret takes effect at the next restart.
+password_lines() {
+  printf 'sentinel auth-pass %s %s\n' "$MASTER_NAME" "$(config_quoted_password)"
+  if [ "$SENTINEL_AUTH" = yes ]; then
+    printf 'requirepass %s\n' "$(config_quoted_password)"
+  fi
+}
+
 if [ -s "$config" ]; then
   echo "gatehouse: reusing the Sentinel state in $config"
+  {
+    grep -v -e '^sentinel auth-pass ' -e '^requirepass ' "$config" || true
+    password_lines
+  } >"$config.tmp"
+  mv "$config.tmp" "$config"
   exec "$REDIS_SENTINEL" "$config"
 fi
 
@@ -44,10 +60,7 @@ fi
   echo "dir $CONFIG_DIR"
   echo "sentinel announce-ip $ANNOUNCE_HOST"
   echo "sentinel announce-port $SENTINEL_PORT"
-  echo "sentinel auth-pass $MASTER_NAME $(config_quoted_password)"
-  if [ "$SENTINEL_AUTH" = yes ]; then
-    echo "requirepass $(config_quoted_password)"
-  fi
+  password_lines
 } >"$config.tmp"
 mv "$config.tmp" "$config"
 exec "$REDIS_SENTINEL" "$config"
