@@ -1,0 +1,186 @@
+//! Secret hygiene of the whole tool: every command and every error path reachable without a
+//! cluster runs with distinctive secret values in the environment and in input files; none of
+//! them may appear in stdout, stderr or any written file.
+//!
+//! When `deploy`/`diff` subcommands exist, their cluster-free error paths belong here too.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const REDIS: &str = "GH-REDIS-7f3a9c-SECRET";
+const LICENSE: &str = "GH-LICENSE-e81b2d-SECRET";
+const TOKEN: &str = "GH-TOKEN-c40f5e-SECRET";
+const SECRETS: [&str; 3] = [REDIS, LICENSE, TOKEN];
+
+fn xtask(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(args)
+        .env("GATEHOUSE_REDIS_PASSWORD", REDIS)
+        .env("GRAVITEE_LICENSE_KEY", LICENSE)
+        .env("GRAVITEE_CLOUD_TOKEN", TOKEN)
+        .output()
+        .expect("xtask runs")
+}
+
+fn assert_clean(what: &str, out: &Output) {
+    for stream in [&out.stdout, &out.stderr] {
+        let text = String::from_utf8_lossy(stream);
+        for secret in SECRETS {
+            assert!(
+                !text.contains(secret),
+                "{what}: a secret appeared in the output:\n{text}"
+            );
+        }
+    }
+}
+
+fn assert_files_clean(dir: &Path) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            assert_files_clean(&path);
+        } else {
+            let text = std::fs::read_to_string(&path).unwrap();
+            for secret in SECRETS {
+                assert!(
+                    !text.contains(secret),
+                    "{}: contains a secret",
+                    path.display()
+                );
+            }
+        }
+    }
+}
+
+fn fixture_chart() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../crates/chart/tests/fixtures/mini-apim")
+}
+
+/// Values as a careless user writes them: every secret inline.
+fn leaky_values() -> String {
+    format!(
+        "license:\n  key: \"{LICENSE}\"\nratelimit:\n  type: redis\ngateway:\n  env:\n    - name: gravitee_cloud_token\n      value: \"{TOKEN}\"\n    - name: MY_API_TOKEN\n      value: \"{TOKEN}\"\n  ratelimit:\n    redis:\n      password: \"{REDIS}\"\n      sentinel:\n        password: \"{REDIS}\"\n        master: mymaster\n        nodes:\n          - host: s0\n            port: 26379\n  services:\n    core:\n      http:\n        authentication:\n          password: \"{REDIS}\"\n"
+    )
+}
+
+#[test]
+fn no_command_prints_or_writes_a_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    let mut runs: Vec<(String, Output, bool)> = Vec::new();
+    let mut run = |label: &str, args: &[&str], should_succeed: bool| {
+        runs.push((label.to_string(), xtask(args), should_succeed));
+    };
+    run("render yaml", &["render"], true);
+    run("render json", &["render", "-o", "json"], true);
+    run(
+        "render --out",
+        &["render", "--out", out_dir.to_str().unwrap()],
+        true,
+    );
+    run("validate", &["validate"], true);
+    let values = out_dir.join("values.yaml");
+    run(
+        "chart-check rendered values",
+        &["chart-check", "--values", values.to_str().unwrap()],
+        true,
+    );
+
+    let leaky = dir.path().join("leaky.yaml");
+    std::fs::write(&leaky, leaky_values()).unwrap();
+    run(
+        "chart-check leaky values",
+        &["chart-check", "--values", leaky.to_str().unwrap()],
+        false,
+    );
+    let chart = fixture_chart();
+    run(
+        "chart-check leaky values with a chart",
+        &[
+            "chart-check",
+            "--values",
+            leaky.to_str().unwrap(),
+            "--chart",
+            chart.to_str().unwrap(),
+        ],
+        false,
+    );
+    // A render failure of the chart (top-level redis without the connection: nil pointer), with
+    // a secret elsewhere in the values.
+    let failing = dir.path().join("failing.yaml");
+    std::fs::write(
+        &failing,
+        format!("license:\n  key: \"{LICENSE}\"\nratelimit:\n  type: redis\ngateway:\n  env: []\n"),
+    )
+    .unwrap();
+    run(
+        "chart-check chart render failure",
+        &[
+            "chart-check",
+            "--values",
+            failing.to_str().unwrap(),
+            "--chart",
+            chart.to_str().unwrap(),
+        ],
+        false,
+    );
+    // Broken YAML around a secret: the parser's message would quote the line.
+    let broken = dir.path().join("broken.yaml");
+    std::fs::write(
+        &broken,
+        format!("gateway:\n  ratelimit:\n    redis:\n      password: \"{REDIS}\n  : [\n"),
+    )
+    .unwrap();
+    run(
+        "chart-check broken yaml",
+        &["chart-check", "--values", broken.to_str().unwrap()],
+        false,
+    );
+    run(
+        "chart-check missing file",
+        &["chart-check", "--values", "/nonexistent/values.yaml"],
+        false,
+    );
+    // Invalid configs: unknown field, bad values, unreadable file.
+    let bad_config = dir.path().join("bad.yaml");
+    std::fs::write(
+        &bad_config,
+        "redis:\n  replicas: 0\n  password:\n    from: env\n    variable: GATEHOUSE_REDIS_PASSWORD\ngateway:\n  plugins:\n    - url: http://x/y;rm -rf.zip\n      sha256: nothex\n",
+    )
+    .unwrap();
+    run(
+        "validate invalid config",
+        &["validate", "--config", bad_config.to_str().unwrap()],
+        false,
+    );
+    run(
+        "render invalid config",
+        &["render", "--config", bad_config.to_str().unwrap()],
+        false,
+    );
+    let unknown = dir.path().join("unknown.yaml");
+    std::fs::write(&unknown, format!("redis:\n  passwd: \"{REDIS}\"\n")).unwrap();
+    run(
+        "validate unknown field",
+        &["validate", "--config", unknown.to_str().unwrap()],
+        false,
+    );
+    run(
+        "validate missing file",
+        &["validate", "--config", "/nonexistent/gatehouse.yaml"],
+        false,
+    );
+
+    for (label, out, should_succeed) in &runs {
+        assert_eq!(
+            out.status.success(),
+            *should_succeed,
+            "{label}: unexpected exit status\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_clean(label, out);
+    }
+    assert_files_clean(&out_dir);
+    // The test can fail: the leaky values really contain the secrets the tool keeps quiet about.
+    assert!(leaky_values().contains(REDIS) && leaky_values().contains(TOKEN));
+}
