@@ -11,6 +11,8 @@
 //! in a fresh worker process (this binary, `bench --worker ...`) so its peak RSS is its own.
 //! Timings are ratios taken in the same run on the same machine; nothing here is a test assertion.
 
+mod apply;
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -381,10 +383,18 @@ fn max_rss(who: nix::sys::resource::UsageWho) -> i64 {
 // The run.
 
 struct Row {
+    /// Rows of a group are compared with the group's first row.
+    group: Group,
     name: String,
     sample: Sample,
     /// Deployments per iteration (fleet rows).
     per: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Group {
+    Render,
+    Apply,
 }
 
 struct Bench {
@@ -435,7 +445,7 @@ impl Bench {
         self.kustomize()?;
         self.cdk8s()?;
         self.fleets()?;
-        self.apply_note();
+        self.apply()?;
 
         print!("{}", self.table());
         let _ = std::fs::remove_dir_all(&self.work);
@@ -445,6 +455,7 @@ impl Bench {
     fn push(&mut self, name: &str, sample: Sample, per: Option<usize>) {
         eprintln!("bench: {name}: done");
         self.rows.push(Row {
+            group: Group::Render,
             name: name.into(),
             sample,
             per,
@@ -671,26 +682,44 @@ impl Bench {
         Ok(())
     }
 
-    fn apply_note(&mut self) {
-        self.notes.push(
-            "apply cost (requests per deploy, deploy vs `kubectl apply --server-side`) is not measured by this bench yet"
-                .into(),
-        );
+    /// Apply cost against the in-memory API server (and a real one with `GATEHOUSE_E2E=1`).
+    fn apply(&mut self) -> Result<(), String> {
+        let kubectl = Command::new("kubectl")
+            .args(["version", "--client"])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false);
+        if !kubectl {
+            self.skip("kubectl apply --server-side", "kubectl not found on PATH")?;
+        }
+        let report = apply::measure(
+            &render(&example()),
+            &self.work,
+            self.iterations(10),
+            kubectl,
+        )?;
+        self.notes.extend(report.lines);
+        for (name, sample) in report.rows {
+            eprintln!("bench: {name}: done");
+            self.rows.push(Row {
+                group: Group::Apply,
+                name,
+                sample,
+                per: None,
+            });
+        }
+        Ok(())
     }
 
-    fn table(&self) -> String {
-        let gatehouse = self
-            .rows
-            .first()
-            .map(|r| median(&r.sample.ns))
-            .unwrap_or(1.0);
-        let mut t = String::new();
-        let _ = writeln!(
-            t,
-            "\n| what | median | min | max | × gatehouse objects | peak RSS | per deployment |"
-        );
+    fn group_table(&self, t: &mut String, group: Group, header: &str) {
+        let rows: Vec<&Row> = self.rows.iter().filter(|r| r.group == group).collect();
+        let Some(first) = rows.first() else {
+            return;
+        };
+        let baseline = median(&first.sample.ns).max(1.0);
+        let _ = writeln!(t, "\n{header}");
         let _ = writeln!(t, "|---|---:|---:|---:|---:|---:|---:|");
-        for row in &self.rows {
+        for row in rows {
             let ns = &row.sample.ns;
             let med = median(ns);
             let per = row
@@ -704,10 +733,26 @@ impl Bench {
                 duration(med),
                 duration(ns.iter().copied().min().unwrap_or(0) as f64),
                 duration(ns.iter().copied().max().unwrap_or(0) as f64),
-                med / gatehouse,
+                med / baseline,
                 rss(row.sample.max_rss_kb),
                 per
             );
+        }
+    }
+
+    fn table(&self) -> String {
+        let mut t = String::new();
+        for (group, header) in [
+            (
+                Group::Render,
+                "| render | median | min | max | × gatehouse objects | peak RSS | per deployment |",
+            ),
+            (
+                Group::Apply,
+                "| apply | median | min | max | × gatehouse deploy | peak RSS | |",
+            ),
+        ] {
+            self.group_table(&mut t, group, header);
         }
         let fleet: Vec<(f64, f64)> = self
             .rows
@@ -780,7 +825,7 @@ fn duration(ns: f64) -> String {
 
 fn rss(kb: i64) -> String {
     if kb < 0 {
-        "?".into()
+        "n/a".into()
     } else {
         format!("{:.1} MiB", kb as f64 / 1024.0)
     }
