@@ -575,7 +575,11 @@ fn route(resources: &[ResourceType], path: &str) -> Option<Route> {
         ["apis"] => {
             let mut groups: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
             for r in resources.iter().filter(|r| !r.group.is_empty()) {
-                groups.entry(&r.group).or_default().push(&r.version);
+                let versions = groups.entry(&r.group).or_default();
+                // Each group version once, as a real API server lists them (kubectl refuses duplicates).
+                if !versions.contains(&r.version.as_str()) {
+                    versions.push(&r.version);
+                }
             }
             let groups: Vec<Value> = groups
                 .into_iter()
