@@ -2,6 +2,7 @@
 
 mod bench;
 mod chart_check;
+mod failover_report;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -44,6 +45,8 @@ enum Command {
     Bench(bench::Args),
     /// Check a Helm values file against the graviteeio/apim chart contract (and render the chart).
     ChartCheck(chart_check::Args),
+    /// Measure Redis Sentinel failover on real processes from the rendered config, N runs.
+    FailoverReport(failover_report::Args),
     /// Check a config file and print every problem.
     Validate {
         /// Config file (YAML); the built-in example when absent.
@@ -114,6 +117,7 @@ fn run(command: Command) -> Result<(), String> {
         }
         Command::Bench(args) => bench::run(args),
         Command::ChartCheck(args) => chart_check::run(args),
+        Command::FailoverReport(args) => failover_report::run(args),
         Command::Validate { config } => {
             let valid = load(config.as_deref())?;
             eprintln!("valid ({} warning(s))", valid.warnings().len());
