@@ -3,6 +3,7 @@
 mod bench;
 mod chart_check;
 mod failover_report;
+mod deploy;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -34,6 +35,10 @@ enum Command {
         /// Output format on stdout.
         #[arg(short = 'o', long = "output", value_enum, default_value = "yaml")]
         output: OutputFormat,
+        /// Write the objects plus a Flux HelmRepository/HelmRelease and a kustomization.yaml into
+        /// this directory (a GitOps repository; no Secrets).
+        #[arg(long, conflicts_with = "out")]
+        gitops: Option<PathBuf>,
     },
     /// Write the JSON schema of the config file to schema/gatehouse.schema.json.
     Schema {
@@ -45,6 +50,12 @@ enum Command {
     Bench(bench::Args),
     /// Check a Helm values file against the graviteeio/apim chart contract (and render the chart).
     ChartCheck(chart_check::Args),
+    /// Apply to a cluster: server dry-run of everything, then server-side apply in order, wait, release.
+    Deploy(deploy::DeployArgs),
+    /// Show what deploy would change (exit 0: nothing, 1: changes, 2: error).
+    Diff(deploy::DiffArgs),
+    /// Delete the release and every object gatehouse deployed (asks unless --yes).
+    Destroy(deploy::DestroyArgs),
     /// Measure Redis Sentinel failover on real processes from the rendered config, N runs.
     FailoverReport(failover_report::Args),
     /// Check a config file and print every problem.
@@ -78,9 +89,13 @@ fn run(command: Command) -> Result<(), String> {
             config,
             out,
             output,
+            gitops,
         } => {
             let valid = load(config.as_deref())?;
             let rendered = gatehouse_render::render(&valid);
+            if let Some(dir) = gitops {
+                return deploy::write_gitops(&rendered, &dir);
+            }
             match out {
                 Some(dir) => {
                     for (name, text) in rendered.files() {
@@ -118,6 +133,9 @@ fn run(command: Command) -> Result<(), String> {
         Command::Bench(args) => bench::run(args),
         Command::ChartCheck(args) => chart_check::run(args),
         Command::FailoverReport(args) => failover_report::run(args),
+        Command::Deploy(args) => deploy::deploy(args),
+        Command::Diff(args) => std::process::exit(deploy::diff(args)),
+        Command::Destroy(args) => deploy::destroy(args),
         Command::Validate { config } => {
             let valid = load(config.as_deref())?;
             eprintln!("valid ({} warning(s))", valid.warnings().len());

@@ -72,9 +72,9 @@ impl ObjectDiff {
             return None;
         }
         let after_raw = after.clone();
-        mask_secret_data(&mut after, before.as_ref());
+        mask_secret_data(&mut after, before.as_ref(), "after");
         if let Some(b) = before.as_mut() {
-            mask_secret_data(b, Some(&after_raw));
+            mask_secret_data(b, Some(&after_raw), "before");
         }
         let yaml = |v: &Value| masker.mask(&gatehouse_render::yaml::to_yaml(v));
         Some(ObjectDiff {

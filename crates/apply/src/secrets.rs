@@ -136,9 +136,9 @@ pub fn plan_secrets(
 }
 
 /// Replaces the values of a Secret's `data`/`stringData` with `***` for display. When `other`
-/// is given (the object it is compared with), differing values read `*** (changed)` so that a
-/// diff still shows that something changed without showing what.
-pub fn mask_secret_data(object: &mut Value, other: Option<&Value>) {
+/// is given (the object it is compared with), differing values read `*** (<side>)` (`before` /
+/// `after`) so that a diff still shows that something changed without showing what.
+pub fn mask_secret_data(object: &mut Value, other: Option<&Value>, side: &str) {
     if object["kind"] != json!("Secret") {
         return;
     }
@@ -146,7 +146,11 @@ pub fn mask_secret_data(object: &mut Value, other: Option<&Value>) {
         if let Some(map) = object[field].as_object_mut() {
             for (k, v) in map.iter_mut() {
                 let changed = other.is_some_and(|o| o[field][k] != *v);
-                *v = json!(if changed { "*** (changed)" } else { "***" });
+                *v = json!(if changed {
+                    format!("*** ({side})")
+                } else {
+                    "***".to_string()
+                });
             }
         }
     }
@@ -230,7 +234,7 @@ mod tests {
     fn secret_data_is_masked_with_change_marker() {
         let mut live = json!({"kind": "Secret", "data": {"a": "eA==", "b": "eQ=="}});
         let desired = json!({"kind": "Secret", "data": {"a": "eA==", "b": "eg=="}});
-        mask_secret_data(&mut live, Some(&desired));
-        assert_eq!(live["data"], json!({"a": "***", "b": "*** (changed)"}));
+        mask_secret_data(&mut live, Some(&desired), "before");
+        assert_eq!(live["data"], json!({"a": "***", "b": "*** (before)"}));
     }
 }

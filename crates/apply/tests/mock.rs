@@ -1,0 +1,682 @@
+//! The apply engine against the in-memory mock API server: exact request sequences, and the
+//! shared scenarios (tests/scenarios) that the e2e suite runs against a real cluster.
+
+mod scenarios;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use gatehouse_apply::{Action, ApplyError, DeployOptions, ReleaseMode};
+use gatehouse_kube_mock::{Failure, Readiness, RecordedRequest, ResourceType};
+use scenarios::Harness;
+use serde_json::json;
+
+fn writes(requests: &[RecordedRequest]) -> Vec<&RecordedRequest> {
+    requests.iter().filter(|r| r.is_write()).collect()
+}
+
+fn stage_of(path: &str) -> u8 {
+    if path.ends_with("/namespaces/gh-test") {
+        0
+    } else if ["/secrets/", "/configmaps/", "/serviceaccounts/"]
+        .iter()
+        .any(|k| path.contains(k))
+    {
+        1
+    } else if ["/services/", "/networkpolicies/", "/poddisruptionbudgets/"]
+        .iter()
+        .any(|k| path.contains(k))
+    {
+        2
+    } else if path.contains("/statefulsets/") {
+        3
+    } else {
+        4
+    }
+}
+
+#[tokio::test]
+async fn scenario_deploy_redeploy_change() {
+    scenarios::deploy_redeploy_change(&Harness::mock().await).await;
+}
+
+#[tokio::test]
+async fn scenario_prune_removed_object() {
+    scenarios::prune_removed_object(&Harness::mock().await).await;
+}
+
+#[tokio::test]
+async fn scenario_destroy_everything() {
+    scenarios::destroy_everything(&Harness::mock().await).await;
+}
+
+#[tokio::test]
+async fn scenario_conflict_is_reported() {
+    let h = Harness::mock().await;
+    scenarios::conflict_is_reported(&h, async |h, r| {
+        let cm = r.objects.iter().find(|o| o.kind() == "ConfigMap").unwrap();
+        h.mock_server().fail(Failure::conflict(
+            &format!(
+                "/api/v1/namespaces/{}/configmaps/{}",
+                h.namespace,
+                cm.name()
+            ),
+            "other-tool",
+            &[".data.redis.conf"],
+        ));
+        // A change, so the object is written (unchanged objects are not sent).
+        h.mock_server()
+            .insert(json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": cm.name(), "namespace": h.namespace,
+                         "managedFields": [{"manager": "other-tool", "operation": "Apply"}]},
+            "data": {"redis.conf": "changed by someone else"}}));
+    })
+    .await;
+    let requests = h.mock_server().requests();
+    let forced: Vec<_> = requests
+        .iter()
+        .filter(|r| {
+            r.query.get("force").map(String::as_str) == Some("true")
+                && r.path.contains("/configmaps/")
+        })
+        .collect();
+    assert!(!forced.is_empty());
+}
+
+#[tokio::test]
+async fn first_deploy_sends_dry_run_of_everything_then_one_patch_per_object_in_stage_order() {
+    let h = Harness::mock().await;
+    let r = h.render(&h.deployment());
+    let mut options = h.options();
+    options.concurrency = 1;
+    let report = h.deploy(&r, &options).await.unwrap();
+    let requests = h.mock_server().requests();
+
+    let patches: Vec<&RecordedRequest> = requests.iter().filter(|r| r.method == "PATCH").collect();
+    assert!(
+        patches
+            .iter()
+            .all(|p| p.field_manager() == Some("gatehouse")),
+        "{patches:#?}"
+    );
+    let dry: Vec<&str> = patches
+        .iter()
+        .filter(|p| p.is_dry_run())
+        .map(|p| p.path.as_str())
+        .collect();
+    let parent = "/api/v1/namespaces/gh-test/secrets/gh-applyset".to_string();
+    let real: Vec<&str> = patches
+        .iter()
+        .filter(|p| !p.is_dry_run() && p.path != parent)
+        .map(|p| p.path.as_str())
+        .collect();
+    // One dry-run and one real PATCH per object, no object twice.
+    assert_eq!(dry, real);
+    assert_eq!(real.iter().collect::<BTreeSet<_>>().len(), real.len());
+    assert_eq!(real.len(), report.objects.len());
+    // Every dry-run precedes the first write.
+    let first_write = requests.iter().position(|r| r.is_write()).unwrap();
+    let last_dry = requests.iter().rposition(|r| r.is_dry_run()).unwrap();
+    assert!(last_dry < first_write);
+    // Writes in stage order; the parent right after the Namespace.
+    let stages: Vec<u8> = real.iter().map(|p| stage_of(p)).collect();
+    assert!(stages.windows(2).all(|w| w[0] <= w[1]), "{real:#?}");
+    let write_paths: Vec<&str> = writes(&requests).iter().map(|r| r.path.as_str()).collect();
+    assert_eq!(write_paths[0], "/api/v1/namespaces/gh-test");
+    assert_eq!(write_paths[1], parent);
+    // The workload wait reads the StatefulSets after they are written.
+    let last_sts_write = requests
+        .iter()
+        .rposition(|r| r.is_write() && r.path.contains("/statefulsets/"))
+        .unwrap();
+    let wait_lists = requests
+        .iter()
+        .skip(last_sts_write)
+        .filter(|r| r.method == "GET" && r.path.ends_with("/statefulsets"))
+        .count();
+    assert_eq!(wait_lists, 2, "one watch-list per StatefulSet");
+    // Members carry the part-of label, the parent the id and group-kinds.
+    let server = h.mock_server();
+    let parent_obj = server.get(&parent).unwrap();
+    let id = parent_obj["metadata"]["labels"]["applyset.kubernetes.io/id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        id,
+        gatehouse_apply::applyset::applyset_id("gh-applyset", "gh-test", "Secret", "")
+    );
+    let kinds =
+        parent_obj["metadata"]["annotations"]["applyset.kubernetes.io/contains-group-kinds"]
+            .as_str()
+            .unwrap();
+    assert!(
+        kinds.contains("StatefulSet.apps") && kinds.contains("ConfigMap"),
+        "{kinds}"
+    );
+    for path in real.iter().filter(|p| !p.ends_with("/namespaces/gh-test")) {
+        let o = server.get(path).unwrap();
+        assert_eq!(
+            o["metadata"]["labels"]["applyset.kubernetes.io/part-of"],
+            json!(id),
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn redeploy_without_change_writes_nothing() {
+    let h = Harness::mock().await;
+    let r = h.render(&h.deployment());
+    h.deploy(&r, &h.options()).await.unwrap();
+    h.mock_server().clear_requests();
+    let report = h.deploy(&r, &h.options()).await.unwrap();
+    let requests = h.mock_server().requests();
+    assert!(writes(&requests).is_empty(), "{:#?}", writes(&requests));
+    assert!(report.objects.iter().all(|(_, a)| *a == Action::Unchanged));
+}
+
+#[tokio::test]
+async fn failed_dry_run_writes_nothing_and_names_object_and_field() {
+    let h = Harness::mock().await;
+    let r = h.render(&h.deployment());
+    let sts = r
+        .objects
+        .iter()
+        .find(|o| o.kind() == "StatefulSet")
+        .unwrap();
+    let path = format!(
+        "/apis/apps/v1/namespaces/gh-test/statefulsets/{}",
+        sts.name()
+    );
+    h.mock_server().fail(
+        Failure::invalid(
+            &path,
+            "spec.template.spec.containers[0].image",
+            "must not be empty",
+        )
+        .only_dry_run(true),
+    );
+    let err = h.deploy(&r, &h.options()).await.unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, ApplyError::DryRunFailed(_)), "{text}");
+    assert!(
+        text.contains(&format!("StatefulSet gh-test/{}", sts.name())),
+        "{text}"
+    );
+    assert!(
+        text.contains("spec.template.spec.containers[0].image"),
+        "{text}"
+    );
+    assert!(text.contains("nothing was written"), "{text}");
+    assert!(writes(&h.mock_server().requests()).is_empty());
+}
+
+#[tokio::test]
+async fn rbac_denial_names_verb_and_resource() {
+    let h = Harness::mock().await;
+    let r = h.render(&h.deployment());
+    let cm = r.objects.iter().find(|o| o.kind() == "ConfigMap").unwrap();
+    let path = format!("/api/v1/namespaces/gh-test/configmaps/{}", cm.name());
+    h.mock_server()
+        .fail(Failure::forbidden("PATCH", &path, "patch", "configmaps"));
+    let err = h.deploy(&r, &h.options()).await.unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("forbidden to patch configmaps"), "{text}");
+    assert!(
+        text.contains("kubectl auth can-i patch configmaps"),
+        "{text}"
+    );
+    assert!(writes(&h.mock_server().requests()).is_empty());
+}
+
+#[tokio::test]
+async fn dry_run_mode_writes_nothing_and_reports_what_would_happen() {
+    let h = Harness::mock().await;
+    let r = h.render(&h.deployment());
+    let mut options = h.options();
+    options.dry_run = true;
+    let report = h.deploy(&r, &options).await.unwrap();
+    assert!(report.dry_run && report.objects.iter().all(|(_, a)| *a == Action::Created));
+    assert!(report.to_string().contains("(server dry run)"));
+    let requests = h.mock_server().requests();
+    assert!(writes(&requests).is_empty());
+    assert!(h.mock_server().paths().is_empty());
+}
+
+#[tokio::test]
+async fn prune_deletes_only_stale_members_without_owner() {
+    let h = Harness::mock().await;
+    let r = h.render(&h.deployment());
+    h.deploy(&r, &h.options()).await.unwrap();
+    let server = h.mock_server();
+    let id = gatehouse_apply::applyset::applyset_id("gh-applyset", "gh-test", "Secret", "");
+    let cm = |name: &str, labels: serde_json::Value, owners: serde_json::Value| {
+        json!({"apiVersion": "v1", "kind": "ConfigMap",
+               "metadata": {"name": name, "namespace": "gh-test", "labels": labels, "ownerReferences": owners}})
+    };
+    let stale = server.insert(cm(
+        "stale",
+        json!({"applyset.kubernetes.io/part-of": id}),
+        json!([]),
+    ));
+    let owned = server.insert(cm(
+        "owned",
+        json!({"applyset.kubernetes.io/part-of": id}),
+        json!([{"apiVersion": "v1", "kind": "Pod", "name": "p", "uid": "u"}]),
+    ));
+    let foreign = server.insert(cm(
+        "foreign",
+        json!({"applyset.kubernetes.io/part-of": "applyset-other-v1"}),
+        json!([]),
+    ));
+    let unlabeled = server.insert(cm("unlabeled", json!({}), json!([])));
+    server.clear_requests();
+    let mut options = h.options();
+    options.prune = true;
+    let report = h.deploy(&r, &options).await.unwrap();
+    let deletes: Vec<String> = server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "DELETE")
+        .map(|r| r.path.clone())
+        .collect();
+    assert_eq!(deletes, vec![stale.clone()]);
+    assert!(
+        report
+            .objects
+            .contains(&("ConfigMap gh-test/stale".into(), Action::Pruned))
+    );
+    for kept in [owned, foreign, unlabeled] {
+        assert!(server.get(&kept).is_some(), "{kept}");
+    }
+}
+
+#[tokio::test]
+async fn env_secrets_are_written_and_never_shown() {
+    let h = Harness::mock().await;
+    let r = h.render(&h.deployment());
+    let report = h.deploy(&r, &h.options()).await.unwrap();
+    let secret = h
+        .mock_server()
+        .get("/api/v1/namespaces/gh-test/secrets/gh-redis-password")
+        .unwrap();
+    use base64::Engine;
+    let value = scenarios::env("GATEHOUSE_REDIS_PASSWORD").unwrap();
+    assert_eq!(
+        secret["data"]["password"],
+        json!(base64::engine::general_purpose::STANDARD.encode(&value))
+    );
+    assert!(!report.to_string().contains(&value));
+    // A validation error on the Secret that echoes the value does not show it.
+    h.mock_server().fail(Failure::invalid(
+        "/api/v1/namespaces/gh-test/secrets/gh-redis-password",
+        "data",
+        &format!("bad value {value}"),
+    ));
+    let mut d = h.deployment();
+    d.redis.sentinel.down_after_milliseconds += 1;
+    let err = h
+        .deploy(&h.render(&d), &h.options())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("Secret gh-test/gh-redis-password") && err.contains("***"),
+        "{err}"
+    );
+    assert!(!err.contains(&value), "{err}");
+    // Diff of a changed env value shows that it changed, not the value.
+    h.mock_server().clear_failures();
+    let changed = |v: &str| Some(format!("{}-rotated", scenarios::env(v).unwrap()));
+    let diff = h
+        .cluster
+        .diff_with_env(&r, &h.options(), &changed)
+        .await
+        .unwrap();
+    let text = diff.render(false);
+    assert!(
+        text.contains("*** (before)") && text.contains("*** (after)"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("s3cr3t")
+            && !text.contains(&base64::engine::general_purpose::STANDARD.encode(&value)),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn missing_env_variable_fails_before_any_request() {
+    let h = Harness::mock().await;
+    let r = h.render(&h.deployment());
+    let err = h
+        .cluster
+        .deploy_with_env(&r, &h.options(), &|_| None)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("GATEHOUSE_REDIS_PASSWORD"),
+        "{err}"
+    );
+    assert_eq!(h.mock_server().request_count(), 0);
+}
+
+#[tokio::test]
+async fn generated_secret_is_created_once_and_never_overwritten() {
+    let h = Harness::mock().await;
+    let mut d = h.deployment();
+    d.redis.password = gatehouse_model::SecretSource::Generated;
+    let r = h.render(&d);
+    let path = "/api/v1/namespaces/gh-test/secrets/gh-redis-password";
+    let report = h.deploy(&r, &h.options()).await.unwrap();
+    let first = h.mock_server().get(path).unwrap();
+    let value = first["data"]["password"].as_str().unwrap().to_string();
+    assert!(!report.to_string().contains(&value));
+    h.mock_server().clear_requests();
+    h.deploy(&r, &h.options()).await.unwrap();
+    assert_eq!(h.mock_server().get(path).unwrap(), first);
+    let touching: Vec<_> = h
+        .mock_server()
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == path && r.method != "GET")
+        .collect();
+    assert!(touching.is_empty(), "{touching:#?}");
+}
+
+#[tokio::test]
+async fn existing_secret_must_exist_with_the_key() {
+    let h = Harness::mock().await;
+    let mut d = h.deployment();
+    d.redis.password = gatehouse_model::SecretSource::ExistingSecret {
+        name: "corp-redis".into(),
+        key: "pw".into(),
+    };
+    let r = h.render(&d);
+    let err = h.deploy(&r, &h.options()).await.unwrap_err().to_string();
+    assert!(
+        err.contains("Secret gh-test/corp-redis does not exist") && err.contains("redis.password"),
+        "{err}"
+    );
+    h.mock_server()
+        .insert(json!({"apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "corp-redis", "namespace": "gh-test"}, "data": {"other": "eA=="}}));
+    let err = h.deploy(&r, &h.options()).await.unwrap_err().to_string();
+    assert!(err.contains("has no key `pw` (it has: other)"), "{err}");
+    assert!(writes(&h.mock_server().requests()).is_empty());
+    h.mock_server()
+        .insert(json!({"apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "corp-redis", "namespace": "gh-test"}, "data": {"pw": "eA=="}}));
+    h.deploy(&r, &h.options()).await.unwrap();
+}
+
+#[tokio::test]
+async fn wait_follows_the_watch_until_ready() {
+    let h = Harness::mock().await;
+    h.mock_server()
+        .set_readiness(Readiness::After(Duration::from_millis(300)));
+    let r = h.render(&h.deployment());
+    h.deploy(&r, &h.options()).await.unwrap();
+    let watches = h
+        .mock_server()
+        .requests()
+        .iter()
+        .filter(|r| r.is_watch())
+        .count();
+    assert!(watches >= 2, "a watch per StatefulSet");
+}
+
+#[tokio::test]
+async fn wait_timeout_names_what_is_not_ready_and_why() {
+    let h = Harness::mock().await;
+    h.mock_server().set_readiness(Readiness::Never);
+    let r = h.render(&h.deployment());
+    let sts = r
+        .objects
+        .iter()
+        .find(|o| o.kind() == "StatefulSet")
+        .unwrap();
+    h.mock_server().insert(json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": format!("{}-0", sts.name()), "namespace": "gh-test",
+            "labels": sts.metadata().labels.clone()},
+        "status": {"conditions": [{"type": "Ready", "status": "False", "reason": "ContainersNotReady", "message": "containers with unready status: [redis]"}],
+                   "containerStatuses": [{"name": "redis", "ready": false, "restartCount": 3, "image": "redis", "imageID": "",
+                       "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 40s"}}}]}}));
+    let mut options = h.options();
+    options.timeout = Duration::from_secs(1);
+    let err = h.deploy(&r, &options).await.unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, ApplyError::WaitTimeout { .. }), "{text}");
+    assert!(
+        text.contains(&format!("StatefulSet gh-test/{}", sts.name())),
+        "{text}"
+    );
+    assert!(
+        text.contains("0/") && text.contains("not yet rolled out"),
+        "{text}"
+    );
+    assert!(
+        text.contains("CrashLoopBackOff") && text.contains("ContainersNotReady"),
+        "{text}"
+    );
+}
+
+fn fake_helm(dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("helm");
+    let script = format!(
+        "#!/bin/sh\nprintf '%s\\n' \"$@\" > {log}/argv\ncat > {log}/stdin\necho 'Release \"gh\" has been upgraded.'\n",
+        log = dir.display()
+    );
+    std::fs::write(&path, script).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+#[tokio::test]
+async fn helm_release_gets_pinned_chart_and_values_on_stdin_without_secrets() {
+    let h = Harness::mock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let helm = fake_helm(dir.path());
+    let r = h.render(&h.deployment());
+    let options = DeployOptions {
+        skip_release: false,
+        helm: Some(helm),
+        ..h.options()
+    };
+    let report = h.deploy(&r, &options).await.unwrap();
+    assert!(report.release.unwrap().contains("deployed"));
+    let argv = std::fs::read_to_string(dir.path().join("argv")).unwrap();
+    let args: Vec<&str> = argv.lines().collect();
+    let t = options.timeout.as_secs().to_string() + "s";
+    let expected = vec![
+        "upgrade",
+        "--install",
+        &r.helm.release_name,
+        &r.helm.chart,
+        "--repo",
+        &r.helm.repository,
+        "--version",
+        &r.helm.version,
+        "--namespace",
+        "gh-test",
+        "--values",
+        "-",
+        "--wait",
+        "--timeout",
+        &t,
+        "--kubeconfig",
+        h.kubeconfig.to_str().unwrap(),
+    ];
+    assert_eq!(args, expected);
+    let stdin = std::fs::read_to_string(dir.path().join("stdin")).unwrap();
+    assert_eq!(stdin, r.helm.values_yaml());
+    for var in [
+        "GATEHOUSE_REDIS_PASSWORD",
+        "GRAVITEE_LICENSE_KEY",
+        "GRAVITEE_CLOUD_TOKEN",
+    ] {
+        assert!(!stdin.contains(&scenarios::env(var).unwrap()), "{var}");
+    }
+    assert!(stdin.contains("secretKeyRef"));
+}
+
+#[tokio::test]
+async fn missing_helm_fails_before_any_write() {
+    let h = Harness::mock().await;
+    let r = h.render(&h.deployment());
+    let options = DeployOptions {
+        skip_release: false,
+        helm: Some("/nonexistent/helm".into()),
+        ..h.options()
+    };
+    let err = h.deploy(&r, &options).await.unwrap_err();
+    assert!(matches!(err, ApplyError::HelmMissing), "{err}");
+    assert!(err.to_string().contains("https://helm.sh"));
+    assert_eq!(h.mock_server().request_count(), 0);
+}
+
+#[tokio::test]
+async fn flux_mode_requires_the_crds_then_applies_release_objects_last() {
+    let h = Harness::mock().await;
+    let r = h.render(&h.deployment());
+    let options = DeployOptions {
+        release: ReleaseMode::Flux,
+        skip_release: false,
+        ..h.options()
+    };
+    let err = h.deploy(&r, &options).await.unwrap_err();
+    assert!(err.to_string().contains("Flux is not installed"), "{err}");
+    assert!(writes(&h.mock_server().requests()).is_empty());
+    for t in ResourceType::flux() {
+        h.mock_server().add_resource(t);
+    }
+    h.mock_server().clear_requests();
+    h.deploy(&r, &options).await.unwrap();
+    let requests = h.mock_server().requests();
+    let order: Vec<&str> = writes(&requests).iter().map(|r| r.path.as_str()).collect();
+    let release = order
+        .iter()
+        .position(|p| p.contains("/helmreleases/"))
+        .unwrap();
+    let last_sts = order
+        .iter()
+        .rposition(|p| p.contains("/statefulsets/"))
+        .unwrap();
+    assert!(release > last_sts, "{order:#?}");
+    let hr = h.mock_server().get(order[release]).unwrap();
+    assert_eq!(
+        hr["spec"]["chart"]["spec"]["version"],
+        json!(r.helm.version)
+    );
+    assert!(!hr.to_string().contains("s3cr3t"));
+}
+
+#[tokio::test]
+async fn diff_shows_new_changed_and_nothing_after_deploy() {
+    let h = Harness::mock().await;
+    let r = h.render(&h.deployment());
+    let before = h
+        .cluster
+        .diff_with_env(&r, &h.options(), &scenarios::env)
+        .await
+        .unwrap();
+    assert!(before.has_changes());
+    assert_eq!(before.diffs.len(), r.objects.len() + r.secrets.len());
+    h.deploy(&r, &h.options()).await.unwrap();
+    h.mock_server().clear_requests();
+    let after = h
+        .cluster
+        .diff_with_env(&r, &h.options(), &scenarios::env)
+        .await
+        .unwrap();
+    assert!(!after.has_changes(), "{}", after.render(false));
+    assert!(writes(&h.mock_server().requests()).is_empty());
+    let mut d = h.deployment();
+    d.redis.sentinel.down_after_milliseconds += 1000;
+    let changed = h
+        .cluster
+        .diff_with_env(&h.render(&d), &h.options(), &scenarios::env)
+        .await
+        .unwrap();
+    let text = changed.render(false);
+    assert!(changed.has_changes());
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with('-') && !l.starts_with("---")),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with('+') && !l.starts_with("+++")),
+        "{text}"
+    );
+    assert!(!text.contains("s3cr3t"));
+}
+
+#[tokio::test]
+async fn connection_errors_are_named() {
+    // A port nobody listens on.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kubeconfig");
+    std::fs::write(&path, format!("apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters:\n- name: c\n  cluster:\n    server: http://127.0.0.1:{port}\ncontexts:\n- name: c\n  context:\n    cluster: c\n    user: u\nusers:\n- name: u\n  user:\n    token: t\n")).unwrap();
+    let options = gatehouse_apply::ConnectOptions {
+        kubeconfig: Some(path.clone()),
+        context: None,
+    };
+    let err = gatehouse_apply::Cluster::connect(&options)
+        .await
+        .err()
+        .unwrap();
+    assert!(matches!(err, ApplyError::Unreachable { .. }), "{err}");
+    assert!(
+        err.to_string().contains(&format!("127.0.0.1:{port}")),
+        "{err}"
+    );
+
+    let options = gatehouse_apply::ConnectOptions {
+        kubeconfig: Some(path),
+        context: Some("prod".into()),
+    };
+    let err = gatehouse_apply::Cluster::connect(&options)
+        .await
+        .err()
+        .unwrap();
+    assert!(
+        err.to_string()
+            .contains("context `prod` is not in the kubeconfig; available contexts: c"),
+        "{err}"
+    );
+
+    let options = gatehouse_apply::ConnectOptions {
+        kubeconfig: Some(dir.path().join("missing")),
+        context: None,
+    };
+    let err = gatehouse_apply::Cluster::connect(&options)
+        .await
+        .err()
+        .unwrap();
+    assert!(matches!(err, ApplyError::Kubeconfig { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn foreign_applyset_parent_is_refused() {
+    let h = Harness::mock().await;
+    h.mock_server()
+        .insert(json!({"apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "gh-applyset", "namespace": "gh-test",
+                     "annotations": {"applyset.kubernetes.io/tooling": "kubectl/v1.33.0"}}}));
+    let err = h
+        .deploy(&h.render(&h.deployment()), &h.options())
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("managed by `kubectl/v1.33.0`"),
+        "{err}"
+    );
+    assert!(writes(&h.mock_server().requests()).is_empty());
+}

@@ -1,0 +1,146 @@
+//! `cargo xtask deploy | diff | destroy | render --gitops` against the mock API server, through a
+//! kubeconfig file and a fake `helm` on PATH, like a user would run them.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use gatehouse_kube_mock::MockApiServer;
+
+const SECRET: &str = "cli-s3cr3t-value";
+
+fn fake_helm(dir: &Path) -> PathBuf {
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let script = format!(
+        "#!/bin/sh\nprintf '%s\\n' \"$@\" >> {d}/helm-argv\ncat >> {d}/helm-stdin\n",
+        d = dir.display()
+    );
+    std::fs::write(bin.join("helm"), script).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(bin.join("helm"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    bin
+}
+
+fn xtask(dir: &Path, kubeconfig: &Path, args: &[&str], stdin: &str) -> Output {
+    let path = format!(
+        "{}:{}",
+        fake_helm(dir).display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(args)
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .env("PATH", path)
+        .env("GATEHOUSE_REDIS_PASSWORD", SECRET)
+        .env("GRAVITEE_LICENSE_KEY", SECRET)
+        .env("GRAVITEE_CLOUD_TOKEN", SECRET)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn deploy_diff_destroy_round_trip() {
+    let server = MockApiServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = server.write_kubeconfig(dir.path());
+
+    // diff before anything: changes, exit 1.
+    let out = xtask(dir.path(), &kubeconfig, &["diff"], "");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("+++ merged/StatefulSet"),
+        "{}",
+        text(&out)
+    );
+
+    // dry-run: nothing written.
+    let out = xtask(dir.path(), &kubeconfig, &["deploy", "--dry-run=server"], "");
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(server.requests().iter().all(|r| !r.is_write()));
+
+    // deploy: objects written, helm called with values on stdin.
+    let out = xtask(dir.path(), &kubeconfig, &["deploy", "--timeout", "30s"], "");
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("created"), "{}", text(&out));
+    assert!(!text(&out).contains(SECRET));
+    let argv = std::fs::read_to_string(dir.path().join("helm-argv")).unwrap();
+    assert!(
+        argv.contains("upgrade\n--install\n") && argv.contains("--dry-run=server"),
+        "{argv}"
+    );
+    let stdin = std::fs::read_to_string(dir.path().join("helm-stdin")).unwrap();
+    assert!(stdin.contains("secretKeyRef") && !stdin.contains(SECRET));
+
+    // diff after deploy: nothing, exit 0.
+    let out = xtask(dir.path(), &kubeconfig, &["diff"], "");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    // destroy asks; anything but `yes` aborts without deleting.
+    server.clear_requests();
+    let out = xtask(dir.path(), &kubeconfig, &["destroy"], "no\n");
+    assert!(!out.status.success());
+    assert!(text(&out).contains("aborted"));
+    assert!(server.requests().is_empty());
+    let out = xtask(dir.path(), &kubeconfig, &["destroy", "--yes"], "");
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(
+        server.paths(),
+        vec!["/api/v1/namespaces/gravitee-apim".to_string()]
+    );
+}
+
+#[test]
+fn diff_exits_2_on_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = xtask(
+        dir.path(),
+        &dir.path().join("missing-kubeconfig"),
+        &["diff"],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("missing-kubeconfig"), "{}", text(&out));
+}
+
+#[test]
+fn render_gitops_writes_flux_objects_and_kustomization() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["render", "--gitops"])
+        .arg(dir.path().join("gitops"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let k = std::fs::read_to_string(dir.path().join("gitops/kustomization.yaml")).unwrap();
+    assert!(k.contains("helmrelease"), "{k}");
+    let release = std::fs::read_dir(dir.path().join("gitops"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .find(|e| e.file_name().to_string_lossy().contains("helmrelease"))
+        .unwrap();
+    let text = std::fs::read_to_string(release.path()).unwrap();
+    assert!(
+        text.contains("helm.toolkit.fluxcd.io/v2") && text.contains("secretKeyRef"),
+        "{text}"
+    );
+}
