@@ -133,12 +133,17 @@ impl Helm {
                 },
             })?;
         if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
-            pipe.write_all(text.as_bytes())
-                .await
-                .map_err(|e| ApplyError::Io {
-                    what: "writing Helm values to helm's stdin".into(),
-                    source: e,
-                })?;
+            // A helm that exits before reading its stdin reports through its exit status.
+            match pipe.write_all(text.as_bytes()).await {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                Err(e) => {
+                    return Err(ApplyError::Io {
+                        what: "writing Helm values to helm's stdin".into(),
+                        source: e,
+                    });
+                }
+            }
             drop(pipe);
         }
         let output = child.wait_with_output().await.map_err(|e| ApplyError::Io {
@@ -150,6 +155,36 @@ impl Helm {
             masker.mask(String::from_utf8_lossy(&output.stdout).trim()),
             masker.mask(String::from_utf8_lossy(&output.stderr).trim()),
         ))
+    }
+
+    /// Whether the release is deployed with exactly this chart version and these values
+    /// (`helm status -o json`: `info.status`, `chart.metadata.version`, `config`).
+    pub async fn is_current(
+        &self,
+        release: &HelmRelease,
+        masker: &Masker,
+    ) -> Result<bool, ApplyError> {
+        let mut args: Vec<String> = vec![
+            "status".into(),
+            release.release_name.clone(),
+            "--namespace".into(),
+            release.namespace.clone(),
+            "--output".into(),
+            "json".into(),
+        ];
+        args.extend(self.cluster_args());
+        let (ok, stdout, _) = self.run(&args, None, masker).await?;
+        if !ok {
+            return Ok(false);
+        }
+        let Ok(status) = serde_json::from_str::<serde_json::Value>(&stdout) else {
+            return Ok(false);
+        };
+        let values = serde_json::to_value(&release.values).expect("values serialize");
+        Ok(status["info"]["status"] == "deployed"
+            && status["chart"]["metadata"]["name"] == release.chart.as_str()
+            && status["chart"]["metadata"]["version"] == release.version.as_str()
+            && status["config"] == values)
     }
 
     /// Runs `helm upgrade --install` (or its `--dry-run=server`) with the values on stdin.

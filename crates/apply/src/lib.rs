@@ -785,10 +785,18 @@ impl Cluster {
         }
 
         if let Some(helm) = &helm {
-            report.release = Some(
+            report.release = Some(if helm.is_current(&rendered.helm, &masker).await? {
+                format!(
+                    "Helm release {}/{} unchanged (chart {} {}, same values)",
+                    rendered.helm.namespace,
+                    rendered.helm.release_name,
+                    rendered.helm.chart,
+                    rendered.helm.version
+                )
+            } else {
                 helm.upgrade_install(&rendered.helm, false, options.timeout, &masker)
-                    .await?,
-            );
+                    .await?
+            });
         }
 
         if options.prune {

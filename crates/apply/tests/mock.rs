@@ -680,3 +680,39 @@ async fn foreign_applyset_parent_is_refused() {
     );
     assert!(writes(&h.mock_server().requests()).is_empty());
 }
+
+#[tokio::test]
+async fn helm_release_with_same_chart_and_values_is_not_upgraded_again() {
+    let h = Harness::mock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let r = h.render(&h.deployment());
+    let status = json!({"info": {"status": "deployed"},
+        "chart": {"metadata": {"name": r.helm.chart, "version": r.helm.version}},
+        "config": serde_json::to_value(&r.helm.values).unwrap()});
+    std::fs::write(dir.path().join("status.json"), status.to_string()).unwrap();
+    let path = dir.path().join("helm");
+    let script = format!(
+        "#!/bin/sh\necho \"$1\" >> {d}/calls\nif [ \"$1\" = status ]; then cat {d}/status.json; fi\n",
+        d = dir.path().display()
+    );
+    std::fs::write(&path, script).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let options = DeployOptions {
+        skip_release: false,
+        helm: Some(path),
+        ..h.options()
+    };
+    let report = h.deploy(&r, &options).await.unwrap();
+    assert!(report.release.unwrap().contains("unchanged"));
+    let calls = std::fs::read_to_string(dir.path().join("calls")).unwrap();
+    assert_eq!(calls, "status\n");
+    // Another chart version in the cluster: upgraded.
+    let mut other = status.clone();
+    other["chart"]["metadata"]["version"] = json!("0.0.1");
+    std::fs::write(dir.path().join("status.json"), other.to_string()).unwrap();
+    let report = h.deploy(&r, &options).await.unwrap();
+    assert!(report.release.unwrap().contains("deployed"));
+    let calls = std::fs::read_to_string(dir.path().join("calls")).unwrap();
+    assert_eq!(calls, "status\nstatus\nupgrade\n");
+}
