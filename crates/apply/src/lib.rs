@@ -43,7 +43,7 @@ use serde_json::Value;
 pub use diff::{ObjectDiff, normalize, unified_diff};
 pub use error::{ApplyError, FieldConflict, Rejection, Verb};
 pub use plan::{Desired, KindInfo, Plan, ReleaseMode, Stage, WriteMode};
-pub use wait::{deployment_ready, statefulset_ready};
+pub use wait::{deployment_ready, helmrelease_ready, statefulset_ready};
 
 use crate::secrets::Masker;
 
@@ -777,8 +777,8 @@ impl Cluster {
                     errors,
                 });
             }
-            if stage == Stage::Workload {
-                let workloads: Vec<&Desired> = plan.stage(Stage::Workload).collect();
+            if matches!(stage, Stage::Workload | Stage::Release) {
+                let workloads: Vec<&Desired> = plan.stage(stage).collect();
                 wait::wait_for(self, &workloads, options.timeout, options.progress, &masker)
                     .await?;
             }

@@ -7,8 +7,9 @@ use futures::StreamExt;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{Event, Pod};
-use kube::api::{Api, ListParams};
+use kube::api::{Api, DynamicObject, ListParams};
 use kube::runtime::watcher::watch_object;
+use serde_json::Value;
 
 use crate::secrets::Masker;
 use crate::{ApplyError, Cluster, Desired};
@@ -71,7 +72,81 @@ fn sts_progress(sts: &StatefulSet) -> (u64, u64, String) {
     (ready, want, why)
 }
 
-/// Waits until every StatefulSet among `objects` is rolled out, or explains why not.
+/// Whether a Flux `HelmRelease` is reconciled: `status.observedGeneration` caught up with
+/// `metadata.generation` and the `Ready` condition is `True`. Also returns the Ready message.
+///
+/// ```
+/// let hr = serde_json::json!({"metadata": {"generation": 2}, "status": {"observedGeneration": 1,
+///     "conditions": [{"type": "Ready", "status": "True", "reason": "InstallSucceeded"}]}});
+/// assert!(!gatehouse_apply::helmrelease_ready(&hr).0);
+/// let failed = serde_json::json!({"metadata": {"generation": 1}, "status": {"observedGeneration": 1,
+///     "conditions": [{"type": "Ready", "status": "False", "reason": "InstallFailed",
+///                     "message": "chart pull error"}]}});
+/// let (ready, why) = gatehouse_apply::helmrelease_ready(&failed);
+/// assert!(!ready && why.contains("InstallFailed") && why.contains("chart pull error"));
+/// ```
+pub fn helmrelease_ready(object: &Value) -> (bool, String) {
+    let status = &object["status"];
+    let observed = status["observedGeneration"].as_i64().unwrap_or(-1);
+    let generation = object["metadata"]["generation"].as_i64().unwrap_or(0);
+    let ready = status["conditions"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["type"] == "Ready"));
+    let why = match ready {
+        Some(c) => format!(
+            "Ready={} {} {}",
+            c["status"].as_str().unwrap_or("Unknown"),
+            c["reason"].as_str().unwrap_or_default(),
+            c["message"].as_str().unwrap_or_default()
+        ),
+        None => "no Ready condition yet (is the Flux helm-controller running?)".into(),
+    };
+    let ok = observed >= generation && ready.is_some_and(|c| c["status"] == "True");
+    (ok, why.trim().to_string())
+}
+
+/// Progress of one object: (done, ready count, wanted count, explanation).
+fn progress_of(kind: &str, object: &Value) -> (bool, u64, u64, String) {
+    match kind {
+        "StatefulSet" => match serde_json::from_value::<StatefulSet>(object.clone()) {
+            Ok(sts) => {
+                let (ready, want, why) = sts_progress(&sts);
+                (statefulset_ready(&sts), ready, want, why)
+            }
+            Err(e) => (false, 0, 1, format!("unreadable status: {e}")),
+        },
+        "Deployment" => match serde_json::from_value::<Deployment>(object.clone()) {
+            Ok(d) => {
+                let want = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1) as u64;
+                let available = d
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.available_replicas)
+                    .unwrap_or(0)
+                    .max(0) as u64;
+                (
+                    deployment_ready(&d),
+                    available,
+                    want,
+                    format!("{available}/{want} available"),
+                )
+            }
+            Err(e) => (false, 0, 1, format!("unreadable status: {e}")),
+        },
+        _ => {
+            let (ok, why) = helmrelease_ready(object);
+            (ok, u64::from(ok), 1, why)
+        }
+    }
+}
+
+/// Kinds [`wait_for`] waits for.
+pub(crate) fn is_waited(kind: &str) -> bool {
+    matches!(kind, "StatefulSet" | "Deployment" | "HelmRelease")
+}
+
+/// Waits until every StatefulSet, Deployment and HelmRelease among `objects` is ready, watching
+/// each, or explains why not.
 pub(crate) async fn wait_for(
     cluster: &Cluster,
     objects: &[&Desired],
@@ -87,32 +162,37 @@ pub(crate) async fn wait_for(
     let style = ProgressStyle::with_template("{spinner} {prefix:40} [{bar:20}] {pos}/{len} {msg}")
         .expect("template")
         .progress_chars("=> ");
-    let statefulsets: Vec<(String, String)> = objects
+    let waited: Vec<&Desired> = objects
         .iter()
-        .filter(|d| d.kind.kind == "StatefulSet")
-        .map(|d| {
-            (
-                d.namespace().unwrap_or_default().to_string(),
-                d.name().to_string(),
-            )
-        })
+        .copied()
+        .filter(|d| is_waited(d.kind.kind))
         .collect();
-    let waits = statefulsets.iter().map(|(ns, name)| {
-        let api: Api<StatefulSet> = Api::namespaced(cluster.client().clone(), ns);
+    let api_of = |d: &Desired| -> Api<DynamicObject> {
+        Api::namespaced_with(
+            cluster.client().clone(),
+            d.namespace().unwrap_or_default(),
+            &d.kind.api_resource(),
+        )
+    };
+    let waits = waited.iter().map(|d| {
+        let api = api_of(d);
         let bar = bars.add(ProgressBar::new(1).with_style(style.clone()));
-        bar.set_prefix(format!("StatefulSet {ns}/{name}"));
+        bar.set_prefix(d.display());
         bar.enable_steady_tick(Duration::from_millis(200));
+        let kind = d.kind.kind;
+        let name = d.name().to_string();
         async move {
-            let mut stream = Box::pin(watch_object(api, name));
+            let mut stream = Box::pin(watch_object(api, &name));
             while let Some(event) = stream.next().await {
                 match event {
-                    Ok(Some(sts)) => {
-                        let (ready, want, why) = sts_progress(&sts);
+                    Ok(Some(object)) => {
+                        let value = serde_json::to_value(&object).unwrap_or_default();
+                        let (done, ready, want, why) = progress_of(kind, &value);
                         bar.set_length(want);
                         bar.set_position(ready);
-                        bar.set_message(why);
-                        if statefulset_ready(&sts) {
-                            bar.finish_with_message("rolled out");
+                        bar.set_message(masker.mask(&why));
+                        if done {
+                            bar.finish_with_message("ready");
                             return;
                         }
                     }
@@ -131,19 +211,27 @@ pub(crate) async fn wait_for(
         return Ok(());
     }
     let mut not_ready = Vec::new();
-    for (ns, name) in &statefulsets {
-        let api: Api<StatefulSet> = Api::namespaced(cluster.client().clone(), ns);
-        match api.get_opt(name).await {
-            Ok(Some(sts)) if statefulset_ready(&sts) => {}
-            Ok(Some(sts)) => {
-                let (_, _, why) = sts_progress(&sts);
-                let mut line = format!("StatefulSet {ns}/{name}: {why}");
-                line.push_str(&explain_pods(cluster, ns, &sts, masker).await);
-                not_ready.push(line);
+    for d in &waited {
+        let ns = d.namespace().unwrap_or_default();
+        match api_of(d).get_opt(d.name()).await {
+            Ok(Some(object)) => {
+                let value = serde_json::to_value(&object).unwrap_or_default();
+                let (done, _, _, why) = progress_of(d.kind.kind, &value);
+                if done {
+                    continue;
+                }
+                let mut line = format!("{}: {why}", d.display());
+                if let Ok(sts) = serde_json::from_value::<StatefulSet>(value.clone())
+                    && d.kind.kind == "StatefulSet"
+                {
+                    line.push_str(&explain_pods(cluster, ns, &sts, masker).await);
+                }
+                not_ready.push(masker.mask(&line));
             }
-            Ok(None) => not_ready.push(format!("StatefulSet {ns}/{name}: does not exist")),
+            Ok(None) => not_ready.push(format!("{}: does not exist", d.display())),
             Err(e) => not_ready.push(format!(
-                "StatefulSet {ns}/{name}: cannot read status: {}",
+                "{}: cannot read status: {}",
+                d.display(),
                 masker.mask(&e.to_string())
             )),
         }

@@ -91,6 +91,20 @@ async fn first_deploy_sends_dry_run_of_everything_then_one_patch_per_object_in_s
     options.concurrency = 1;
     let report = h.deploy(&r, &options).await.unwrap();
     let requests = h.mock_server().requests();
+    // The namespace is new: the server cannot dry-run objects inside it, and says so.
+    assert!(
+        report
+            .not_dry_run
+            .iter()
+            .any(|o| o.starts_with("StatefulSet gh-test/")),
+        "{report}"
+    );
+    assert!(
+        !report
+            .not_dry_run
+            .iter()
+            .any(|o| o.starts_with("Namespace"))
+    );
 
     let patches: Vec<&RecordedRequest> = requests.iter().filter(|r| r.method == "PATCH").collect();
     assert!(
@@ -565,6 +579,16 @@ async fn flux_mode_requires_the_crds_then_applies_release_objects_last() {
         .rposition(|p| p.contains("/statefulsets/"))
         .unwrap();
     assert!(release > last_sts, "{order:#?}");
+    // The release is waited for (watch of the HelmRelease) after it is written.
+    let hr_write = requests
+        .iter()
+        .position(|r| r.is_write() && r.path.contains("/helmreleases/"))
+        .unwrap();
+    assert!(
+        requests[hr_write..]
+            .iter()
+            .any(|r| r.method == "GET" && r.path.ends_with("/helmreleases"))
+    );
     let hr = h.mock_server().get(order[release]).unwrap();
     assert_eq!(
         hr["spec"]["chart"]["spec"]["version"],
@@ -715,4 +739,27 @@ async fn helm_release_with_same_chart_and_values_is_not_upgraded_again() {
     assert!(report.release.unwrap().contains("deployed"));
     let calls = std::fs::read_to_string(dir.path().join("calls")).unwrap();
     assert_eq!(calls, "status\nstatus\nupgrade\n");
+}
+
+#[tokio::test]
+async fn existing_namespace_means_every_object_is_dry_run_by_the_server() {
+    let h = Harness::mock().await;
+    h.mock_server()
+        .insert(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "gh-test"}}));
+    let r = h.render(&h.deployment());
+    let report = h.deploy(&r, &h.options()).await.unwrap();
+    assert!(report.not_dry_run.is_empty(), "{report}");
+    // A dry-run rejection inside an existing namespace stops everything.
+    let h = Harness::mock().await;
+    h.mock_server()
+        .insert(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "gh-test"}}));
+    let svc = r.objects.iter().find(|o| o.kind() == "Service").unwrap();
+    h.mock_server().fail(Failure::invalid(
+        &format!("/api/v1/namespaces/gh-test/services/{}", svc.name()),
+        "spec.ports[0].port",
+        "must be between 1 and 65535",
+    ));
+    let err = h.deploy(&r, &h.options()).await.unwrap_err();
+    assert!(err.to_string().contains("spec.ports[0].port"), "{err}");
+    assert!(writes(&h.mock_server().requests()).is_empty());
 }

@@ -750,10 +750,39 @@ fn content(object: &Value) -> Value {
     object
 }
 
+/// Like a real API server: writing a namespaced object into a Namespace that does not exist
+/// (dry-run or not) is `404 namespaces "<ns>" not found`.
+fn missing_namespace(
+    state: &State,
+    resource: &ResourceType,
+    namespace: &str,
+) -> Option<Response<Body>> {
+    if !resource.namespaced || namespace.is_empty() {
+        return None;
+    }
+    let key = Key {
+        group: String::new(),
+        plural: "namespaces".into(),
+        namespace: String::new(),
+        name: namespace.into(),
+    };
+    (!state.objects.contains_key(&key)).then(|| not_found("namespaces", namespace))
+}
+
 fn workload_status(object: &Value, ready: bool) -> Value {
     let replicas = object["spec"]["replicas"].as_i64().unwrap_or(1);
     let generation = object["metadata"]["generation"].as_i64().unwrap_or(1);
     let update = format!("rev-{generation}");
+    if object["kind"] == "HelmRelease" {
+        let (status, reason) = if ready {
+            ("True", "InstallSucceeded")
+        } else {
+            ("False", "Progressing")
+        };
+        return json!({"observedGeneration": generation,
+                      "conditions": [{"type": "Ready", "status": status, "reason": reason,
+                                      "message": format!("mock: {reason}")}]});
+    }
     if ready {
         json!({"observedGeneration": generation, "replicas": replicas, "readyReplicas": replicas,
                "availableReplicas": replicas, "updatedReplicas": replicas,
@@ -878,6 +907,9 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Response<Bod
             }
         }
         (Method::POST, None) => {
+            if let Some(missing) = missing_namespace(&state, &resource, &target.namespace) {
+                return missing;
+            }
             let Some(mut object) = body else {
                 return respond(400, &status_body(400, "BadRequest", "no body", json!({})));
             };
@@ -914,6 +946,9 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Response<Bod
             respond(201, &object)
         }
         (Method::PATCH, Some(key)) => {
+            if let Some(missing) = missing_namespace(&state, &resource, &target.namespace) {
+                return missing;
+            }
             let Some(mut object) = body else {
                 return respond(400, &status_body(400, "BadRequest", "no body", json!({})));
             };
@@ -927,7 +962,10 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Response<Bod
                 &target.namespace,
                 &manager,
             );
-            let workload = matches!(resource.kind.as_str(), "StatefulSet" | "Deployment");
+            let workload = matches!(
+                resource.kind.as_str(),
+                "StatefulSet" | "Deployment" | "HelmRelease"
+            );
             if workload {
                 let ready = readiness == Readiness::Immediate;
                 let status = match &existing {
