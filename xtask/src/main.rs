@@ -2,8 +2,8 @@
 
 mod bench;
 mod chart_check;
-mod failover_report;
 mod deploy;
+mod failover_report;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
