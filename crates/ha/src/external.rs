@@ -53,6 +53,9 @@ pub fn redis_available(test: &str) -> bool {
     if external_required() {
         panic!("{message} ({REQUIRE_EXTERNAL}=1, so this is a failure, not a skip)");
     }
-    eprintln!("SKIPPED {message}");
+    // Written to the stderr handle, not with eprintln!, so the test harness's output capture
+    // does not hide it: a skipped test must say so.
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "SKIPPED {message}");
     false
 }

@@ -236,10 +236,9 @@ async fn guide_single_master_cannot_fail_over() {
                     .unwrap_or_default()
             })
             .collect();
-        if let Some(log) = logs
-            .iter()
-            .find(|l| l.contains("-failover-abort-no-good-slave"))
-        {
+        if let Some(log) = logs.iter().find(|l| {
+            l.contains("-failover-abort-no-good-slave") && l.contains("Next failover delay")
+        }) {
             break log.clone();
         }
         assert!(

@@ -489,5 +489,5 @@ async fn prestop_on_the_master_hands_over_to_a_replica() {
         .expect("old master follows the new one");
     assert_eq!(converged, new_master);
     let totals = cluster.totals(w, key).await.expect("counter");
-    assert_eq!(totals.lost, 0, "a handover loses nothing: {totals:?}");
+    assert_no_loss(&totals, 1);
 }

@@ -8,6 +8,7 @@
 #   SENTINEL_AUTH     "yes" when the Sentinels require the password
 #   REDIS_CLI         redis-cli binary (default: redis-cli)
 #   QUERY_TIMEOUT     seconds allowed for one query (default: 3)
+#   LOCAL_HOST        address of this pod's own process for probes and preStop (default: 127.0.0.1)
 
 : "${REDIS_CLI:=redis-cli}"
 : "${QUERY_TIMEOUT:=3}"
