@@ -284,6 +284,14 @@ fn run_worker(worker: &str, args: &Args) -> Result<(), String> {
                 objects_yaml(&valid).len()
             })
         }
+        ("objects-json", _) => {
+            let valid = example();
+            in_process(iterations, || {
+                let valid = valid.deployment().clone().validated().expect("valid");
+                let objects = render(&valid).objects;
+                serde_json::to_string(&objects).expect("serializes").len()
+            })
+        }
         ("example", _) => {
             let valid = example();
             in_process(iterations, || {
@@ -321,6 +329,10 @@ fn render_fleet(size: usize) -> usize {
 fn in_process(iterations: usize, mut work: impl FnMut() -> usize) -> Sample {
     let mut ns = Vec::with_capacity(iterations);
     let mut checksum = 0usize;
+    // Warm-up: caches, allocator and CPU frequency settle before the first timed iteration.
+    for _ in 0..(iterations / 10).clamp(1, 20) {
+        checksum = checksum.wrapping_add(std::hint::black_box(work()));
+    }
     for _ in 0..iterations {
         let start = Instant::now();
         checksum = checksum.wrapping_add(std::hint::black_box(work()));
@@ -434,6 +446,12 @@ impl Bench {
         let n = self.iterations(200);
         let sample = self.worker("objects", n, &[], None, None)?;
         self.push("gatehouse: Redis/Sentinel objects → YAML", sample, None);
+        let sample = self.worker("objects-json", n, &[], None, None)?;
+        self.push(
+            "gatehouse: Redis/Sentinel objects → JSON (serializer share)",
+            sample,
+            None,
+        );
         let sample = self.worker("example", n, &[], None, None)?;
         self.push(
             "gatehouse: example, objects + Helm values → YAML",
