@@ -192,6 +192,16 @@ async fn restarted_sentinel_keeps_the_current_master_and_the_quorum_works() {
         .expect("converged after the first failover");
 
     let id_before = sentinel_id(&cluster, 0).await;
+    let saved = std::fs::read_to_string(cluster.sentinels[0].dir.join("config/sentinel.conf"))
+        .expect("Sentinel state file");
+    let monitor = format!(
+        "sentinel monitor mymaster 127.0.0.1 {}",
+        cluster.data[first.new_master].port
+    );
+    assert!(
+        saved.contains(&monitor),
+        "Sentinel saved the new master:\n{saved}"
+    );
     cluster.kill_pod(Role::Sentinel, 0).await.expect("kill");
     cluster.start_pod(Role::Sentinel, 0).expect("restart");
     // Ask it at once: it knows the master from its saved state, not from the others.
@@ -230,6 +240,14 @@ async fn restarted_sentinel_keeps_the_current_master_and_the_quorum_works() {
         ckquorum.as_text().unwrap_or_default().starts_with("OK"),
         "{ckquorum:?}"
     );
+    // It can still authenticate to the master: with a broken `sentinel auth-pass` its PINGs get
+    // NOAUTH and it would flag the master down after down-after.
+    tokio::time::sleep(cluster.down_after + Duration::from_secs(1)).await;
+    let flags = cluster
+        .sentinel_master_field(0, "flags")
+        .await
+        .expect("SENTINEL MASTER");
+    assert_eq!(flags, "master", "the restarted Sentinel sees the master up");
 
     // The quorum works with the restarted Sentinel: with Sentinel 1 gone, a failover needs the
     // votes of Sentinels 0 and 2.
