@@ -744,14 +744,19 @@ impl Bench {
                 .per
                 .map(|n| duration(med / n as f64))
                 .unwrap_or_default();
+            // A fleet renders many deployments: its ratio to one render says nothing.
+            let ratio = match row.per {
+                Some(_) => String::new(),
+                None => format!("{:.1}×", med / baseline),
+            };
             let _ = writeln!(
                 t,
-                "| {} | {} | {} | {} | {:.1}× | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} |",
                 row.name,
                 duration(med),
                 duration(ns.iter().copied().min().unwrap_or(0) as f64),
                 duration(ns.iter().copied().max().unwrap_or(0) as f64),
-                med / baseline,
+                ratio,
                 rss(row.sample.max_rss_kb),
                 per
             );
