@@ -111,10 +111,7 @@ impl KeyIndex {
                 .strip_prefix("- ")
                 .or_else(|| (rest == "-").then_some(""))
             {
-                while stack
-                    .last()
-                    .is_some_and(|(i, _)| *i > indent)
-                {
+                while stack.last().is_some_and(|(i, _)| *i > indent) {
                     stack.pop();
                 }
                 let parent = stack.last().map(|(_, p)| p.clone()).unwrap_or_default();
