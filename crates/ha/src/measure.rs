@@ -82,6 +82,19 @@ impl Cluster {
         }
     }
 
+    /// Polls [`Cluster::agreed_master`] until the running Sentinels agree (at most `limit`): after
+    /// a failover the others learn the new master from the leader's hello messages (every 2 s).
+    pub async fn wait_agreed_master(&self, limit: Duration) -> Result<usize, HarnessError> {
+        let deadline = Instant::now() + limit;
+        loop {
+            match self.agreed_master().await {
+                Ok(master) => return Ok(master),
+                Err(e) if Instant::now() >= deadline => return Err(e),
+                Err(_) => tokio::time::sleep(crate::cluster::POLL).await,
+            }
+        }
+    }
+
     /// Waits until `writer` has an acknowledged write on data node `node` after `after`.
     pub async fn wait_write_on(
         &self,
@@ -116,7 +129,7 @@ impl Cluster {
         writer: &Writer,
         limit: Duration,
     ) -> Result<Failover, HarnessError> {
-        let killed = self.agreed_master().await?;
+        let killed = self.wait_agreed_master(Duration::from_secs(10)).await?;
         self.wait_write_on(writer, killed, Instant::now(), Duration::from_secs(10))
             .await?;
         // Writes flow for a while first, so there is something to lose.
@@ -156,7 +169,7 @@ impl Cluster {
     /// Stops `writer` and compares what it was told with the counter on the master.
     pub async fn totals(&self, writer: Writer, key: &str) -> Result<Totals, HarnessError> {
         let log = writer.stop().await;
-        let master = self.agreed_master().await?;
+        let master = self.wait_agreed_master(Duration::from_secs(15)).await?;
         let mut c = self.data_conn(master).await.map_err(HarnessError::from)?;
         let final_value = match c.ok(&["GET", key]).await.map_err(HarnessError::from)? {
             Reply::Bulk(Some(b)) => String::from_utf8_lossy(&b).parse().unwrap_or(0),

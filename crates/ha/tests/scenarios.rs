@@ -495,7 +495,10 @@ async fn prestop_on_the_master_hands_over_to_a_replica() {
     eprintln!("preStop took {:?}: {out}", t0.elapsed());
     assert!(ok, "{out}");
     assert!(out.contains("master handed over"), "{out}");
-    let new_master = cluster.agreed_master().await.expect("agreed master");
+    let new_master = cluster
+        .wait_agreed_master(Duration::from_secs(10))
+        .await
+        .expect("agreed master");
     assert_ne!(new_master, master, "the Sentinels moved the master");
     cluster
         .wait_write_on(&w, new_master, t0, Duration::from_secs(10))
