@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::{Resources, SecretSource};
+use crate::{ContainerImage, Resources, SecretSource};
 
 /// The hybrid gateway.
 ///
@@ -31,6 +31,9 @@ pub struct Gateway {
     pub pod_annotations: BTreeMap<String, String>,
     /// Plugins downloaded before the gateway starts.
     pub plugins: Vec<Plugin>,
+    /// Image of the init container that downloads plugins and verifies their sha256 (used when any
+    /// plugin has one); it needs `sh`, `wget` with https and `sha256sum`.
+    pub plugin_verifier_image: ContainerImage,
     /// Additional plain environment variables (never secrets: use the secret sources for those).
     pub env: Vec<EnvVar>,
     /// Internal services of the gateway.
@@ -74,6 +77,10 @@ impl Default for Gateway {
                 ("prometheus.io/scrape".to_string(), "true".to_string()),
             ]),
             plugins: Vec::new(),
+            plugin_verifier_image: ContainerImage {
+                repository: "alpine".into(),
+                tag: "3.20.3".into(),
+            },
             env: Vec::new(),
             services: GatewayServices::default(),
             service: GatewayService::default(),

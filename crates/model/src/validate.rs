@@ -4,7 +4,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use crate::{
-    CpuMemory, DataVolume, Deployment, Resources, SecretRole, SecretSource, parse_quantity,
+    ContainerImage, CpuMemory, DataVolume, Deployment, Resources, SecretRole, SecretSource,
+    parse_quantity,
 };
 
 /// How serious a problem is.
@@ -180,22 +181,7 @@ impl Checker {
 
     fn redis(&mut self, d: &Deployment) {
         let r = &d.redis;
-        if r.image.repository.trim().is_empty() {
-            self.error(
-                "redis.image.repository",
-                "is empty",
-                "set the image repository, e.g. `redis`",
-            );
-        } else if r.image.repository.contains(char::is_whitespace)
-            || r.image.repository.contains(':') && !r.image.repository.contains('/')
-        {
-            self.error(
-                "redis.image.repository",
-                format!("`{}` is not an image repository", r.image.repository),
-                "give the repository without tag, e.g. `redis`; put the tag in redis.image.tag",
-            );
-        }
-        self.image_tag("redis.image.tag", &r.image.tag, "7.2.0");
+        self.image("redis.image", &r.image, "redis", "7.2.0");
         self.master_name(&r.master_name);
         if r.replicas == 0 {
             self.error(
@@ -369,6 +355,12 @@ impl Checker {
                 "use e.g. `graviteeio/apim-gateway`",
             );
         }
+        self.image(
+            "gateway.pluginVerifierImage",
+            &g.plugin_verifier_image,
+            "alpine",
+            "3.20.3",
+        );
         self.port("gateway.service.port", g.service.port);
         self.resources("gateway.resources", &g.resources);
         if g.graceful_shutdown_seconds >= g.termination_grace_period_seconds {
@@ -537,6 +529,22 @@ impl Checker {
                 "use 1 to 64 letters, digits, `-`, `_` or `.`, e.g. `mymaster`",
             );
         }
+    }
+
+    fn image(&mut self, path: &str, image: &ContainerImage, repository: &str, tag: &str) {
+        let repo = &image.repository;
+        if repo.trim().is_empty()
+            || repo.contains(char::is_whitespace)
+            || repo.contains('@')
+            || (repo.contains(':') && !repo.contains('/'))
+        {
+            self.error(
+                format!("{path}.repository"),
+                format!("`{repo}` is not an image repository"),
+                format!("give the repository without tag, e.g. `{repository}`; put the tag in {path}.tag"),
+            );
+        }
+        self.image_tag(&format!("{path}.tag"), &image.tag, tag);
     }
 
     fn image_tag(&mut self, path: &str, tag: &str, example: &str) {
@@ -708,6 +716,8 @@ mod tests {
         d.redis.sentinel.quorum = Some(3);
         d.redis.sentinel.count = 2;
         d.redis.image.tag = "latest".into();
+        d.gateway.plugin_verifier_image.repository = "alpine:3".into();
+        d.gateway.plugin_verifier_image.tag = String::new();
         d.gateway.version = "4.9".into();
         d.redis.master_name = "my master".into();
         d.gateway.env.push(EnvVar {
@@ -745,6 +755,8 @@ mod tests {
             "redis.sentinel.quorum",
             "redis.sentinel.count",
             "redis.image.tag",
+            "gateway.pluginVerifierImage.repository",
+            "gateway.pluginVerifierImage.tag",
             "gateway.version",
             "redis.masterName",
             "gateway.env[0].name",

@@ -25,9 +25,6 @@ pub const ENV_SENTINEL_PASSWORD: &str = "gravitee_ratelimit_redis_sentinel_passw
 pub const ENV_LICENSE_KEY: &str = "gravitee_license_key";
 /// Env variable through which the gateway reads the cloud token.
 pub const ENV_CLOUD_TOKEN: &str = "gravitee_cloud_token";
-/// Image of the plugin verifier init container: pinned (never `latest`), with busybox `sh`,
-/// `wget` (https through `ssl_client`) and `sha256sum`.
-pub const PLUGIN_INIT_IMAGE: &str = "alpine:3.20.3";
 /// Name of the plugin verifier init container and of its volume.
 pub const PLUGIN_VOLUME: &str = "gatehouse-verified-plugins";
 /// Where the gateway image keeps extra plugins (the chart's own `plugins-ext`).
@@ -460,7 +457,7 @@ pub fn verified_plugins(g: &gatehouse_model::Gateway) -> Option<VerifiedPlugins>
     }
     let container = Container {
         name: "verify-plugins".into(),
-        image: Some(PLUGIN_INIT_IMAGE.into()),
+        image: Some(g.plugin_verifier_image.reference()),
         image_pull_policy: Some("IfNotPresent".into()),
         command: Some(command),
         security_context: Some(SecurityContext {
