@@ -763,6 +763,48 @@ impl Bench {
         }
     }
 
+    fn median_of(&self, prefix: &str) -> Option<f64> {
+        self.rows
+            .iter()
+            .find(|r| r.name.starts_with(prefix))
+            .map(|r| median(&r.sample.ns))
+    }
+
+    /// The targets, each with the measured figure and whether it was met.
+    fn targets(&self) -> Vec<String> {
+        let verdict = |met: bool| if met { "met" } else { "MISSED" };
+        let mut out = Vec::new();
+        let ours = self.median_of("gatehouse: Redis/Sentinel objects → YAML");
+        if let (Some(ours), Some(helm)) = (ours, self.median_of("Helm ")) {
+            let ratio = helm / ours;
+            out.push(format!(
+                "render ≥ 20× faster than the Helm library (load + render): {ratio:.1}× ({})",
+                verdict(ratio >= 20.0)
+            ));
+        }
+        if let Some(row) = self.rows.iter().find(|r| r.per == Some(1_000)) {
+            let time = median(&row.sample.ns);
+            let mib = row.sample.max_rss_kb as f64 / 1024.0;
+            out.push(format!(
+                "1,000 deployments < 1 s and < 100 MiB: {} and {mib:.1} MiB ({})",
+                duration(time),
+                verdict(time < 1e9 && row.sample.max_rss_kb >= 0 && mib < 100.0)
+            ));
+        }
+        let deploy = self.median_of("gatehouse deploy, objects only (mock");
+        if let (Some(ours), Some(kubectl)) = (
+            deploy,
+            self.median_of("kubectl apply --server-side (process, mock"),
+        ) {
+            let ratio = kubectl / ours;
+            out.push(format!(
+                "apply ≥ 2× faster than kubectl apply --server-side (mock API server; a real cluster needs GATEHOUSE_E2E=1): {ratio:.1}× ({})",
+                verdict(ratio >= 2.0)
+            ));
+        }
+        out
+    }
+
     fn table(&self) -> String {
         let mut t = String::new();
         for (group, header) in [
@@ -791,6 +833,9 @@ impl Bench {
         }
         for note in &self.notes {
             let _ = writeln!(t, "note: {note}");
+        }
+        for verdict in self.targets() {
+            let _ = writeln!(t, "target: {verdict}");
         }
         let _ = writeln!(
             t,
