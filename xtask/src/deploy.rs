@@ -158,6 +158,7 @@ pub fn deploy(args: DeployArgs) -> Result<(), String> {
     options.dry_run = args.dry_run.is_some();
     options.prune = args.prune;
     options.force = args.force;
+    check_env_secrets(&rendered)?;
     runtime()?.block_on(async {
         let cluster = args.target.connect().await?;
         let report = cluster
@@ -169,11 +170,24 @@ pub fn deploy(args: DeployArgs) -> Result<(), String> {
     })
 }
 
+/// Every `from: env` secret source has its variable set: checked before the cluster is contacted,
+/// so that local mistakes are reported first. Values are read only to check them; nothing is printed.
+fn check_env_secrets(rendered: &Rendered) -> Result<(), String> {
+    gatehouse_apply::secrets::plan_secrets(
+        &rendered.secrets,
+        &|variable| std::env::var(variable).ok(),
+        &mut gatehouse_apply::secrets::Masker::default(),
+    )
+    .map(drop)
+    .map_err(|e| e.to_string())
+}
+
 /// `diff`: exit code 0 without differences, 1 with, 2 on error (like `kubectl diff`).
 pub fn diff(args: DiffArgs) -> i32 {
     let result = (|| {
         let rendered = args.target.rendered()?;
         let options = args.target.options();
+        check_env_secrets(&rendered)?;
         runtime()?.block_on(async {
             let cluster = args.target.connect().await?;
             cluster

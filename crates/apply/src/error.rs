@@ -116,6 +116,9 @@ pub enum ApplyError {
         /// The server's message.
         message: String,
     },
+    /// Several secret sources name environment variables that are not set: nothing was written.
+    #[error("{} secret source(s) are missing their environment variable; nothing was written:\n{}", .0.len(), format_list(.0))]
+    EnvsMissing(Vec<ApplyError>),
     /// The server dry-run of one or more objects failed: nothing was written.
     #[error("server dry-run failed for {} object(s); nothing was written:\n{}", .0.len(), format_list(.0))]
     DryRunFailed(Vec<ApplyError>),
@@ -159,7 +162,7 @@ pub enum ApplyError {
     },
     /// An environment variable a secret comes from is not set.
     #[error(
-        "{field}: environment variable {variable} is not set (or empty); export it before deploying, or change {field} to `from: generated` / `from: existingSecret`"
+        "{field}: environment variable {variable} is not set (or empty); export it before deploying, or change {field} to {}", if .field == "redis.password" { "`from: generated` or `from: existingSecret`" } else { "`from: existingSecret`" }
     )]
     EnvMissing {
         /// Model field of the secret source.

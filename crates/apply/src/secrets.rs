@@ -131,7 +131,7 @@ pub fn plan_secrets(
     match missing.len() {
         0 => Ok(actions),
         1 => Err(missing.remove(0)),
-        _ => Err(crate::ApplyError::DryRunFailed(missing)),
+        _ => Err(crate::ApplyError::EnvsMissing(missing)),
     }
 }
 
@@ -160,6 +160,49 @@ pub fn mask_secret_data(object: &mut Value, other: Option<&Value>, side: &str) {
 mod tests {
     use super::*;
     use gatehouse_model::{SecretKeyRef, SecretRole};
+
+    #[test]
+    fn every_missing_variable_is_reported_with_a_fix_valid_for_its_field() {
+        let mut requirements = vec![req(SecretSource::Env {
+            variable: "GH_TEST_UNSET_PASSWORD".into(),
+        })];
+        let mut token = req(SecretSource::Env {
+            variable: "GH_TEST_UNSET_TOKEN".into(),
+        });
+        token.role = SecretRole::CloudToken;
+        requirements.push(token);
+        let err = plan_secrets(&requirements, &|_| None, &mut Masker::default()).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            matches!(err, crate::ApplyError::EnvsMissing(ref all) if all.len() == 2),
+            "{text}"
+        );
+        assert!(
+            text.contains("redis.password: environment variable GH_TEST_UNSET_PASSWORD"),
+            "{text}"
+        );
+        assert!(
+            text.contains("gateway.cloudToken: environment variable GH_TEST_UNSET_TOKEN"),
+            "{text}"
+        );
+        let token_line = text
+            .lines()
+            .find(|l| l.contains("gateway.cloudToken"))
+            .unwrap();
+        assert!(
+            !token_line.contains("from: generated"),
+            "a cloud token cannot be generated: {token_line}"
+        );
+        let one = plan_secrets(
+            &requirements[..1],
+            &|_| Some(String::new()),
+            &mut Masker::default(),
+        );
+        assert!(
+            matches!(one, Err(crate::ApplyError::EnvMissing { .. })),
+            "an empty value counts as unset"
+        );
+    }
 
     fn req(source: SecretSource) -> SecretRequirement {
         SecretRequirement {
