@@ -2,7 +2,8 @@
 //! cluster runs with distinctive secret values in the environment and in input files; none of
 //! them may appear in stdout, stderr or any written file.
 //!
-//! When `deploy`/`diff` subcommands exist, their cluster-free error paths belong here too.
+//! `deploy`, `diff` and `destroy` run against the mock API server (with a fake `helm`), including a
+//! secret that changed since the last deploy and the error paths without a cluster.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -183,4 +184,95 @@ fn no_command_prints_or_writes_a_secret() {
     assert_files_clean(&out_dir);
     // The test can fail: the leaky values really contain the secrets the tool keeps quiet about.
     assert!(leaky_values().contains(REDIS) && leaky_values().contains(TOKEN));
+}
+
+/// A fake `helm` that records its arguments and stdin next to the test's files.
+fn fake_helm(dir: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let script = format!(
+        "#!/bin/sh\nprintf '%s\\n' \"$@\" >> {d}/helm-argv\ncat >> {d}/helm-stdin\n",
+        d = dir.display()
+    );
+    std::fs::write(bin.join("helm"), script).unwrap();
+    std::fs::set_permissions(bin.join("helm"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    bin
+}
+
+#[test]
+fn cluster_commands_never_print_or_send_a_secret_outside_secrets() {
+    let server = gatehouse_kube_mock::MockApiServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = server.write_kubeconfig(dir.path());
+    let path = format!(
+        "{}:{}",
+        fake_helm(dir.path()).display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let run = |args: &[&str], redis: &str| {
+        Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .args(args)
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .env("PATH", &path)
+            .env("GATEHOUSE_REDIS_PASSWORD", redis)
+            .env("GRAVITEE_LICENSE_KEY", LICENSE)
+            .env("GRAVITEE_CLOUD_TOKEN", TOKEN)
+            .output()
+            .expect("xtask runs")
+    };
+    let rotated = "GH-ROTATED-93bd11-SECRET";
+    let steps: [(&str, &[&str], &str); 5] = [
+        ("diff before deploy", &["diff"], REDIS),
+        ("deploy", &["deploy", "--timeout", "30s"], REDIS),
+        ("diff after a password change", &["diff"], rotated),
+        (
+            "deploy dry-run after a password change",
+            &["deploy", "--dry-run=server"],
+            rotated,
+        ),
+        ("destroy", &["destroy", "--yes"], REDIS),
+    ];
+    for (label, args, redis) in steps {
+        let out = run(args, redis);
+        assert_clean(label, &out);
+        let text = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !text.contains(rotated),
+            "{label}: the new password appeared:\n{text}"
+        );
+        if label == "diff after a password change" {
+            assert_eq!(
+                out.status.code(),
+                Some(1),
+                "{label}: the changed Secret is a difference:\n{text}"
+            );
+            assert!(
+                text.contains("***"),
+                "{label}: Secret data is shown masked:\n{text}"
+            );
+        }
+    }
+    // Secret values travel only inside Secret objects: no other request body carries one.
+    for request in server.requests() {
+        if request.path.contains("/secrets") {
+            continue;
+        }
+        let body = request
+            .body
+            .as_ref()
+            .map(|b| b.to_string())
+            .unwrap_or_default();
+        for secret in SECRETS.iter().chain([&rotated]) {
+            assert!(
+                !body.contains(secret),
+                "{} {} carries a secret",
+                request.method,
+                request.path
+            );
+        }
+    }
+    assert_files_clean(dir.path());
 }
