@@ -1,25 +1,16 @@
 //! `cargo xtask deploy | diff | destroy | render --gitops` against the mock API server, through a
 //! kubeconfig file and a fake `helm` on PATH, like a user would run them.
 
-use std::path::{Path, PathBuf};
+mod support;
+
+use std::path::Path;
+
 use std::process::{Command, Output, Stdio};
+use support::fake_helm;
 
 use gatehouse_kube_mock::MockApiServer;
 
 const SECRET: &str = "cli-s3cr3t-value";
-
-fn fake_helm(dir: &Path) -> PathBuf {
-    let bin = dir.join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    let script = format!(
-        "#!/bin/sh\nprintf '%s\\n' \"$@\" >> {d}/helm-argv\ncat >> {d}/helm-stdin\n",
-        d = dir.display()
-    );
-    std::fs::write(bin.join("helm"), script).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(bin.join("helm"), std::fs::Permissions::from_mode(0o755)).unwrap();
-    bin
-}
 
 fn xtask(dir: &Path, kubeconfig: &Path, args: &[&str], stdin: &str) -> Output {
     let path = format!(

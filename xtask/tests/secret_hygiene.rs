@@ -5,8 +5,12 @@
 //! `deploy`, `diff` and `destroy` run against the mock API server (with a fake `helm`), including a
 //! secret that changed since the last deploy and the error paths without a cluster.
 
+mod support;
+
 use std::path::{Path, PathBuf};
+
 use std::process::{Command, Output};
+use support::fake_helm;
 
 const REDIS: &str = "GH-REDIS-7f3a9c-SECRET";
 const LICENSE: &str = "GH-LICENSE-e81b2d-SECRET";
@@ -184,20 +188,6 @@ fn no_command_prints_or_writes_a_secret() {
     assert_files_clean(&out_dir);
     // The test can fail: the leaky values really contain the secrets the tool keeps quiet about.
     assert!(leaky_values().contains(REDIS) && leaky_values().contains(TOKEN));
-}
-
-/// A fake `helm` that records its arguments and stdin next to the test's files.
-fn fake_helm(dir: &Path) -> PathBuf {
-    use std::os::unix::fs::PermissionsExt;
-    let bin = dir.join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    let script = format!(
-        "#!/bin/sh\nprintf '%s\\n' \"$@\" >> {d}/helm-argv\ncat >> {d}/helm-stdin\n",
-        d = dir.display()
-    );
-    std::fs::write(bin.join("helm"), script).unwrap();
-    std::fs::set_permissions(bin.join("helm"), std::fs::Permissions::from_mode(0o755)).unwrap();
-    bin
 }
 
 #[test]

@@ -395,7 +395,8 @@ fn manager_of(message: &str) -> String {
         .unwrap_or_else(|| message.to_string())
 }
 
-fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+/// An error and its sources, each cause once, joined with `: `.
+pub(crate) fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
     let mut text = err.to_string();
     let mut source = err.source();
     while let Some(s) = source {

@@ -219,7 +219,7 @@ impl Cluster {
                 Some(
                     Kubeconfig::read_from(path).map_err(|e| ApplyError::Kubeconfig {
                         path: path.display().to_string(),
-                        message: error_text(&e),
+                        message: error::error_chain(&e),
                     })?,
                 )
             }
@@ -229,7 +229,7 @@ impl Cluster {
                 Err(e) => {
                     return Err(ApplyError::Kubeconfig {
                         path: "KUBECONFIG".into(),
-                        message: error_text(&e),
+                        message: error::error_chain(&e),
                     });
                 }
             },
@@ -261,7 +261,7 @@ impl Cluster {
                             .as_ref()
                             .map(|p| p.display().to_string())
                             .unwrap_or_else(|| "KUBECONFIG / ~/.kube/config".into()),
-                        message: error_text(&e),
+                        message: error::error_chain(&e),
                     })?
             }
             None => Config::incluster().map_err(|_| ApplyError::NoKubeconfig {
@@ -272,7 +272,7 @@ impl Cluster {
         let server = config.cluster_url.to_string();
         let client = Client::try_from(config).map_err(|e| ApplyError::Unreachable {
             server: server.clone(),
-            message: error_text(&e),
+            message: error::error_chain(&e),
         })?;
         let cluster = Cluster {
             client,
@@ -958,18 +958,4 @@ fn one_or_many(mut errors: Vec<ApplyError>) -> Result<(), ApplyError> {
         1 => Err(errors.remove(0)),
         _ => Err(ApplyError::DryRunFailed(errors)),
     }
-}
-
-fn error_text(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let s_text = s.to_string();
-        if !text.contains(&s_text) {
-            text.push_str(": ");
-            text.push_str(&s_text);
-        }
-        source = s.source();
-    }
-    text
 }

@@ -34,6 +34,19 @@ pub use resources::{CpuMemory, Resources, parse_quantity};
 pub use secret::{SecretKeyRef, SecretRole, SecretSource};
 pub use validate::{Problem, Severity, ValidDeployment, ValidationError};
 
+/// The plugins the guide installs from an internal S3 bucket.
+pub const GUIDE_PLUGIN_URLS: [&str; 9] = [
+    "https://internal-s3.company.com/gravitee-plugins/gravitee-policy-apikey-5.1.0.zip",
+    "https://internal-s3.company.com/gravitee-plugins/gravitee-policy-jwt-6.2.0.zip",
+    "https://internal-s3.company.com/gravitee-plugins/gravitee-policy-oauth2-4.0.1.zip",
+    "https://internal-s3.company.com/gravitee-plugins/gravitee-policy-ratelimit-3.0.0.zip",
+    "https://internal-s3.company.com/gravitee-plugins/gravitee-policy-transformheaders-4.1.2.zip",
+    "https://internal-s3.company.com/gravitee-plugins/gravitee-connector-http-5.0.5.zip",
+    "https://internal-s3.company.com/gravitee-plugins/gravitee-policy-aws-lambda-3.0.0.zip",
+    "https://internal-s3.company.com/gravitee-plugins/gravitee-resource-cache-redis-4.0.1.zip",
+    "https://internal-s3.company.com/gravitee-plugins/gravitee-policy-circuit-breaker-1.1.5.zip",
+];
+
 /// One deployment: a namespace holding the Redis/Sentinel group and the gateway that uses it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
@@ -120,24 +133,13 @@ impl Deployment {
     /// The built-in example: the guide's deployment, corrected (two replicas, persistent AOF,
     /// Sentinel auth, the guide's plugin list, secrets from the environment).
     pub fn guide_example() -> Deployment {
-        let mut deployment = Deployment::default();
-        let base = "https://internal-s3.company.com/gravitee-plugins";
-        for file in [
-            "gravitee-policy-apikey-5.1.0.zip",
-            "gravitee-policy-jwt-6.2.0.zip",
-            "gravitee-policy-oauth2-4.0.1.zip",
-            "gravitee-policy-ratelimit-3.0.0.zip",
-            "gravitee-policy-transformheaders-4.1.2.zip",
-            "gravitee-connector-http-5.0.5.zip",
-            "gravitee-policy-aws-lambda-3.0.0.zip",
-            "gravitee-resource-cache-redis-4.0.1.zip",
-            "gravitee-policy-circuit-breaker-1.1.5.zip",
-        ] {
-            deployment = deployment.with_plugin(format!("{base}/{file}"), None);
-        }
-        deployment.redis.password = SecretSource::Env {
-            variable: "GATEHOUSE_REDIS_PASSWORD".into(),
-        };
-        deployment
+        GUIDE_PLUGIN_URLS
+            .iter()
+            .fold(Deployment::default(), |deployment, url| {
+                deployment.with_plugin(*url, None)
+            })
+            .with_redis_password(SecretSource::Env {
+                variable: "GATEHOUSE_REDIS_PASSWORD".into(),
+            })
     }
 }
