@@ -41,7 +41,13 @@ fn ordered(map: &Map<String, Value>) -> impl Iterator<Item = (&String, &Value)> 
 }
 
 fn indent(width: usize, out: &mut String) {
-    out.extend(std::iter::repeat_n(' ', width));
+    const SPACES: &str = "                                                                ";
+    let mut left = width;
+    while left > 0 {
+        let step = left.min(SPACES.len());
+        out.push_str(&SPACES[..step]);
+        left -= step;
+    }
 }
 
 /// A block mapping at `width`; with `inline_first`, the first key continues a `- ` line.
@@ -124,40 +130,85 @@ fn write_string_inline(text: &str, out: &mut String) {
 /// Words YAML 1.1 reads as booleans or null (compared case-insensitively).
 const RESERVED_WORDS: [&str; 9] = ["y", "n", "yes", "no", "on", "off", "true", "false", "null"];
 
+/// Per byte: [`PLAIN`] when it may stand in a plain scalar, [`NOT_NUMERIC`] for letters that no YAML
+/// number or timestamp contains (so a quantity like `512Mi` cannot be read as one).
+const CLASS: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        if c.is_ascii_alphanumeric() {
+            table[b] = PLAIN;
+        }
+        if c.is_ascii_alphabetic() {
+            let lower = c.to_ascii_lowercase();
+            if !matches!(lower, b'a'..=b'f' | b'o' | b't' | b'x') {
+                table[b] |= NOT_NUMERIC;
+            }
+        }
+        b += 1;
+    }
+    let extra = b"._/-:@+=%~";
+    let mut i = 0;
+    while i < extra.len() {
+        table[extra[i] as usize] = PLAIN;
+        i += 1;
+    }
+    table
+};
+const PLAIN: u8 = 1;
+const NOT_NUMERIC: u8 = 2;
+
 fn is_plain(text: &str) -> bool {
     let bytes = text.as_bytes();
     let Some(&first) = bytes.first() else {
         return false;
     };
+    let mut classes = PLAIN;
+    let mut any_not_numeric = 0;
+    for &b in bytes {
+        let class = CLASS[b as usize];
+        classes &= class;
+        any_not_numeric |= class & NOT_NUMERIC;
+    }
     let starts_safely = first.is_ascii_alphabetic()
         || first == b'/'
         // A quantity such as `512Mi` or `500m`: a digit first is safe when some letter cannot be
         // part of a YAML number or timestamp (hex digits, `e`, `o`, `x`, `t` can).
-        || (first.is_ascii_digit()
-            && bytes
-                .iter()
-                .any(|b| b.is_ascii_alphabetic() && !b"abcdefotxABCDEFOTX".contains(b)));
-    starts_safely
-        && bytes
-            .iter()
-            .all(|b| b.is_ascii_alphanumeric() || b"._/-:@+=%~".contains(b))
+        || (first.is_ascii_digit() && any_not_numeric != 0);
+    classes & PLAIN != 0
+        && starts_safely
         && !text.ends_with(':')
-        && !RESERVED_WORDS
-            .iter()
-            .any(|word| word.eq_ignore_ascii_case(text))
+        && (bytes.len() > 5
+            || !RESERVED_WORDS
+                .iter()
+                .any(|word| word.eq_ignore_ascii_case(text)))
 }
 
 /// Multi-line text whose first line starts with a visible character and that holds only
 /// printable characters, tabs and line feeds, with no trailing blanks on any line.
 fn is_block(text: &str) -> bool {
-    text.contains('\n')
-        && text.starts_with(|c: char| !c.is_whitespace())
-        && text
-            .chars()
-            .all(|c| c == '\n' || c == '\t' || is_printable(c))
-        && text
-            .split('\n')
-            .all(|line| !line.ends_with(' ') && !line.ends_with('\t'))
+    let bytes = text.as_bytes();
+    if !bytes.first().is_some_and(|b| !b.is_ascii_whitespace()) || !bytes.contains(&b'\n') {
+        return false;
+    }
+    let mut previous = 0u8;
+    for &b in bytes {
+        match b {
+            b'\n' if previous == b' ' || previous == b'\t' => return false,
+            b'\n' | b'\t' | 0x20..=0x7e => {}
+            0x80.. => {
+                // Outside ASCII: decide character by character (rare in rendered text).
+                return text.split('\n').all(|line| !line.ends_with([' ', '\t']))
+                    && text
+                        .chars()
+                        .all(|c| c == '\n' || c == '\t' || is_printable(c));
+            }
+            _ => return false,
+        }
+        previous = b;
+    }
+    previous != b' ' && previous != b'\t'
 }
 
 /// A literal block scalar: `|` keeps one final line break, `|-` none, `|+` all of them.
@@ -188,6 +239,14 @@ fn is_printable(c: char) -> bool {
 fn write_quoted(text: &str, out: &mut String) {
     use std::fmt::Write;
     out.push('"');
+    if text
+        .bytes()
+        .all(|b| (0x20..=0x7e).contains(&b) && b != b'"' && b != b'\\')
+    {
+        out.push_str(text);
+        out.push('"');
+        return;
+    }
     for c in text.chars() {
         match c {
             '"' => out.push_str("\\\""),
