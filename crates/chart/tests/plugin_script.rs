@@ -15,37 +15,33 @@ impl Drop for Server {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
+/// A file server for `dir` on a port the kernel picks (and python reports), so that tests running in
+/// parallel never race for a port.
 fn serve(dir: &Path) -> Server {
-    let port = free_port();
+    use std::io::BufRead;
+    const SERVER: &str = "import functools, http.server, sys\n\
+handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory='.')\n\
+server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)\n\
+print(server.server_address[1], flush=True)\n\
+server.serve_forever()\n";
     let mut child = Command::new("python3")
-        .args([
-            "-m",
-            "http.server",
-            "--bind",
-            "127.0.0.1",
-            &port.to_string(),
-        ])
+        .args(["-c", SERVER])
         .current_dir(dir)
-        .stdout(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
-        .expect("python3 -m http.server");
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Server { child, port };
+        .expect("python3 runs a file server");
+    let mut line = String::new();
+    let read =
+        std::io::BufReader::new(child.stdout.take().expect("piped stdout")).read_line(&mut line);
+    match line.trim().parse() {
+        Ok(port) if read.is_ok() => Server { child, port },
+        _ => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the file server did not start: {line:?}");
         }
-        std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("the file server did not start on port {port}");
 }
 
 fn script() -> PathBuf {
@@ -134,8 +130,9 @@ fn a_wrong_checksum_stops_with_a_clear_message_and_leaves_nothing() {
 #[test]
 fn an_unreachable_url_stops_with_a_clear_message() {
     let s = setup();
-    let closed = free_port();
-    let dead = format!("http://127.0.0.1:{closed}/gravitee-policy-demo-1.0.0.zip");
+    // Port 1 (tcpmux) is privileged and unused: connections are refused, and no other test's file
+    // server can ever take it.
+    let dead = "http://127.0.0.1:1/gravitee-policy-demo-1.0.0.zip".to_string();
     let out = run(s.dest.path(), &[&dead, &s.good_sha]);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);

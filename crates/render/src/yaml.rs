@@ -189,7 +189,7 @@ fn is_plain(text: &str) -> bool {
 /// printable characters, tabs and line feeds, with no trailing blanks on any line.
 fn is_block(text: &str) -> bool {
     let bytes = text.as_bytes();
-    if !bytes.first().is_some_and(|b| !b.is_ascii_whitespace()) || !bytes.contains(&b'\n') {
+    if bytes.first().is_none_or(|b| b.is_ascii_whitespace()) || !bytes.contains(&b'\n') {
         return false;
     }
     let mut previous = 0u8;
