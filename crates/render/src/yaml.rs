@@ -14,30 +14,582 @@
 //! it took two thirds of a render (measured with `perf` in `cargo xtask bench`); this emitter is a
 //! plain walk. The property tests read every rendered document back with serde-saphyr and PyYAML.
 
-use serde_json::{Map, Value};
-
 /// Serializes one value as a YAML document ending in a newline.
 pub fn to_yaml<T: serde::Serialize>(value: &T) -> String {
-    let value = serde_json::to_value(value).expect("rendered values serialize");
     let mut out = String::with_capacity(2048);
-    match &value {
-        Value::Object(map) if !map.is_empty() => write_map(map, 0, false, &mut out),
-        Value::Array(items) if !items.is_empty() => write_seq(items, 0, &mut out),
-        scalar => {
-            write_inline(scalar, &mut out);
-            out.push('\n');
-        }
-    }
+    value
+        .serialize(Emitter {
+            out: &mut out,
+            at: Place::Root,
+        })
+        .expect("rendered values serialize to YAML");
     out
 }
 
-/// `apiVersion` and `kind` first (as kubectl prints objects), then the others in key order.
-fn ordered(map: &Map<String, Value>) -> impl Iterator<Item = (&String, &Value)> {
-    const FIRST: [&str; 2] = ["apiVersion", "kind"];
-    FIRST
-        .iter()
-        .filter_map(|key| map.get_key_value(*key))
-        .chain(map.iter().filter(|(key, _)| !FIRST.contains(&key.as_str())))
+/// Where the value being serialized goes.
+#[derive(Clone, Copy)]
+enum Place {
+    /// The whole document.
+    Root,
+    /// After `key:` of a mapping whose keys stand at this width.
+    MapValue(usize),
+    /// An item of a sequence whose `- ` markers stand at this width.
+    SeqItem(usize),
+}
+
+/// A serde serializer writing block-style YAML straight into a string (no intermediate tree).
+struct Emitter<'a> {
+    out: &'a mut String,
+    at: Place,
+}
+
+/// Why a value cannot be written (only non-string map keys).
+#[derive(Debug)]
+pub struct YamlError(String);
+
+impl std::fmt::Display for YamlError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for YamlError {}
+
+impl serde::ser::Error for YamlError {
+    fn custom<T: std::fmt::Display>(message: T) -> Self {
+        YamlError(message.to_string())
+    }
+}
+
+impl<'a> Emitter<'a> {
+    /// Writes a scalar (already formatted, or a string to quote) at the current place.
+    fn scalar(self, write: impl FnOnce(&mut String)) -> Result<(), YamlError> {
+        match self.at {
+            Place::Root => {}
+            Place::MapValue(_) => self.out.push(' '),
+            Place::SeqItem(width) => {
+                indent(width, self.out);
+                self.out.push_str("- ");
+            }
+        }
+        write(self.out);
+        self.out.push('\n');
+        Ok(())
+    }
+
+    fn collection(self, kind: Collection) -> Writer<'a> {
+        let (width, pending) = match (self.at, kind) {
+            (Place::Root, _) => (0, Pending::Nothing),
+            (Place::MapValue(width), Collection::Map) => (width + 2, Pending::Newline),
+            (Place::MapValue(width), Collection::Seq) => (width, Pending::Newline),
+            (Place::SeqItem(width), Collection::Map) => (width + 2, Pending::Dash(width)),
+            (Place::SeqItem(width), Collection::Seq) => (width + 2, Pending::DashLine(width)),
+        };
+        Writer {
+            out: self.out,
+            at: self.at,
+            kind,
+            width,
+            pending,
+            entries: 0,
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Collection {
+    Map,
+    Seq,
+}
+
+/// What must be written before the first entry of a collection.
+#[derive(Clone, Copy)]
+enum Pending {
+    Nothing,
+    /// End the `key:` line.
+    Newline,
+    /// The first key continues a `- ` at this width.
+    Dash(usize),
+    /// A sequence inside a sequence: `-` on its own line at this width.
+    DashLine(usize),
+}
+
+/// A mapping or sequence being written.
+struct Writer<'a> {
+    out: &'a mut String,
+    at: Place,
+    kind: Collection,
+    width: usize,
+    pending: Pending,
+    entries: usize,
+}
+
+impl Writer<'_> {
+    /// Writes what precedes one entry: the pending header, then the indentation.
+    fn start_entry(&mut self) {
+        let mut inline = false;
+        match std::mem::replace(&mut self.pending, Pending::Nothing) {
+            Pending::Nothing => {}
+            Pending::Newline => self.out.push('\n'),
+            Pending::Dash(width) => {
+                indent(width, self.out);
+                self.out.push_str("- ");
+                inline = true;
+            }
+            Pending::DashLine(width) => {
+                indent(width, self.out);
+                self.out.push_str("-\n");
+            }
+        }
+        if self.kind == Collection::Map && !inline {
+            indent(self.width, self.out);
+        }
+        self.entries += 1;
+    }
+
+    fn key(&mut self, key: &str) {
+        self.start_entry();
+        write_string_inline(key, self.out);
+        self.out.push(':');
+    }
+
+    fn value<T: serde::Serialize + ?Sized>(&mut self, value: &T) -> Result<(), YamlError> {
+        let at = match self.kind {
+            Collection::Map => Place::MapValue(self.width),
+            Collection::Seq => {
+                self.start_entry();
+                Place::SeqItem(self.width)
+            }
+        };
+        value.serialize(Emitter { out: self.out, at })
+    }
+
+    fn finish(self) -> Result<(), YamlError> {
+        if self.entries == 0 {
+            let empty = if self.kind == Collection::Map {
+                "{}"
+            } else {
+                "[]"
+            };
+            Emitter {
+                out: self.out,
+                at: self.at,
+            }
+            .scalar(|out| out.push_str(empty))?;
+        }
+        Ok(())
+    }
+}
+
+impl<'a> serde::Serializer for Emitter<'a> {
+    type Ok = ();
+    type Error = YamlError;
+    type SerializeSeq = Writer<'a>;
+    type SerializeTuple = Writer<'a>;
+    type SerializeTupleStruct = Writer<'a>;
+    type SerializeTupleVariant = Writer<'a>;
+    type SerializeMap = Writer<'a>;
+    type SerializeStruct = Writer<'a>;
+    type SerializeStructVariant = Writer<'a>;
+
+    fn serialize_bool(self, v: bool) -> Result<(), YamlError> {
+        self.scalar(|out| out.push_str(if v { "true" } else { "false" }))
+    }
+    fn serialize_i8(self, v: i8) -> Result<(), YamlError> {
+        self.serialize_i64(v.into())
+    }
+    fn serialize_i16(self, v: i16) -> Result<(), YamlError> {
+        self.serialize_i64(v.into())
+    }
+    fn serialize_i32(self, v: i32) -> Result<(), YamlError> {
+        self.serialize_i64(v.into())
+    }
+    fn serialize_i64(self, v: i64) -> Result<(), YamlError> {
+        self.scalar(|out| out.push_str(itoa::Buffer::new().format(v)))
+    }
+    fn serialize_u8(self, v: u8) -> Result<(), YamlError> {
+        self.serialize_u64(v.into())
+    }
+    fn serialize_u16(self, v: u16) -> Result<(), YamlError> {
+        self.serialize_u64(v.into())
+    }
+    fn serialize_u32(self, v: u32) -> Result<(), YamlError> {
+        self.serialize_u64(v.into())
+    }
+    fn serialize_u64(self, v: u64) -> Result<(), YamlError> {
+        self.scalar(|out| out.push_str(itoa::Buffer::new().format(v)))
+    }
+    fn serialize_f32(self, v: f32) -> Result<(), YamlError> {
+        self.serialize_f64(v.into())
+    }
+    fn serialize_f64(self, v: f64) -> Result<(), YamlError> {
+        self.scalar(|out| match serde_json::Number::from_f64(v) {
+            Some(number) => out.push_str(&number.to_string()),
+            None if v.is_nan() => out.push_str(".nan"),
+            None if v > 0.0 => out.push_str(".inf"),
+            None => out.push_str("-.inf"),
+        })
+    }
+    fn serialize_char(self, v: char) -> Result<(), YamlError> {
+        self.serialize_str(v.encode_utf8(&mut [0; 4]))
+    }
+    fn serialize_str(self, v: &str) -> Result<(), YamlError> {
+        if is_block(v) {
+            let width = match self.at {
+                Place::Root => {
+                    write_block(v, 2, self.out);
+                    return Ok(());
+                }
+                Place::MapValue(width) => {
+                    self.out.push(' ');
+                    width
+                }
+                Place::SeqItem(width) => {
+                    indent(width, self.out);
+                    self.out.push_str("- ");
+                    width
+                }
+            };
+            write_block(v, width + 2, self.out);
+            Ok(())
+        } else {
+            self.scalar(|out| write_string_inline(v, out))
+        }
+    }
+    fn serialize_bytes(self, v: &[u8]) -> Result<(), YamlError> {
+        use serde::ser::SerializeSeq;
+        let mut seq = self.serialize_seq(Some(v.len()))?;
+        for byte in v {
+            seq.serialize_element(byte)?;
+        }
+        seq.end()
+    }
+    fn serialize_none(self) -> Result<(), YamlError> {
+        self.scalar(|out| out.push_str("null"))
+    }
+    fn serialize_some<T: serde::Serialize + ?Sized>(self, value: &T) -> Result<(), YamlError> {
+        value.serialize(self)
+    }
+    fn serialize_unit(self) -> Result<(), YamlError> {
+        self.serialize_none()
+    }
+    fn serialize_unit_struct(self, _name: &'static str) -> Result<(), YamlError> {
+        self.serialize_none()
+    }
+    fn serialize_unit_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+    ) -> Result<(), YamlError> {
+        self.serialize_str(variant)
+    }
+    fn serialize_newtype_struct<T: serde::Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        value: &T,
+    ) -> Result<(), YamlError> {
+        value.serialize(self)
+    }
+    fn serialize_newtype_variant<T: serde::Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+        value: &T,
+    ) -> Result<(), YamlError> {
+        let mut map = self.collection(Collection::Map);
+        map.key(variant);
+        map.value(value)?;
+        map.finish()
+    }
+    fn serialize_seq(self, _len: Option<usize>) -> Result<Writer<'a>, YamlError> {
+        Ok(self.collection(Collection::Seq))
+    }
+    fn serialize_tuple(self, len: usize) -> Result<Writer<'a>, YamlError> {
+        self.serialize_seq(Some(len))
+    }
+    fn serialize_tuple_struct(
+        self,
+        _name: &'static str,
+        len: usize,
+    ) -> Result<Writer<'a>, YamlError> {
+        self.serialize_seq(Some(len))
+    }
+    fn serialize_tuple_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+        _len: usize,
+    ) -> Result<Writer<'a>, YamlError> {
+        Err(YamlError(format!(
+            "tuple variant {variant} is not supported"
+        )))
+    }
+    fn serialize_map(self, _len: Option<usize>) -> Result<Writer<'a>, YamlError> {
+        Ok(self.collection(Collection::Map))
+    }
+    fn serialize_struct(self, _name: &'static str, _len: usize) -> Result<Writer<'a>, YamlError> {
+        Ok(self.collection(Collection::Map))
+    }
+    fn serialize_struct_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+        _len: usize,
+    ) -> Result<Writer<'a>, YamlError> {
+        Err(YamlError(format!(
+            "struct variant {variant} is not supported"
+        )))
+    }
+}
+
+impl serde::ser::SerializeSeq for Writer<'_> {
+    type Ok = ();
+    type Error = YamlError;
+    fn serialize_element<T: serde::Serialize + ?Sized>(
+        &mut self,
+        value: &T,
+    ) -> Result<(), YamlError> {
+        self.value(value)
+    }
+    fn end(self) -> Result<(), YamlError> {
+        self.finish()
+    }
+}
+
+impl serde::ser::SerializeTuple for Writer<'_> {
+    type Ok = ();
+    type Error = YamlError;
+    fn serialize_element<T: serde::Serialize + ?Sized>(
+        &mut self,
+        value: &T,
+    ) -> Result<(), YamlError> {
+        self.value(value)
+    }
+    fn end(self) -> Result<(), YamlError> {
+        self.finish()
+    }
+}
+
+impl serde::ser::SerializeTupleStruct for Writer<'_> {
+    type Ok = ();
+    type Error = YamlError;
+    fn serialize_field<T: serde::Serialize + ?Sized>(
+        &mut self,
+        value: &T,
+    ) -> Result<(), YamlError> {
+        self.value(value)
+    }
+    fn end(self) -> Result<(), YamlError> {
+        self.finish()
+    }
+}
+
+impl serde::ser::SerializeTupleVariant for Writer<'_> {
+    type Ok = ();
+    type Error = YamlError;
+    fn serialize_field<T: serde::Serialize + ?Sized>(
+        &mut self,
+        value: &T,
+    ) -> Result<(), YamlError> {
+        self.value(value)
+    }
+    fn end(self) -> Result<(), YamlError> {
+        self.finish()
+    }
+}
+
+impl serde::ser::SerializeMap for Writer<'_> {
+    type Ok = ();
+    type Error = YamlError;
+    fn serialize_key<T: serde::Serialize + ?Sized>(&mut self, key: &T) -> Result<(), YamlError> {
+        let key = key.serialize(KeyText)?;
+        self.key(&key);
+        Ok(())
+    }
+    fn serialize_value<T: serde::Serialize + ?Sized>(
+        &mut self,
+        value: &T,
+    ) -> Result<(), YamlError> {
+        self.value(value)
+    }
+    fn end(self) -> Result<(), YamlError> {
+        self.finish()
+    }
+}
+
+impl serde::ser::SerializeStruct for Writer<'_> {
+    type Ok = ();
+    type Error = YamlError;
+    fn serialize_field<T: serde::Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), YamlError> {
+        self.key(key);
+        self.value(value)
+    }
+    fn end(self) -> Result<(), YamlError> {
+        self.finish()
+    }
+}
+
+impl serde::ser::SerializeStructVariant for Writer<'_> {
+    type Ok = ();
+    type Error = YamlError;
+    fn serialize_field<T: serde::Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), YamlError> {
+        self.key(key);
+        self.value(value)
+    }
+    fn end(self) -> Result<(), YamlError> {
+        self.finish()
+    }
+}
+
+/// Map keys: strings (and integers, written as their digits).
+struct KeyText;
+
+impl serde::Serializer for KeyText {
+    type Ok = String;
+    type Error = YamlError;
+    type SerializeSeq = serde::ser::Impossible<String, YamlError>;
+    type SerializeTuple = serde::ser::Impossible<String, YamlError>;
+    type SerializeTupleStruct = serde::ser::Impossible<String, YamlError>;
+    type SerializeTupleVariant = serde::ser::Impossible<String, YamlError>;
+    type SerializeMap = serde::ser::Impossible<String, YamlError>;
+    type SerializeStruct = serde::ser::Impossible<String, YamlError>;
+    type SerializeStructVariant = serde::ser::Impossible<String, YamlError>;
+
+    fn serialize_str(self, v: &str) -> Result<String, YamlError> {
+        Ok(v.to_string())
+    }
+    fn serialize_char(self, v: char) -> Result<String, YamlError> {
+        Ok(v.to_string())
+    }
+    fn serialize_i64(self, v: i64) -> Result<String, YamlError> {
+        Ok(v.to_string())
+    }
+    fn serialize_u64(self, v: u64) -> Result<String, YamlError> {
+        Ok(v.to_string())
+    }
+    fn serialize_i32(self, v: i32) -> Result<String, YamlError> {
+        Ok(v.to_string())
+    }
+    fn serialize_u32(self, v: u32) -> Result<String, YamlError> {
+        Ok(v.to_string())
+    }
+    fn serialize_unit_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        v: &'static str,
+    ) -> Result<String, YamlError> {
+        Ok(v.to_string())
+    }
+    fn serialize_newtype_struct<T: serde::Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        v: &T,
+    ) -> Result<String, YamlError> {
+        v.serialize(self)
+    }
+    fn serialize_bool(self, _: bool) -> Result<String, YamlError> {
+        Err(not_a_key())
+    }
+    fn serialize_i8(self, _: i8) -> Result<String, YamlError> {
+        Err(not_a_key())
+    }
+    fn serialize_i16(self, _: i16) -> Result<String, YamlError> {
+        Err(not_a_key())
+    }
+    fn serialize_u8(self, _: u8) -> Result<String, YamlError> {
+        Err(not_a_key())
+    }
+    fn serialize_u16(self, _: u16) -> Result<String, YamlError> {
+        Err(not_a_key())
+    }
+    fn serialize_f32(self, _: f32) -> Result<String, YamlError> {
+        Err(not_a_key())
+    }
+    fn serialize_f64(self, _: f64) -> Result<String, YamlError> {
+        Err(not_a_key())
+    }
+    fn serialize_bytes(self, _: &[u8]) -> Result<String, YamlError> {
+        Err(not_a_key())
+    }
+    fn serialize_none(self) -> Result<String, YamlError> {
+        Err(not_a_key())
+    }
+    fn serialize_some<T: serde::Serialize + ?Sized>(self, _: &T) -> Result<String, YamlError> {
+        Err(not_a_key())
+    }
+    fn serialize_unit(self) -> Result<String, YamlError> {
+        Err(not_a_key())
+    }
+    fn serialize_unit_struct(self, _: &'static str) -> Result<String, YamlError> {
+        Err(not_a_key())
+    }
+    fn serialize_newtype_variant<T: serde::Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: &T,
+    ) -> Result<String, YamlError> {
+        Err(not_a_key())
+    }
+    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, YamlError> {
+        Err(not_a_key())
+    }
+    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, YamlError> {
+        Err(not_a_key())
+    }
+    fn serialize_tuple_struct(
+        self,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleStruct, YamlError> {
+        Err(not_a_key())
+    }
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleVariant, YamlError> {
+        Err(not_a_key())
+    }
+    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, YamlError> {
+        Err(not_a_key())
+    }
+    fn serialize_struct(
+        self,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStruct, YamlError> {
+        Err(not_a_key())
+    }
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStructVariant, YamlError> {
+        Err(not_a_key())
+    }
+}
+
+fn not_a_key() -> YamlError {
+    YamlError("map keys must be strings or integers".into())
 }
 
 fn indent(width: usize, out: &mut String) {
@@ -47,75 +599,6 @@ fn indent(width: usize, out: &mut String) {
         let step = left.min(SPACES.len());
         out.push_str(&SPACES[..step]);
         left -= step;
-    }
-}
-
-/// A block mapping at `width`; with `inline_first`, the first key continues a `- ` line.
-fn write_map(map: &Map<String, Value>, width: usize, inline_first: bool, out: &mut String) {
-    for (position, (key, value)) in ordered(map).enumerate() {
-        if position > 0 || !inline_first {
-            indent(width, out);
-        }
-        write_string_inline(key, out);
-        out.push(':');
-        match value {
-            Value::Object(inner) if !inner.is_empty() => {
-                out.push('\n');
-                write_map(inner, width + 2, false, out);
-            }
-            Value::Array(items) if !items.is_empty() => {
-                out.push('\n');
-                write_seq(items, width, out);
-            }
-            Value::String(text) if is_block(text) => {
-                out.push(' ');
-                write_block(text, width + 2, out);
-            }
-            scalar => {
-                out.push(' ');
-                write_inline(scalar, out);
-                out.push('\n');
-            }
-        }
-    }
-}
-
-/// A block sequence whose `- ` markers stand at `width`.
-fn write_seq(items: &[Value], width: usize, out: &mut String) {
-    for item in items {
-        indent(width, out);
-        match item {
-            Value::Object(map) if !map.is_empty() => {
-                out.push_str("- ");
-                write_map(map, width + 2, true, out);
-            }
-            Value::Array(inner) if !inner.is_empty() => {
-                out.push_str("-\n");
-                write_seq(inner, width + 2, out);
-            }
-            Value::String(text) if is_block(text) => {
-                out.push_str("- ");
-                write_block(text, width + 2, out);
-            }
-            scalar => {
-                out.push_str("- ");
-                write_inline(scalar, out);
-                out.push('\n');
-            }
-        }
-    }
-}
-
-/// A scalar or an empty collection on the current line.
-fn write_inline(value: &Value, out: &mut String) {
-    match value {
-        Value::Null => out.push_str("null"),
-        Value::Bool(true) => out.push_str("true"),
-        Value::Bool(false) => out.push_str("false"),
-        Value::Number(number) => out.push_str(&number.to_string()),
-        Value::String(text) => write_string_inline(text, out),
-        Value::Array(_) => out.push_str("[]"),
-        Value::Object(_) => out.push_str("{}"),
     }
 }
 
@@ -280,7 +763,7 @@ mod tests {
         });
         assert_eq!(
             to_yaml(&value),
-            "apiVersion: v1\nkind: Pod\ndata:\n  a.sh: |\n    #!/bin/sh\n    echo hi\n  b: |-\n    x\n    y\n  c: |+\n    x\n\nnested:\n-\n  - a\nspec:\n  containers:\n  - command:\n    - sh\n    - \"-c\"\n    name: redis\n  empty: {}\n  none: []\n"
+            "apiVersion: v1\ndata:\n  a.sh: |\n    #!/bin/sh\n    echo hi\n  b: |-\n    x\n    y\n  c: |+\n    x\n\nkind: Pod\nnested:\n-\n  - a\nspec:\n  containers:\n  - command:\n    - sh\n    - \"-c\"\n    name: redis\n  empty: {}\n  none: []\n"
         );
     }
 
