@@ -1,18 +1,21 @@
 //! YAML output that Helm (YAML 1.1) and kubectl (YAML 1.2) read back exactly as meant.
 //!
-//! A small block-style emitter over `serde_json::Value`. Its quoting rule is deliberately narrow:
-//! a string is written plain only when it starts with a letter or `/`, uses nothing but letters,
-//! digits and `._/-:@+=%~`, has no `: `, and is not one of the YAML 1.1 boolean or null words
-//! (`y`, `no`, `on`, `off`, `null`, ...); everything else is double-quoted with escapes, except
-//! multi-line text (config files, scripts), which is written as a literal block (`|`). So no
-//! string can turn into a boolean, number, date or null in either YAML version.
+//! A small block-style emitter: a serde `Serializer` writing straight into a string. Its quoting
+//! rule is deliberately narrow: a string is written plain only when it starts with a letter or `/`
+//! (or is a quantity like `512Mi`), uses nothing but letters, digits and `._/-:@+=%~`, does not end
+//! in `:`, and is not one of the YAML 1.1 boolean or null words (`y`, `no`, `on`, `off`, `null`,
+//! ...); everything else is double-quoted with escapes, except multi-line text (config files,
+//! scripts), which is written as a literal block (`|`). So no string can turn into a boolean,
+//! number, date or null in either YAML version.
 //!
-//! Maps are written in a stable order: `apiVersion` and `kind` first, then the keys sorted; the same
-//! input always gives the same bytes.
+//! Maps come out in serialization order, which is stable: k8s-openapi objects give `apiVersion`,
+//! `kind`, then their fields sorted; BTreeMaps are sorted; typed values keep their field order. The
+//! same input always gives the same bytes.
 //!
 //! Why not serde-saphyr, which reads the config files: it quotes just as safely, but emitting with
-//! it took two thirds of a render (measured with `perf` in `cargo xtask bench`); this emitter is a
-//! plain walk. The property tests read every rendered document back with serde-saphyr and PyYAML.
+//! it took two thirds of a render (measured with `perf` in `cargo xtask bench`). The property tests
+//! read every rendered document back with serde-saphyr, and the chart tests read the Helm values
+//! back with PyYAML; both must give exactly what was meant.
 
 /// Serializes one value as a YAML document ending in a newline.
 pub fn to_yaml<T: serde::Serialize>(value: &T) -> String {
