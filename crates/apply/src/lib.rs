@@ -370,6 +370,25 @@ impl Cluster {
     }
 
     /// Checks the secret sources that reference existing Secrets.
+    /// The checks `deploy` and `diff` share, none of which writes: existing Secrets, Flux APIs, the
+    /// live ApplySet parent, and a server dry-run of every object.
+    async fn preflight(
+        &self,
+        plan: &Plan,
+        options: &DeployOptions,
+        masker: &Masker,
+    ) -> Result<(Option<Value>, Vec<DryRun>), ApplyError> {
+        self.check_existing_secrets(plan, masker).await?;
+        if options.release == ReleaseMode::Flux {
+            self.check_flux(plan).await?;
+        }
+        let parent = self.live_parent(plan, masker).await?;
+        let dry_runs = self
+            .dry_run_all(plan, options.force, options.concurrency, masker)
+            .await?;
+        Ok((parent, dry_runs))
+    }
+
     async fn check_existing_secrets(&self, plan: &Plan, masker: &Masker) -> Result<(), ApplyError> {
         let kind = KindInfo::of("v1", "Secret").expect("Secret");
         let mut errors = Vec::new();
@@ -667,9 +686,7 @@ impl Cluster {
         options: &DeployOptions,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<DeployReport, ApplyError> {
-        let mut masker = Masker::default();
-        let secret_actions = secrets::plan_secrets(&rendered.secrets, env, &mut masker)?;
-        let plan = Plan::new(rendered, secret_actions, options.release);
+        let (masker, plan) = plan_with_env(rendered, options, env)?;
         let helm = match (options.release, options.skip_release) {
             (ReleaseMode::Helm, false) => Some(helm::Helm::locate(
                 options.helm.clone(),
@@ -679,14 +696,7 @@ impl Cluster {
             _ => None,
         };
         // Preflight: nothing is written before every check and dry-run passed.
-        self.check_existing_secrets(&plan, &masker).await?;
-        if options.release == ReleaseMode::Flux {
-            self.check_flux(&plan).await?;
-        }
-        let parent = self.live_parent(&plan, &masker).await?;
-        let dry_runs = self
-            .dry_run_all(&plan, options.force, options.concurrency, &masker)
-            .await?;
+        let (parent, dry_runs) = self.preflight(&plan, options, &masker).await?;
         let mut report = DeployReport {
             dry_run: options.dry_run,
             not_dry_run: dry_runs
@@ -828,17 +838,8 @@ impl Cluster {
         options: &DeployOptions,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<DiffReport, ApplyError> {
-        let mut masker = Masker::default();
-        let secret_actions = secrets::plan_secrets(&rendered.secrets, env, &mut masker)?;
-        let plan = Plan::new(rendered, secret_actions, options.release);
-        self.check_existing_secrets(&plan, &masker).await?;
-        if options.release == ReleaseMode::Flux {
-            self.check_flux(&plan).await?;
-        }
-        let parent = self.live_parent(&plan, &masker).await?;
-        let dry_runs = self
-            .dry_run_all(&plan, options.force, options.concurrency, &masker)
-            .await?;
+        let (masker, plan) = plan_with_env(rendered, options, env)?;
+        let (parent, dry_runs) = self.preflight(&plan, options, &masker).await?;
         let mut report = DiffReport::default();
         for r in &dry_runs {
             if r.action == Action::Unchanged {
@@ -958,4 +959,17 @@ fn one_or_many(mut errors: Vec<ApplyError>) -> Result<(), ApplyError> {
         1 => Err(errors.remove(0)),
         _ => Err(ApplyError::DryRunFailed(errors)),
     }
+}
+
+/// The plan for rendered output, with the values of `from: env` secret sources looked up in `env`
+/// (and registered with the returned masker). Local only: talks to no cluster.
+fn plan_with_env(
+    rendered: &Rendered,
+    options: &DeployOptions,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(Masker, Plan), ApplyError> {
+    let mut masker = Masker::default();
+    let secret_actions = secrets::plan_secrets(&rendered.secrets, env, &mut masker)?;
+    let plan = Plan::new(rendered, secret_actions, options.release);
+    Ok((masker, plan))
 }
