@@ -246,15 +246,9 @@ pub fn destroy(args: DestroyArgs) -> Result<(), String> {
 
 /// `render --gitops DIR`: the objects and the Flux release as files for a GitOps repository.
 pub fn write_gitops(rendered: &Rendered, dir: &Path) -> Result<(), String> {
-    let files = gatehouse_render::gitops::gitops_files(rendered);
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    for (name, text) in &files {
-        let path = dir.join(name);
-        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
-    }
+    let written = crate::write_files(dir, &gatehouse_render::gitops::gitops_files(rendered))?;
     eprintln!(
-        "wrote {} files to {} (Secrets are not included: provide {} with your secret tooling)",
-        files.len(),
+        "wrote {written} files to {} (Secrets are not included: provide {} with your secret tooling)",
         dir.display(),
         rendered
             .secrets

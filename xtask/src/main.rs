@@ -98,20 +98,8 @@ fn run(command: Command) -> Result<(), String> {
             }
             match out {
                 Some(dir) => {
-                    for (name, text) in rendered.files() {
-                        let path = dir.join(&name);
-                        if let Some(parent) = path.parent() {
-                            std::fs::create_dir_all(parent)
-                                .map_err(|e| format!("{}: {e}", parent.display()))?;
-                        }
-                        std::fs::write(&path, text)
-                            .map_err(|e| format!("{}: {e}", path.display()))?;
-                    }
-                    eprintln!(
-                        "wrote {} files to {}",
-                        rendered.files().len(),
-                        dir.display()
-                    );
+                    let written = write_files(&dir, &rendered.files())?;
+                    eprintln!("wrote {written} files to {}", dir.display());
                 }
                 None => {
                     let format = match output {
@@ -142,6 +130,21 @@ fn run(command: Command) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+/// Writes `relative path → content` files under `dir`, creating directories; returns how many.
+fn write_files(
+    dir: &Path,
+    files: &std::collections::BTreeMap<String, String>,
+) -> Result<usize, String> {
+    for (name, text) in files {
+        let path = dir.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+        }
+        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(files.len())
 }
 
 /// The workspace root (the parent of the xtask crate).
