@@ -26,6 +26,7 @@ pub struct Gateway {
     /// Image repository and pull policy; the tag is `version`.
     pub image: GatewayImage,
     /// Horizontal pod autoscaling (off: the chart's default is on).
+    #[serde(deserialize_with = "crate::serde_helpers::strict_bool")]
     pub autoscaling: bool,
     /// Annotations on the gateway pods (Prometheus scraping by default).
     pub pod_annotations: BTreeMap<String, String>,
@@ -33,6 +34,7 @@ pub struct Gateway {
     pub plugins: Vec<Plugin>,
     /// Image of the init container that downloads plugins and verifies their sha256 (used when any
     /// plugin has one); it needs `sh`, `wget` with https and `sha256sum`.
+    #[serde(deserialize_with = "crate::serde_helpers::verifier_image")]
     pub plugin_verifier_image: ContainerImage,
     /// Additional plain environment variables (never secrets: use the secret sources for those).
     pub env: Vec<EnvVar>,
@@ -41,8 +43,10 @@ pub struct Gateway {
     /// The Kubernetes Service in front of the gateway.
     pub service: GatewayService,
     /// An Ingress in front of the gateway (off).
+    #[serde(deserialize_with = "crate::serde_helpers::strict_bool")]
     pub ingress: bool,
     /// CPU and memory of each gateway pod.
+    #[serde(deserialize_with = "crate::serde_helpers::gateway_resources")]
     pub resources: Resources,
     /// Rolling update: `maxUnavailable`.
     pub max_unavailable: u32,
@@ -175,14 +179,19 @@ pub struct EnvVar {
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct GatewayServices {
     /// Metrics service.
+    #[serde(deserialize_with = "crate::serde_helpers::strict_bool")]
     pub metrics: bool,
     /// Prometheus endpoint of the metrics service.
+    #[serde(deserialize_with = "crate::serde_helpers::strict_bool")]
     pub prometheus: bool,
     /// Core HTTP service (health, metrics endpoint on 18082).
+    #[serde(deserialize_with = "crate::serde_helpers::strict_bool")]
     pub core_http: bool,
     /// Sync of APIs from Kubernetes resources (off for a hybrid gateway).
+    #[serde(deserialize_with = "crate::serde_helpers::strict_bool")]
     pub kubernetes_sync: bool,
     /// Bridge server (off for a hybrid gateway).
+    #[serde(deserialize_with = "crate::serde_helpers::strict_bool")]
     pub bridge: bool,
 }
 
@@ -245,7 +254,9 @@ impl ServiceType {
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct Reporters {
     /// File reporter.
+    #[serde(deserialize_with = "crate::serde_helpers::strict_bool")]
     pub file: bool,
     /// Elasticsearch reporter (a hybrid gateway reports to Gravitee Cloud instead).
+    #[serde(deserialize_with = "crate::serde_helpers::strict_bool")]
     pub elasticsearch: bool,
 }

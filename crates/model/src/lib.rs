@@ -16,36 +16,28 @@
 pub mod arbitrary;
 mod config;
 mod gateway;
+pub mod presets;
+mod redact;
 mod redis;
 mod resources;
 mod secret;
+mod serde_helpers;
 mod validate;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-pub use config::{ConfigError, from_yaml_str, json_schema, load_yaml_str};
+pub use config::{ConfigError, from_yaml_str, json_schema, load_yaml_str, place_in_file};
 pub use gateway::{
     EnvVar, Gateway, GatewayImage, GatewayService, GatewayServices, Plugin, PullPolicy, Reporters,
     ServiceType,
 };
+pub use presets::GUIDE_PLUGIN_URLS;
+pub use redact::{MAX_SHOWN, shown};
 pub use redis::{ContainerImage, DataVolume, MinReplicasToWrite, Persistence, Redis, Sentinel};
 pub use resources::{CpuMemory, Resources, parse_quantity};
 pub use secret::{SecretKeyRef, SecretRole, SecretSource};
 pub use validate::{Problem, Severity, ValidDeployment, ValidationError};
-
-/// The plugins the guide installs from an internal S3 bucket.
-pub const GUIDE_PLUGIN_URLS: [&str; 9] = [
-    "https://internal-s3.company.com/gravitee-plugins/gravitee-policy-apikey-5.1.0.zip",
-    "https://internal-s3.company.com/gravitee-plugins/gravitee-policy-jwt-6.2.0.zip",
-    "https://internal-s3.company.com/gravitee-plugins/gravitee-policy-oauth2-4.0.1.zip",
-    "https://internal-s3.company.com/gravitee-plugins/gravitee-policy-ratelimit-3.0.0.zip",
-    "https://internal-s3.company.com/gravitee-plugins/gravitee-policy-transformheaders-4.1.2.zip",
-    "https://internal-s3.company.com/gravitee-plugins/gravitee-connector-http-5.0.5.zip",
-    "https://internal-s3.company.com/gravitee-plugins/gravitee-policy-aws-lambda-3.0.0.zip",
-    "https://internal-s3.company.com/gravitee-plugins/gravitee-resource-cache-redis-4.0.1.zip",
-    "https://internal-s3.company.com/gravitee-plugins/gravitee-policy-circuit-breaker-1.1.5.zip",
-];
 
 /// One deployment: a namespace holding the Redis/Sentinel group and the gateway that uses it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -130,16 +122,9 @@ impl Deployment {
         })
     }
 
-    /// The built-in example: the guide's deployment, corrected (two replicas, persistent AOF,
-    /// Sentinel auth, the guide's plugin list, secrets from the environment).
+    /// The built-in example; see [`presets::guide_example`] (kept here for existing callers).
+    #[doc(hidden)]
     pub fn guide_example() -> Deployment {
-        GUIDE_PLUGIN_URLS
-            .iter()
-            .fold(Deployment::default(), |deployment, url| {
-                deployment.with_plugin(*url, None)
-            })
-            .with_redis_password(SecretSource::Env {
-                variable: "GATEHOUSE_REDIS_PASSWORD".into(),
-            })
+        presets::guide_example()
     }
 }

@@ -34,6 +34,7 @@ impl ContainerImage {
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct Redis {
     /// Image of the data nodes and Sentinels (the guide's `redis:7.2.0`).
+    #[serde(deserialize_with = "crate::serde_helpers::redis_image")]
     pub image: ContainerImage,
     /// Name of the master group that Sentinels monitor and clients ask for (`mymaster`).
     pub master_name: String,
@@ -49,9 +50,11 @@ pub struct Redis {
     /// availability matters more than the last writes).
     pub min_replicas_to_write: Option<MinReplicasToWrite>,
     /// CPU and memory of each data node.
+    #[serde(deserialize_with = "crate::serde_helpers::redis_resources")]
     pub resources: Resources,
     /// Never put two data pods (or two Sentinels) on one node (`true`); `false` only prefers it,
     /// for clusters with fewer nodes than pods.
+    #[serde(deserialize_with = "crate::serde_helpers::strict_bool")]
     pub required_anti_affinity: bool,
     /// The Sentinels.
     pub sentinel: Sentinel,
@@ -89,6 +92,7 @@ impl Redis {
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct Persistence {
     /// Append-only file (`appendonly yes`).
+    #[serde(deserialize_with = "crate::serde_helpers::strict_bool")]
     pub append_only: bool,
     /// Where `dir` lives.
     pub volume: DataVolume,
@@ -153,8 +157,10 @@ pub struct Sentinel {
     pub service_name: String,
     /// Require the Redis password on the Sentinels too (`requirepass` in sentinel.conf). Without it,
     /// anyone who reaches a Sentinel can force a failover.
+    #[serde(deserialize_with = "crate::serde_helpers::strict_bool")]
     pub auth: bool,
     /// CPU and memory of each Sentinel.
+    #[serde(deserialize_with = "crate::serde_helpers::sentinel_resources")]
     pub resources: Resources,
 }
 

@@ -93,7 +93,16 @@ impl Deployment {
     pub fn validate(&self) -> Vec<Problem> {
         let mut check = Checker::default();
         check.deployment(self);
-        let mut problems = check.problems;
+        let redactor = crate::config::redactor_of(self);
+        let mut problems: Vec<Problem> = check
+            .problems
+            .into_iter()
+            .map(|p| Problem {
+                message: redactor.scrub(&p.message),
+                fix: redactor.scrub(&p.fix),
+                ..p
+            })
+            .collect();
         problems.sort();
         problems.dedup();
         problems

@@ -1,0 +1,35 @@
+//! Ready-made deployments and the vendor guide's example data, kept out of the model's core API.
+//!
+//! ```
+//! let example = gatehouse_model::presets::guide_example();
+//! assert_eq!(example.gateway.plugins.len(), gatehouse_model::presets::GUIDE_PLUGIN_URLS.len());
+//! assert!(example.validate().is_empty());
+//! ```
+
+use crate::{Deployment, SecretSource};
+
+/// The plugins the guide installs from an internal S3 bucket.
+pub const GUIDE_PLUGIN_URLS: [&str; 9] = [
+    "https://internal-s3.company.com/gravitee-plugins/gravitee-policy-apikey-5.1.0.zip",
+    "https://internal-s3.company.com/gravitee-plugins/gravitee-policy-jwt-6.2.0.zip",
+    "https://internal-s3.company.com/gravitee-plugins/gravitee-policy-oauth2-4.0.1.zip",
+    "https://internal-s3.company.com/gravitee-plugins/gravitee-policy-ratelimit-3.0.0.zip",
+    "https://internal-s3.company.com/gravitee-plugins/gravitee-policy-transformheaders-4.1.2.zip",
+    "https://internal-s3.company.com/gravitee-plugins/gravitee-connector-http-5.0.5.zip",
+    "https://internal-s3.company.com/gravitee-plugins/gravitee-policy-aws-lambda-3.0.0.zip",
+    "https://internal-s3.company.com/gravitee-plugins/gravitee-resource-cache-redis-4.0.1.zip",
+    "https://internal-s3.company.com/gravitee-plugins/gravitee-policy-circuit-breaker-1.1.5.zip",
+];
+
+/// The built-in example: the guide's deployment, corrected (two replicas, persistent AOF,
+/// Sentinel auth, the guide's plugin list, secrets from the environment).
+pub fn guide_example() -> Deployment {
+    GUIDE_PLUGIN_URLS
+        .iter()
+        .fold(Deployment::default(), |deployment, url| {
+            deployment.with_plugin(*url, None)
+        })
+        .with_redis_password(SecretSource::Env {
+            variable: "GATEHOUSE_REDIS_PASSWORD".into(),
+        })
+}
