@@ -100,8 +100,8 @@ fn workspace_root() -> PathBuf {
 pub fn fleet_member(index: usize) -> Deployment {
     let mut d = Deployment::guide_example().with_namespace(format!("tenant-{index:05}"));
     d.name = format!("gw-{index:05}");
-    d.redis.sentinel.service_name = format!("gw-{index:05}-redis-sentinel-headless");
-    d.gateway.release_name = format!("gw-{index:05}");
+    d.redis.sentinel.service_name = Some(format!("gw-{index:05}-redis-sentinel-headless"));
+    d.gateway.release_name = Some(format!("gw-{index:05}"));
     d
 }
 
@@ -137,7 +137,7 @@ pub fn chart_values(d: &Deployment) -> Value {
     json!({
         "namespace": d.namespace,
         "name": d.name,
-        "gateway": {"releaseName": d.gateway.release_name},
+        "gateway": {"releaseName": d.gateway_release_name()},
         "redis": {
             "image": r.image.reference(),
             "port": r.port,
@@ -155,7 +155,7 @@ pub fn chart_values(d: &Deployment) -> Value {
                 "count": s.count,
                 "port": s.port,
                 "quorum": s.effective_quorum(),
-                "serviceName": s.service_name,
+                "serviceName": d.sentinel_service_name(),
                 "auth": s.auth,
                 "downAfterMilliseconds": s.down_after_milliseconds,
                 "parallelSyncs": s.parallel_syncs,

@@ -77,7 +77,10 @@ fn plugins() -> impl Strategy<Value = Vec<Plugin>> {
 fn env_vars() -> impl Strategy<Value = Vec<EnvVar>> {
     btree_map("[A-Za-z][A-Za-z0-9_]{0,15}", free_text(), 0..4).prop_map(|vars| {
         vars.into_iter()
-            .filter(|(name, _)| !name.to_ascii_lowercase().starts_with("gravitee_"))
+            .filter(|(name, _)| {
+                !name.to_ascii_lowercase().starts_with("gravitee_")
+                    && !crate::validate::looks_secret(name)
+            })
             .map(|(name, value)| EnvVar { name, value })
             .collect()
     })
@@ -110,7 +113,7 @@ prop_compose! {
         parallel_syncs in 1u32..4,
         ports in (1u16..u16::MAX, 1u16..u16::MAX).prop_filter("distinct ports", |(a, b)| a != b),
         master_name in "[a-zA-Z0-9_.-]{1,24}",
-        sentinel_service in dns_label(40),
+        sentinel_service in option::of(dns_label(40)),
         sentinel_auth in any::<bool>(),
         anti_affinity in any::<bool>(),
         persistent in option::of(("[1-9][0-9]{0,2}(Mi|Gi)", option::of(dns_label(20)))),
@@ -127,7 +130,7 @@ prop_compose! {
         gateway_port in 1u16..u16::MAX,
         plugins in plugins(),
         env in env_vars(),
-        annotations in btree_map("[a-z][a-z0-9.-]{0,10}/[a-z][a-z0-9-]{0,10}", free_text(), 0..4),
+        annotations in btree_map("[a-z]([a-z0-9-]{0,8}[a-z0-9])?(\\.[a-z]([a-z0-9-]{0,6}[a-z0-9])?)?/[a-z]([a-z0-9-]{0,8}[a-z0-9])?", free_text(), 0..4),
         gateway_resources in resources(),
         redis_resources in resources(),
         grace in 2u32..120,
@@ -232,7 +235,7 @@ impl Mutation {
                 name,
                 value: "v".into(),
             }),
-            Mutation::SentinelService(s) => d.redis.sentinel.service_name = s,
+            Mutation::SentinelService(s) => d.redis.sentinel.service_name = Some(s),
             Mutation::PasswordSecret(name, key) => {
                 d.redis.password = SecretSource::ExistingSecret { name, key }
             }

@@ -17,8 +17,10 @@ use crate::{ContainerImage, Resources, SecretSource};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct Gateway {
-    /// Helm release name of the gateway (also the prefix the chart gives its objects).
-    pub release_name: String,
+    /// Helm release name of the gateway (also the prefix the chart gives its objects); by default
+    /// the deployment's `name`, so two deployments in one namespace never share it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release_name: Option<String>,
     /// Gateway version: both the image tag and the chart version (semver, e.g. `4.9.0`).
     pub version: String,
     /// Number of gateway pods.
@@ -67,7 +69,7 @@ pub struct Gateway {
 impl Default for Gateway {
     fn default() -> Self {
         Gateway {
-            release_name: "gravitee-apim".into(),
+            release_name: None,
             version: "4.9.0".into(),
             replicas: 1,
             image: GatewayImage::default(),

@@ -98,6 +98,24 @@ impl Deployment {
         self
     }
 
+    /// Name of the Sentinels' headless Service: `redis.sentinel.serviceName`, or
+    /// `<name>-redis-headless`.
+    pub fn sentinel_service_name(&self) -> String {
+        self.redis
+            .sentinel
+            .service_name
+            .clone()
+            .unwrap_or_else(|| format!("{}-redis-headless", self.name))
+    }
+
+    /// The gateway's Helm release name: `gateway.releaseName`, or the deployment's `name`.
+    pub fn gateway_release_name(&self) -> String {
+        self.gateway
+            .release_name
+            .clone()
+            .unwrap_or_else(|| self.name.clone())
+    }
+
     /// The source of one secret, if the deployment uses that secret.
     pub fn secret_source(&self, role: SecretRole) -> Option<&SecretSource> {
         match role {

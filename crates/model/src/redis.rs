@@ -153,8 +153,10 @@ pub struct Sentinel {
     pub failover_timeout_milliseconds: u32,
     /// Port of the Sentinels.
     pub port: u16,
-    /// Name of the headless Service of the Sentinels, which the gateway connects to.
-    pub service_name: String,
+    /// Name of the headless Service of the Sentinels, which the gateway connects to; by default
+    /// `<name>-redis-headless`, so two deployments in one namespace never share it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_name: Option<String>,
     /// Require the Redis password on the Sentinels too (`requirepass` in sentinel.conf). Without it,
     /// anyone who reaches a Sentinel can force a failover.
     #[serde(deserialize_with = "crate::serde_helpers::strict_bool")]
@@ -173,7 +175,7 @@ impl Default for Sentinel {
             parallel_syncs: 1,
             failover_timeout_milliseconds: 180_000,
             port: 26379,
-            service_name: "gravitee-apim-redis-headless".into(),
+            service_name: None,
             auth: true,
             resources: Resources::new("50m", "64Mi", "200m", "128Mi"),
         }

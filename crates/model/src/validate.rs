@@ -1,6 +1,11 @@
 //! Validation: every problem of a model at once, each with its field path and the fix.
 
-use std::collections::{BTreeMap, BTreeSet};
+mod env;
+mod limits;
+mod urls;
+
+pub(crate) use env::looks_secret;
+
 use std::fmt;
 
 use crate::{
@@ -130,13 +135,6 @@ struct Checker {
 const MAX_STATEFULSET_NAME: usize = 52;
 /// Helm refuses release names longer than this.
 const MAX_RELEASE_NAME: usize = 53;
-/// Env variables the gateway gets from Secrets; setting them by hand would bypass the secret source.
-const RESERVED_GATEWAY_ENV: [&str; 4] = [
-    "gravitee_ratelimit_redis_password",
-    "gravitee_ratelimit_redis_sentinel_password",
-    "gravitee_license_key",
-    "gravitee_cloud_token",
-];
 
 impl Checker {
     fn error(
@@ -181,6 +179,9 @@ impl Checker {
         );
         self.redis(d);
         self.gateway(d);
+        self.counts(d);
+        self.annotations(d);
+        self.name_collisions(d);
         for role in SecretRole::ALL {
             if let Some(source) = d.secret_source(role) {
                 self.secret_source(role, source);
@@ -321,14 +322,7 @@ impl Checker {
                 "use a longer timeout, e.g. 180000",
             );
         }
-        self.dns_1035_label("redis.sentinel.serviceName", &s.service_name);
-        if s.service_name == format!("{}-redis-data", d.name) {
-            self.error(
-                "redis.sentinel.serviceName",
-                format!("`{}` is the data nodes' Service", s.service_name),
-                "choose another name, e.g. `gravitee-apim-redis-headless`",
-            );
-        }
+        self.dns_1035_label("redis.sentinel.serviceName", &d.sentinel_service_name());
         if !s.auth {
             self.warning(
                 "redis.sentinel.auth",
@@ -341,14 +335,12 @@ impl Checker {
 
     fn gateway(&mut self, d: &Deployment) {
         let g = &d.gateway;
-        self.dns_label("gateway.releaseName", &g.release_name, MAX_RELEASE_NAME);
-        if !is_semver(&g.version) {
-            self.error(
-                "gateway.version",
-                format!("`{}` is not a semantic version", g.version),
-                "use the gateway version of your Gravitee Cloud control plane, e.g. `4.9.0`",
-            );
-        }
+        self.dns_label(
+            "gateway.releaseName",
+            &d.gateway_release_name(),
+            MAX_RELEASE_NAME,
+        );
+        self.gateway_version(&g.version);
         if g.replicas == 0 {
             self.error(
                 "gateway.replicas",
@@ -385,105 +377,6 @@ impl Checker {
         }
         self.plugins(d);
         self.env(d);
-        for key in g.pod_annotations.keys() {
-            if key.is_empty() || key.contains(char::is_whitespace) {
-                self.error(
-                    format!("gateway.podAnnotations.{key}"),
-                    "is not a valid annotation key",
-                    "use a key such as `prometheus.io/scrape`",
-                );
-            }
-        }
-    }
-
-    fn plugins(&mut self, d: &Deployment) {
-        let mut seen_urls = BTreeMap::new();
-        let mut seen_files = BTreeMap::new();
-        for (index, plugin) in d.gateway.plugins.iter().enumerate() {
-            let path = format!("gateway.plugins[{index}].url");
-            let url = &plugin.url;
-            if !url.starts_with("https://") {
-                self.error(
-                    &path,
-                    format!("`{url}` is not an https:// URL"),
-                    "serve plugins over https",
-                );
-            }
-            if let Some(bad) = url.chars().find(|c| !is_safe_url_char(*c)) {
-                self.error(
-                    &path,
-                    format!(
-                        "contains `{}`: the chart pastes plugin URLs into `sh -c`, so shell \
-                         metacharacters, quotes, spaces and query strings are refused",
-                        bad.escape_default()
-                    ),
-                    "use a plain URL of letters, digits and `-._~/:%+=@`",
-                );
-            }
-            let file = plugin.file_name();
-            if !file.ends_with(".zip") || file.len() <= ".zip".len() {
-                self.error(
-                    &path,
-                    format!("`{url}` does not name a .zip file"),
-                    "point at the plugin's .zip file",
-                );
-            }
-            if let Some(first) = seen_urls.insert(url.clone(), index) {
-                self.error(
-                    &path,
-                    format!("duplicate of gateway.plugins[{first}]"),
-                    "list each plugin once",
-                );
-            } else if let Some(first) = seen_files.insert(file.to_string(), index) {
-                self.error(
-                    &path,
-                    format!("file name `{file}` is also gateway.plugins[{first}]'s: one would overwrite the other"),
-                    "list each plugin once",
-                );
-            }
-            if let Some(sha) = &plugin.sha256
-                && (sha.len() != 64 || !sha.chars().all(|c| c.is_ascii_hexdigit()))
-            {
-                self.error(
-                    format!("gateway.plugins[{index}].sha256"),
-                    format!("`{sha}` is not a SHA-256 (64 hex digits)"),
-                    "use the output of `sha256sum <plugin>.zip`",
-                );
-            }
-        }
-    }
-
-    fn env(&mut self, d: &Deployment) {
-        let mut seen = BTreeSet::new();
-        for (index, var) in d.gateway.env.iter().enumerate() {
-            let path = format!("gateway.env[{index}].name");
-            if var.name.is_empty() {
-                self.error(&path, "is empty", "give the variable a name");
-                continue;
-            }
-            if !is_env_name(&var.name) {
-                self.error(
-                    &path,
-                    format!("`{}` is not a valid environment variable name", var.name),
-                    "use letters, digits, `_`, `-` and `.`, not starting with a digit",
-                );
-            }
-            if RESERVED_GATEWAY_ENV.contains(&var.name.to_ascii_lowercase().as_str()) {
-                self.error(
-                    &path,
-                    format!(
-                        "`{}` is set by gatehouse from a Secret; a plain value would put a secret in \
-                         the Helm values",
-                        var.name
-                    ),
-                    "set the secret source instead (redis.password, gateway.licenseKey, \
-                     gateway.cloudToken)",
-                );
-            }
-            if !seen.insert(var.name.clone()) {
-                self.error(&path, format!("`{}` is set twice", var.name), "set it once");
-            }
-        }
     }
 
     fn secret_source(&mut self, role: SecretRole, source: &SecretSource) {
@@ -504,7 +397,7 @@ impl Checker {
                 }
             }
             SecretSource::Env { variable } => {
-                if !is_env_name(variable) {
+                if !env::is_env_name(variable) {
                     self.error(
                         format!("{path}.variable"),
                         format!("`{variable}` is not a valid environment variable name"),
@@ -583,6 +476,7 @@ impl Checker {
     }
 
     fn resources(&mut self, path: &str, resources: &Resources) {
+        self.zero_resources(path, resources);
         let requests = self.cpu_memory(&format!("{path}.requests"), &resources.requests);
         let limits = self.cpu_memory(&format!("{path}.limits"), &resources.limits);
         for (which, request, limit) in [
@@ -664,39 +558,6 @@ fn is_dns_label(value: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && !value.starts_with('-')
         && !value.ends_with('-')
-}
-
-fn is_env_name(name: &str) -> bool {
-    !name.is_empty()
-        && !name.starts_with(|c: char| c.is_ascii_digit())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
-}
-
-fn is_safe_url_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || "-._~/:%+=@".contains(c)
-}
-
-/// `MAJOR.MINOR.PATCH` with an optional `-prerelease` of dot-separated alphanumerics.
-fn is_semver(version: &str) -> bool {
-    let (core, pre) = match version.split_once('-') {
-        Some((core, pre)) => (core, Some(pre)),
-        None => (version, None),
-    };
-    let numbers: Vec<&str> = core.split('.').collect();
-    let core_ok = numbers.len() == 3
-        && numbers.iter().all(|n| {
-            !n.is_empty()
-                && n.chars().all(|c| c.is_ascii_digit())
-                && (n.len() == 1 || !n.starts_with('0'))
-        });
-    let pre_ok = pre.is_none_or(|pre| {
-        pre.split('.').all(|part| {
-            !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        })
-    });
-    core_ok && pre_ok
 }
 
 #[cfg(test)]
@@ -838,15 +699,5 @@ mod tests {
                 .unwrap_err()
                 .has_path("redis.minReplicasToWrite.replicas")
         );
-    }
-
-    #[test]
-    fn semver_parser_accepts_and_rejects() {
-        for ok in ["4.9.0", "0.0.1", "10.20.30", "4.10.0-rc.1"] {
-            assert!(is_semver(ok), "{ok}");
-        }
-        for bad in ["4.9", "4.9.0.1", "v4.9.0", "04.9.0", "4.9.x", "", "4.9.0-"] {
-            assert!(!is_semver(bad), "{bad}");
-        }
     }
 }

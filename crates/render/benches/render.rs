@@ -13,8 +13,8 @@ use gatehouse_render::{Format, Rendered, render};
 fn fleet_member(index: usize) -> Deployment {
     let mut d = Deployment::guide_example().with_namespace(format!("tenant-{index:05}"));
     d.name = format!("gw-{index:05}");
-    d.redis.sentinel.service_name = format!("gw-{index:05}-redis-sentinel-headless");
-    d.gateway.release_name = format!("gw-{index:05}");
+    d.redis.sentinel.service_name = Some(format!("gw-{index:05}-redis-sentinel-headless"));
+    d.gateway.release_name = Some(format!("gw-{index:05}"));
     d
 }
 

@@ -50,7 +50,7 @@ pub fn render(valid: &ValidDeployment) -> Rendered {
         objects,
         secrets,
         helm: HelmRelease {
-            release_name: d.gateway.release_name.clone(),
+            release_name: d.gateway_release_name(),
             namespace: d.namespace.clone(),
             repository: helm::CHART_REPOSITORY.into(),
             chart: helm::CHART_NAME.into(),

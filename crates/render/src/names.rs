@@ -83,7 +83,7 @@ impl Names {
             data_statefulset: format!("{instance}-redis"),
             data_service: format!("{instance}-redis-data"),
             sentinel_statefulset: format!("{instance}-redis-sentinel"),
-            sentinel_service: d.redis.sentinel.service_name.clone(),
+            sentinel_service: d.sentinel_service_name(),
             config_map: format!("{instance}-redis"),
             service_account: format!("{instance}-redis"),
             network_policy: format!("{instance}-redis"),
@@ -91,7 +91,7 @@ impl Names {
             sentinel_pods: d.redis.sentinel.count,
             redis_port: d.redis.port,
             sentinel_port: d.redis.sentinel.port,
-            gateway_release: d.gateway.release_name.clone(),
+            gateway_release: d.gateway_release_name(),
             instance,
         }
     }
