@@ -79,7 +79,7 @@ fn env_vars() -> impl Strategy<Value = Vec<EnvVar>> {
         vars.into_iter()
             .filter(|(name, _)| {
                 !name.to_ascii_lowercase().starts_with("gravitee_")
-                    && !crate::validate::looks_secret(name)
+                    && crate::validate::looks_secret(name).is_none()
             })
             .map(|(name, value)| EnvVar { name, value })
             .collect()

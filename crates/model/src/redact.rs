@@ -53,6 +53,41 @@ pub(crate) fn is_secret_path(path: &str) -> bool {
         || (path.starts_with("gateway.env[") && path.ends_with("].value"))
 }
 
+/// The fields of a secret source that name where the value is, not the value: shown when they are
+/// well-formed (a literal secret pasted there is almost never a valid name, and messages quote
+/// only malformed ones, which stay hidden).
+fn is_harmless_secret_field(path: &str, text: &str) -> bool {
+    let field = path.rsplit('.').next().unwrap_or_default();
+    let name_like = |extra: &str| {
+        !text.is_empty()
+            && text.len() <= 253
+            && text
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || extra.contains(c))
+    };
+    match field {
+        "from" => ["env", "existingSecret", "generated"].contains(&text),
+        "name" => name_like("-."),
+        "key" => {
+            !text.is_empty()
+                && text
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-._".contains(c))
+                && !text.chars().any(|c| c.is_ascii_uppercase())
+        }
+        "variable" => {
+            !text.is_empty()
+                && text
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        }
+        _ => false,
+    }
+}
+
+/// The known field names of a secret source.
+pub(crate) const SECRET_SOURCE_FIELDS: [&str; 4] = ["from", "name", "key", "variable"];
+
 /// The parts of a plugin URL that could carry credentials: userinfo, query and fragment, or the
 /// whole URL when it does not parse or still contains one of `@?#`.
 pub(crate) fn secret_parts_of_url(text: &str) -> Vec<String> {
@@ -97,7 +132,7 @@ impl Redactor {
 
     /// Adds one value found at `path`.
     pub(crate) fn add(&mut self, path: &str, text: &str) {
-        if is_secret_path(path) {
+        if is_secret_path(path) && !is_harmless_secret_field(path, text) {
             self.secrets.push(text.to_string());
         } else if path.starts_with("gateway.plugins[") && path.ends_with("].url") {
             self.secrets.extend(secret_parts_of_url(text));

@@ -4,6 +4,7 @@ mod env;
 mod limits;
 mod urls;
 
+#[cfg(feature = "proptest")]
 pub(crate) use env::looks_secret;
 
 use std::fmt;

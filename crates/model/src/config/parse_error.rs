@@ -96,6 +96,18 @@ pub(crate) fn translate(error: &Error, map: Option<&SourceMap>, yaml: &str) -> T
                 kind => format!("expected {expected}{}", found_text(kind)),
             }
         }
+        Error::Unexpected { expected, .. } => {
+            let expected = match *expected {
+                "string scalar" | "scalar" => "text".to_string(),
+                "mapping start" => "a map of settings".to_string(),
+                "sequence start" => "a list".to_string(),
+                other => expected_in_user_terms(other, &path),
+            };
+            match found {
+                Some(Kind::Null) => format!("needs {expected}; the value is empty (null)"),
+                kind => format!("expected {expected}{}", found_text(kind)),
+            }
+        }
         Error::SerdeInvalidLength { expected, .. } => {
             format!("has the wrong number of items (expected {expected})")
         }

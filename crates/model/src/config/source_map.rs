@@ -180,7 +180,10 @@ impl SourceMap {
             Node::Map(entries) => {
                 for (key, value) in entries {
                     let name = key.value.key_text();
-                    self.redactor.add(path, &name);
+                    // A key is a value too: an unknown key under a secret source may be a secret.
+                    if !crate::redact::SECRET_SOURCE_FIELDS.contains(&name.as_str()) {
+                        self.redactor.add(&format!("{path}.?"), &name);
+                    }
                     let child = if path.is_empty() {
                         name
                     } else {

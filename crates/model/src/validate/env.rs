@@ -26,10 +26,11 @@ pub(super) fn is_env_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
 }
 
-/// Whether a variable name looks like it holds a secret (`PASSWORD`, `TOKEN`, ... in any case).
-pub(crate) fn looks_secret(name: &str) -> bool {
+/// The word that makes a variable name look like it holds a secret (`PASSWORD`, `TOKEN`, ... in
+/// any case), if any.
+pub(crate) fn looks_secret(name: &str) -> Option<&'static str> {
     let upper = name.to_ascii_uppercase();
-    SECRET_WORDS.iter().any(|w| upper.contains(w))
+    SECRET_WORDS.iter().copied().find(|w| upper.contains(w))
 }
 
 const SECRET_SOURCES: &str = "put secrets in a secret source (redis.password, gateway.licenseKey, \
@@ -52,7 +53,6 @@ impl Checker {
                     "use letters, digits, `_`, `-` and `.`, not starting with a digit",
                 );
             }
-            let upper = var.name.to_ascii_uppercase();
             if RESERVED_GATEWAY_ENV.contains(&var.name.to_ascii_lowercase().as_str()) {
                 self.error(
                     &path,
@@ -62,7 +62,7 @@ impl Checker {
                     ),
                     SECRET_SOURCES,
                 );
-            } else if let Some(word) = SECRET_WORDS.iter().find(|w| upper.contains(*w)) {
+            } else if let Some(word) = looks_secret(&var.name) {
                 self.error(
                     &path,
                     format!(

@@ -83,7 +83,7 @@ impl Checker {
         if !url.username().is_empty() || url.password().is_some() {
             self.error(
                 path,
-                "contains credentials (user:password@): they would be written into the Helm \
+                "contains credentials before `@`: they would be written into the Helm \
                  values and the pod spec",
                 "remove them; serve plugins from a location the gateway can read without \
                  credentials in the URL",
