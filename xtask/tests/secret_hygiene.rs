@@ -266,3 +266,65 @@ fn cluster_commands_never_print_or_send_a_secret_outside_secrets() {
     }
     assert_files_clean(dir.path());
 }
+
+/// Config files with secrets where they do not belong (issue 17): the refusal never quotes them.
+#[test]
+fn refused_configs_never_quote_the_secret_they_contain() {
+    let dir = tempfile::tempdir().unwrap();
+    let huge = "h".repeat(5_000_000);
+    let cases = [
+        (
+            "password literal",
+            format!("redis:\n  password: \"{REDIS}\"\n"),
+        ),
+        (
+            "token literal in flow map",
+            format!("gateway: {{cloudToken: {TOKEN}}}\n"),
+        ),
+        (
+            "source with an unknown field",
+            format!("gateway:\n  licenseKey: {{from: env, variable: X, {LICENSE}: 1}}\n"),
+        ),
+        (
+            "source kind is the secret",
+            format!("redis:\n  password: {{from: {REDIS}}}\n"),
+        ),
+        (
+            "env variable name is the secret",
+            format!("gateway:\n  licenseKey: {{from: env, variable: \"{LICENSE} x\"}}\n"),
+        ),
+        (
+            "plugin URL with a token",
+            format!("gateway:\n  plugins:\n    - url: https://x.example.com/a.zip?token={TOKEN}\n"),
+        ),
+        (
+            "plugin URL with credentials",
+            format!("gateway:\n  plugins:\n    - url: https://user:{REDIS}@x.example.com/a.zip\n"),
+        ),
+        (
+            "secret-looking env",
+            format!("gateway:\n  env:\n    - {{name: REDIS_PASSWORD, value: \"{REDIS}\"}}\n"),
+        ),
+        (
+            "env value beside another error",
+            format!(
+                "namespace: Bad\ngateway:\n  env:\n    - {{name: JAVA_OPTS, value: \"{TOKEN}\"}}\n"
+            ),
+        ),
+        ("huge value", format!("namespace: {huge}\n")),
+    ];
+    for (label, yaml) in cases {
+        let config = dir.path().join("config.yaml");
+        std::fs::write(&config, &yaml).unwrap();
+        for command in ["validate", "render"] {
+            let out = xtask(&[command, "--config", config.to_str().unwrap()]);
+            assert!(!out.status.success(), "{label}: {command} accepted it");
+            assert_clean(&format!("{command}: {label}"), &out);
+            assert!(
+                out.stderr.len() + out.stdout.len() < 4000,
+                "{command}: {label}: {} bytes of output",
+                out.stderr.len() + out.stdout.len()
+            );
+        }
+    }
+}
