@@ -3,7 +3,6 @@
 //!
 //! Run: `cargo run -p gatehouse-examples --bin fleet -- payments search`
 
-use gatehouse_model::Deployment;
 use gatehouse_render::render;
 
 fn main() {
@@ -14,7 +13,8 @@ fn main() {
     }
     let mut failed = false;
     for team in &teams {
-        let deployment = Deployment::guide_example().with_namespace(format!("apim-{team}"));
+        let deployment =
+            gatehouse_model::presets::guide_example().with_namespace(format!("apim-{team}"));
         match deployment.validated() {
             Ok(valid) => {
                 let rendered = render(&valid);

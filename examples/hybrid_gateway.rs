@@ -3,7 +3,8 @@
 //!
 //! Run: `cargo run -p gatehouse-examples --bin hybrid-gateway`
 
-use gatehouse_model::{Deployment, GUIDE_PLUGIN_URLS, SecretSource};
+use gatehouse_model::presets::GUIDE_PLUGIN_URLS;
+use gatehouse_model::{Deployment, SecretSource};
 use gatehouse_render::{Format, render};
 
 fn main() {

@@ -31,7 +31,11 @@ fn main() {
     });
     d.gateway.replicas = 3;
     d.gateway.service.service_type = ServiceType::ClusterIP;
-    d.gateway.resources = Resources::new("1", "2Gi", "2", "2Gi");
+    d.gateway.resources = Resources::default()
+        .with_request_cpu("1")
+        .with_request_memory("2Gi")
+        .with_limit_cpu("2")
+        .with_limit_memory("2Gi");
     d.gateway.license_key = Some(SecretSource::ExistingSecret {
         name: "gravitee-license".into(),
         key: "license-key".into(),

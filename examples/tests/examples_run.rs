@@ -3,7 +3,6 @@
 
 use std::process::Command;
 
-use gatehouse_model::Deployment;
 use gatehouse_render::{Format, render};
 
 const CONFIG: &str = include_str!("../hybrid-gateway.yaml");
@@ -25,7 +24,10 @@ fn run(bin: &str, args: &[&str]) -> String {
 fn config_file_is_the_guide_example() {
     let from_file = gatehouse_model::load_yaml_str(CONFIG, "hybrid-gateway.yaml")
         .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(from_file.deployment(), &Deployment::guide_example());
+    assert_eq!(
+        from_file.deployment(),
+        &gatehouse_model::presets::guide_example()
+    );
     assert!(
         from_file.warnings().is_empty(),
         "{:?}",
@@ -37,7 +39,8 @@ fn config_file_is_the_guide_example() {
 fn config_file_sets_every_field() {
     // Serializing the model lists every field; each must be written in the config file so that
     // the file documents the whole model.
-    let full: serde_json::Value = serde_json::to_value(Deployment::guide_example()).unwrap();
+    let full: serde_json::Value =
+        serde_json::to_value(gatehouse_model::presets::guide_example()).unwrap();
     let written: serde_json::Value = serde_saphyr::from_str(CONFIG).unwrap();
     fn missing(
         full: &serde_json::Value,
@@ -66,7 +69,12 @@ fn config_file_sets_every_field() {
 #[test]
 fn hybrid_gateway_example_prints_the_built_in_rendering() {
     let printed = run(env!("CARGO_BIN_EXE_hybrid-gateway"), &[]);
-    let built_in = render(&Deployment::guide_example().validated().unwrap()).to_text(Format::Yaml);
+    let built_in = render(
+        &gatehouse_model::presets::guide_example()
+            .validated()
+            .unwrap(),
+    )
+    .to_text(Format::Yaml);
     assert_eq!(printed, built_in);
 }
 

@@ -89,12 +89,11 @@ fn env_vars() -> impl Strategy<Value = Vec<EnvVar>> {
 fn resources() -> impl Strategy<Value = Resources> {
     (1u32..2000, 1u32..4, 1u32..4096, 1u32..4).prop_map(
         |(cpu_m, cpu_factor, mem_mi, mem_factor)| {
-            Resources::new(
-                &format!("{cpu_m}m"),
-                &format!("{mem_mi}Mi"),
-                &format!("{}m", cpu_m * cpu_factor),
-                &format!("{}Mi", mem_mi * mem_factor),
-            )
+            Resources::default()
+                .with_request_cpu(format!("{cpu_m}m"))
+                .with_request_memory(format!("{mem_mi}Mi"))
+                .with_limit_cpu(format!("{}m", cpu_m * cpu_factor))
+                .with_limit_memory(format!("{}Mi", mem_mi * mem_factor))
         },
     )
 }

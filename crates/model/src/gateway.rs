@@ -16,6 +16,7 @@ use crate::{ContainerImage, Resources, SecretSource};
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct Gateway {
     /// Helm release name of the gateway (also the prefix the chart gives its objects); by default
     /// the deployment's `name`, so two deployments in one namespace never share it.
@@ -91,7 +92,11 @@ impl Default for Gateway {
             services: GatewayServices::default(),
             service: GatewayService::default(),
             ingress: false,
-            resources: Resources::new("200m", "512Mi", "500m", "1024Mi"),
+            resources: Resources::default()
+                .with_request_cpu("200m")
+                .with_request_memory("512Mi")
+                .with_limit_cpu("500m")
+                .with_limit_memory("1024Mi"),
             max_unavailable: 0,
             revision_history_limit: 1,
             reporters: Reporters::default(),
@@ -110,6 +115,7 @@ impl Default for Gateway {
 /// Gateway image repository and pull policy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct GatewayImage {
     /// Repository (`graviteeio/apim-gateway`).
     pub repository: String,
@@ -127,9 +133,11 @@ impl Default for GatewayImage {
 }
 
 /// Kubernetes image pull policy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
 pub enum PullPolicy {
     /// Pull only when the image is missing on the node.
+    #[default]
     IfNotPresent,
     /// Pull on every start.
     Always,
@@ -149,7 +157,7 @@ impl PullPolicy {
 }
 
 /// A plugin zip downloaded into the gateway's plugin directory before start.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Plugin {
     /// `https://` URL of the zip file.
@@ -167,7 +175,7 @@ impl Plugin {
 }
 
 /// A plain environment variable of the gateway.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EnvVar {
     /// Variable name.
@@ -179,6 +187,7 @@ pub struct EnvVar {
 /// The gateway's internal services.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct GatewayServices {
     /// Metrics service.
     #[serde(deserialize_with = "crate::serde_helpers::strict_bool")]
@@ -212,6 +221,7 @@ impl Default for GatewayServices {
 /// The Kubernetes Service in front of the gateway.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct GatewayService {
     /// Service type.
     #[serde(rename = "type")]
@@ -230,13 +240,15 @@ impl Default for GatewayService {
 }
 
 /// Kubernetes Service type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
 pub enum ServiceType {
     /// Cluster-internal address.
     ClusterIP,
     /// A port on every node.
     NodePort,
     /// A cloud load balancer.
+    #[default]
     LoadBalancer,
 }
 
@@ -254,6 +266,7 @@ impl ServiceType {
 /// Gateway reporters.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct Reporters {
     /// File reporter.
     #[serde(deserialize_with = "crate::serde_helpers::strict_bool")]

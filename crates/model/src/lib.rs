@@ -14,6 +14,7 @@
 
 #[cfg(feature = "proptest")]
 pub mod arbitrary;
+mod builder;
 mod config;
 mod gateway;
 pub mod presets;
@@ -32,7 +33,6 @@ pub use gateway::{
     EnvVar, Gateway, GatewayImage, GatewayService, GatewayServices, Plugin, PullPolicy, Reporters,
     ServiceType,
 };
-pub use presets::GUIDE_PLUGIN_URLS;
 pub use redact::{MAX_SHOWN, shown};
 pub use redis::{ContainerImage, DataVolume, MinReplicasToWrite, Persistence, Redis, Sentinel};
 pub use resources::{CpuMemory, Resources, parse_quantity};
@@ -42,6 +42,7 @@ pub use validate::{Problem, Severity, ValidDeployment, ValidationError};
 /// One deployment: a namespace holding the Redis/Sentinel group and the gateway that uses it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct Deployment {
     /// Namespace of every object (`gravitee-apim`).
     pub namespace: String,
@@ -65,39 +66,6 @@ impl Default for Deployment {
 }
 
 impl Deployment {
-    /// Sets the namespace.
-    pub fn with_namespace(mut self, namespace: impl Into<String>) -> Self {
-        self.namespace = namespace.into();
-        self
-    }
-
-    /// Sets the number of Redis replicas beside the master.
-    pub fn with_redis_replicas(mut self, replicas: u32) -> Self {
-        self.redis.replicas = replicas;
-        self
-    }
-
-    /// Sets the Redis password source.
-    pub fn with_redis_password(mut self, source: SecretSource) -> Self {
-        self.redis.password = source;
-        self
-    }
-
-    /// Sets the gateway version (image tag and chart version).
-    pub fn with_gateway_version(mut self, version: impl Into<String>) -> Self {
-        self.gateway.version = version.into();
-        self
-    }
-
-    /// Adds a gateway plugin, optionally with its expected SHA-256.
-    pub fn with_plugin(mut self, url: impl Into<String>, sha256: Option<&str>) -> Self {
-        self.gateway.plugins.push(Plugin {
-            url: url.into(),
-            sha256: sha256.map(str::to_owned),
-        });
-        self
-    }
-
     /// Name of the Sentinels' headless Service: `redis.sentinel.serviceName`, or
     /// `<name>-redis-headless`.
     pub fn sentinel_service_name(&self) -> String {

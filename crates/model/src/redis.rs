@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 use crate::{Resources, SecretSource};
 
 /// A container image pinned to a tag (never `latest`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct ContainerImage {
     /// Image repository, e.g. `redis` or `registry.example.com/redis`.
     pub repository: String,
@@ -32,6 +32,7 @@ impl ContainerImage {
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct Redis {
     /// Image of the data nodes and Sentinels (the guide's `redis:7.2.0`).
     #[serde(deserialize_with = "crate::serde_helpers::redis_image")]
@@ -73,7 +74,11 @@ impl Default for Redis {
             port: 6379,
             persistence: Persistence::default(),
             min_replicas_to_write: None,
-            resources: Resources::new("100m", "256Mi", "500m", "512Mi"),
+            resources: Resources::default()
+                .with_request_cpu("100m")
+                .with_request_memory("256Mi")
+                .with_limit_cpu("500m")
+                .with_limit_memory("512Mi"),
             required_anti_affinity: true,
             sentinel: Sentinel::default(),
         }
@@ -90,6 +95,7 @@ impl Redis {
 /// How the data nodes keep their data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct Persistence {
     /// Append-only file (`appendonly yes`).
     #[serde(deserialize_with = "crate::serde_helpers::strict_bool")]
@@ -102,10 +108,7 @@ impl Default for Persistence {
     fn default() -> Self {
         Persistence {
             append_only: true,
-            volume: DataVolume::Persistent {
-                size: "8Gi".into(),
-                storage_class: None,
-            },
+            volume: DataVolume::default(),
         }
     }
 }
@@ -127,8 +130,18 @@ pub enum DataVolume {
     Ephemeral,
 }
 
+impl Default for DataVolume {
+    /// An 8 GiB claim of the cluster's default storage class.
+    fn default() -> Self {
+        DataVolume::Persistent {
+            size: "8Gi".into(),
+            storage_class: None,
+        }
+    }
+}
+
 /// `min-replicas-to-write` / `min-replicas-max-lag`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MinReplicasToWrite {
     /// Minimum connected replicas for the master to accept writes.
@@ -140,6 +153,7 @@ pub struct MinReplicasToWrite {
 /// The Sentinels that elect a new master when the current one fails.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct Sentinel {
     /// Number of Sentinel processes (3 or 5; odd, at least 3).
     pub count: u32,
@@ -177,7 +191,11 @@ impl Default for Sentinel {
             port: 26379,
             service_name: None,
             auth: true,
-            resources: Resources::new("50m", "64Mi", "200m", "128Mi"),
+            resources: Resources::default()
+                .with_request_cpu("50m")
+                .with_request_memory("64Mi")
+                .with_limit_cpu("200m")
+                .with_limit_memory("128Mi"),
         }
     }
 }

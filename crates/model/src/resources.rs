@@ -4,8 +4,21 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// CPU and memory of one container, as Kubernetes quantities (`200m`, `512Mi`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+///
+/// In a config file, a partial `resources` keeps the rest of the default of its place. In Rust,
+/// built from named values (the default is empty: every field must be set):
+///
+/// ```
+/// use gatehouse_model::Resources;
+/// let r = Resources::default()
+///     .with_request_cpu("200m")
+///     .with_request_memory("512Mi")
+///     .with_limit_cpu("1")
+///     .with_limit_memory("1Gi");
+/// assert_eq!((r.requests.cpu.as_str(), r.limits.memory.as_str()), ("200m", "1Gi"));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct Resources {
     /// What the scheduler reserves.
     pub requests: CpuMemory,
@@ -14,8 +27,8 @@ pub struct Resources {
 }
 
 /// A CPU and a memory quantity.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct CpuMemory {
     /// CPU, e.g. `200m` or `1`.
     pub cpu: String,
@@ -24,23 +37,28 @@ pub struct CpuMemory {
 }
 
 impl Resources {
-    /// Requests and limits from four quantities.
-    pub fn new(
-        request_cpu: &str,
-        request_memory: &str,
-        limit_cpu: &str,
-        limit_memory: &str,
-    ) -> Self {
-        Resources {
-            requests: CpuMemory {
-                cpu: request_cpu.into(),
-                memory: request_memory.into(),
-            },
-            limits: CpuMemory {
-                cpu: limit_cpu.into(),
-                memory: limit_memory.into(),
-            },
-        }
+    /// Sets the CPU the scheduler reserves (`requests.cpu`, e.g. `200m`).
+    pub fn with_request_cpu(mut self, cpu: impl Into<String>) -> Self {
+        self.requests.cpu = cpu.into();
+        self
+    }
+
+    /// Sets the memory the scheduler reserves (`requests.memory`, e.g. `512Mi`).
+    pub fn with_request_memory(mut self, memory: impl Into<String>) -> Self {
+        self.requests.memory = memory.into();
+        self
+    }
+
+    /// Sets the most CPU the container may use (`limits.cpu`, e.g. `1`).
+    pub fn with_limit_cpu(mut self, cpu: impl Into<String>) -> Self {
+        self.limits.cpu = cpu.into();
+        self
+    }
+
+    /// Sets the most memory the container may use (`limits.memory`, e.g. `1Gi`).
+    pub fn with_limit_memory(mut self, memory: impl Into<String>) -> Self {
+        self.limits.memory = memory.into();
+        self
     }
 }
 

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 /// let from_env = SecretSource::Env { variable: "REDIS_PASSWORD".into() };
 /// assert_ne!(existing, from_env);
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "from", rename_all = "camelCase", deny_unknown_fields)]
 pub enum SecretSource {
     /// A Secret that already exists in the namespace; gatehouse only references it.
@@ -32,6 +32,7 @@ pub enum SecretSource {
     },
     /// A random value generated once at deploy time into a Secret managed by gatehouse; an existing
     /// value is never overwritten or printed.
+    #[default]
     Generated,
 }
 

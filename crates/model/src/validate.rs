@@ -16,6 +16,7 @@ use crate::{
 
 /// How serious a problem is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
 pub enum Severity {
     /// The deployment would be wrong or would not start: nothing is rendered or applied.
     Error,
@@ -25,6 +26,7 @@ pub enum Severity {
 
 /// One problem found in a model.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
 pub struct Problem {
     /// Error or warning.
     pub severity: Severity,

@@ -471,9 +471,13 @@ pub fn verified_plugins(g: &gatehouse_model::Gateway) -> Option<VerifiedPlugins>
             }),
             ..Default::default()
         }),
-        resources: Some(resource_requirements(&gatehouse_model::Resources::new(
-            "50m", "32Mi", "200m", "64Mi",
-        ))),
+        resources: Some(resource_requirements(
+            &gatehouse_model::Resources::default()
+                .with_request_cpu("50m")
+                .with_request_memory("32Mi")
+                .with_limit_cpu("200m")
+                .with_limit_memory("64Mi"),
+        )),
         volume_mounts: Some(vec![VolumeMount {
             name: PLUGIN_VOLUME.into(),
             mount_path: dest.into(),

@@ -126,3 +126,56 @@ fn empty_file_is_the_defaults() {
         Deployment::default()
     );
 }
+
+#[test]
+fn partial_overrides_keep_the_defaults_of_their_place() {
+    let d = from_yaml_str(
+        "redis:\n  image: {tag: 7.4.1}\n  resources: {requests: {cpu: 300m}}\n  sentinel:\n    resources:\n      limits: {memory: 256Mi}\ngateway:\n  resources: {limits: {cpu: '2'}}\n",
+        "f",
+    )
+    .unwrap();
+    let defaults = Deployment::default();
+    assert_eq!(d.redis.image.repository, defaults.redis.image.repository);
+    assert_eq!(d.redis.image.tag, "7.4.1");
+    assert_eq!(d.redis.resources.requests.cpu, "300m");
+    assert_eq!(
+        d.redis.resources.requests.memory,
+        defaults.redis.resources.requests.memory
+    );
+    assert_eq!(d.redis.resources.limits, defaults.redis.resources.limits);
+    assert_eq!(d.redis.sentinel.resources.limits.memory, "256Mi");
+    assert_eq!(
+        d.redis.sentinel.resources.requests,
+        defaults.redis.sentinel.resources.requests
+    );
+    assert_eq!(d.gateway.resources.limits.cpu, "2");
+    assert_eq!(
+        d.gateway.resources.requests,
+        defaults.gateway.resources.requests
+    );
+    // The merged result is validated: an empty tag is still refused.
+    let err = load_yaml_str("redis:\n  image: {tag: ''}\n", "f").unwrap_err();
+    assert!(err.to_string().contains("redis.image.tag"), "{err}");
+}
+
+#[test]
+fn booleans_come_only_from_yaml_booleans() {
+    assert!(
+        from_yaml_str("gateway:\n  autoscaling: yes\n", "f")
+            .unwrap()
+            .gateway
+            .autoscaling
+    );
+    assert!(
+        from_yaml_str("gateway:\n  autoscaling: true\n", "f")
+            .unwrap()
+            .gateway
+            .autoscaling
+    );
+    let err = syntax("gateway:\n  autoscaling: \"yes\"\n");
+    assert!(
+        err.contains("gateway.autoscaling: \"yes\" is quoted text"),
+        "{err}"
+    );
+    assert!(err.contains("write yes without quotes, or true"), "{err}");
+}
