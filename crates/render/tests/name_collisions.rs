@@ -85,3 +85,29 @@ fn the_default_names_of_two_deployments_do_not_collide() {
         "{first:?}\n{second:?}"
     );
 }
+
+/// The longest accepted `name` still gives names the API server takes: StatefulSets leave room
+/// for the `controller-revision-hash` label (`<name>-<10-character hash>`, a label value of at
+/// most 63), Services and pod host names are DNS labels of at most 63.
+#[test]
+fn the_longest_accepted_name_fits_every_kubernetes_limit() {
+    let longest = "n".repeat(37);
+    let rendered = in_namespace(Deployment::default(), "apim", &longest);
+    for object in &rendered.objects {
+        let name = object.name();
+        match object.kind() {
+            "StatefulSet" => {
+                assert!(
+                    name.len() + 1 + 10 <= 63,
+                    "{name}: no room for the revision hash"
+                );
+                let last_pod = format!("{name}-{}", i32::MAX);
+                assert!(last_pod.len() <= 63, "{last_pod}");
+            }
+            "Service" => assert!(name.len() <= 63, "{name}"),
+            _ => assert!(name.len() <= 253, "{name}"),
+        }
+    }
+    let too_long = Deployment::default().with_name("n".repeat(38));
+    assert!(too_long.validated().unwrap_err().has_path("name"));
+}
