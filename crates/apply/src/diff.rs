@@ -155,7 +155,10 @@ mod tests {
         let colored = d.render(true);
         assert!(colored.contains("\x1b[31m-  k: old\x1b[0m"), "{colored}");
         assert!(colored.contains("\x1b[32m+  k: new\x1b[0m"), "{colored}");
-        assert!(colored.starts_with("\x1b[1m--- live/ConfigMap ns/c\x1b[0m\n"), "{colored}");
+        assert!(
+            colored.starts_with("\x1b[1m--- live/ConfigMap ns/c\x1b[0m\n"),
+            "{colored}"
+        );
     }
 
     #[test]
