@@ -1,8 +1,9 @@
-"""Renders benches/helm-redis-sentinel with the Helm library, in-process (PyPI helm-python-sdk).
+"""Renders a chart with the Helm library, in-process (PyPI helm-python-sdk).
 
 Usage: helm-render.py CHART_DIR VALUES_JSON ITERATIONS OUT_YAML
 
-Writes the manifests of one render to OUT_YAML (for the equivalence check), then times ITERATIONS
+CHART_DIR is the chart `cargo xtask bench` writes from gatehouse's rendered objects; VALUES_JSON
+holds `name`, `namespace` and `releaseName`. Writes the manifests of one render to OUT_YAML (for the equivalence check), then times ITERATIONS
 renders two ways: chart load + render (what `helm template` does for each call) and render of a
 chart loaded once. Prints one JSON object on stdout: the samples in nanoseconds and the peak RSS of
 this process (the Go Helm SDK runs inside it) in KiB.
@@ -21,7 +22,7 @@ def main() -> None:
     iterations = int(iterations)
     with open(values_path, encoding="utf-8") as f:
         values = json.load(f)
-    release = values["gateway"]["releaseName"]
+    release = values["releaseName"]
     namespace = values["namespace"]
 
     with helm.Chart.load(chart_dir) as chart:

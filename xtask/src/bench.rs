@@ -2,9 +2,13 @@
 //!
 //! The same Redis/Sentinel objects come from
 //! - gatehouse (validate + render + YAML, in-process),
-//! - the Helm library in-process (PyPI `helm-python-sdk`) rendering `benches/helm-redis-sentinel/`,
-//! - `kubectl kustomize` of the rendered manifests (`benches/kustomize/`),
-//! - `cdk8s synth` of `benches/cdk8s/`.
+//! - the Helm library in-process (PyPI `helm-python-sdk`) rendering a chart whose templates are
+//!   gatehouse's rendered objects,
+//! - `kubectl kustomize` of a kustomization of the rendered manifests,
+//! - `cdk8s synth` of `benches/cdk8s/`, a generic app making an `ApiObject` of each rendered object.
+//!
+//! The competitors' inputs are written at bench time from gatehouse's own objects ([`inputs`]), so
+//! adding an object kind needs no edit to a foreign-language copy.
 //!
 //! Every competitor's output is parsed and compared with gatehouse's objects (as JSON, keyed by
 //! kind/namespace/name) before anything is timed; a difference fails the run. Each measurement runs
@@ -12,6 +16,7 @@
 //! Timings are ratios taken in the same run on the same machine; nothing here is a test assertion.
 
 mod apply;
+mod inputs;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -20,7 +25,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use gatehouse_model::{DataVolume, Deployment, SecretRole, ValidDeployment};
+use gatehouse_model::{Deployment, ValidDeployment};
 use gatehouse_render::{Format, render};
 use serde_json::{Value, json};
 
@@ -115,55 +120,6 @@ fn example() -> ValidDeployment {
 /// produces).
 fn objects_yaml(valid: &ValidDeployment) -> String {
     render(valid).manifests_yaml()
-}
-
-/// Values of `benches/helm-redis-sentinel` (and input of the cdk8s app) for a deployment: the same
-/// facts gatehouse renders from, in the chart's shape.
-pub fn chart_values(d: &Deployment) -> Value {
-    let r = &d.redis;
-    let s = &r.sentinel;
-    let password = d
-        .secret_key_ref(SecretRole::RedisPassword)
-        .expect("the Redis password always has a source");
-    let persistence = match &r.persistence.volume {
-        DataVolume::Persistent {
-            size,
-            storage_class,
-        } => {
-            json!({"enabled": true, "size": size, "storageClass": storage_class.clone().unwrap_or_default()})
-        }
-        DataVolume::Ephemeral => json!({"enabled": false, "size": "", "storageClass": ""}),
-    };
-    json!({
-        "namespace": d.namespace,
-        "name": d.name,
-        "gateway": {"releaseName": d.gateway_release_name()},
-        "redis": {
-            "image": r.image.reference(),
-            "port": r.port,
-            "replicas": r.replicas,
-            "masterName": r.master_name,
-            "requiredAntiAffinity": r.required_anti_affinity,
-            "passwordSecret": {"name": password.name, "key": password.key},
-            "appendOnly": r.persistence.append_only,
-            "persistence": persistence,
-            "minReplicasToWrite": r.min_replicas_to_write.as_ref().map(|m| json!({
-                "replicas": m.replicas, "maxLagSeconds": m.max_lag_seconds
-            })),
-            "resources": r.resources,
-            "sentinel": {
-                "count": s.count,
-                "port": s.port,
-                "quorum": s.effective_quorum(),
-                "serviceName": d.sentinel_service_name(),
-                "auth": s.auth,
-                "downAfterMilliseconds": s.down_after_milliseconds,
-                "parallelSyncs": s.parallel_syncs,
-                "failoverTimeoutMilliseconds": s.failover_timeout_milliseconds,
-                "resources": s.resources,
-            },
-        },
-    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -279,29 +235,29 @@ fn run_worker(worker: &str, args: &Args) -> Result<(), String> {
     let sample = match worker.split_once(':').unwrap_or((worker, "")) {
         ("objects", _) => {
             let valid = example();
-            in_process(iterations, || {
+            in_process(iterations, false, || {
                 let valid = valid.deployment().clone().validated().expect("valid");
                 objects_yaml(&valid).len()
-            })
+            })?
         }
         ("objects-json", _) => {
             let valid = example();
-            in_process(iterations, || {
+            in_process(iterations, false, || {
                 let valid = valid.deployment().clone().validated().expect("valid");
                 let objects = render(&valid).objects;
                 serde_json::to_string(&objects).expect("serializes").len()
-            })
+            })?
         }
         ("example", _) => {
             let valid = example();
-            in_process(iterations, || {
+            in_process(iterations, false, || {
                 let valid = valid.deployment().clone().validated().expect("valid");
                 render(&valid).to_text(Format::Yaml).len()
-            })
+            })?
         }
         ("fleet", size) => {
             let size: usize = size.parse().map_err(|_| format!("bad fleet size {size}"))?;
-            in_process(iterations, || render_fleet(size))
+            in_process(iterations, size >= 100, || render_fleet(size))?
         }
         ("exec", _) => exec_worker(iterations, args)?,
         _ => return Err(format!("unknown worker {worker}")),
@@ -326,23 +282,46 @@ fn render_fleet(size: usize) -> usize {
     bytes
 }
 
-fn in_process(iterations: usize, mut work: impl FnMut() -> usize) -> Sample {
-    let mut ns = Vec::with_capacity(iterations);
-    let mut checksum = 0usize;
-    // Warm-up: caches, allocator and CPU frequency settle before the first timed iteration.
-    for _ in 0..(iterations / 10).clamp(1, 20) {
-        checksum = checksum.wrapping_add(std::hint::black_box(work()));
+/// Times `work` with criterion (samples of one or more iterations, after a warm-up) and reports
+/// the time per iteration of each sample with this process's peak RSS. `flat` keeps every sample at
+/// the same iteration count, for work that takes long (large fleets).
+fn in_process(
+    samples: usize,
+    flat: bool,
+    mut work: impl FnMut() -> usize,
+) -> Result<Sample, String> {
+    let dir = std::env::temp_dir().join(format!("gatehouse-criterion-{}", std::process::id()));
+    let mut criterion = criterion::Criterion::default()
+        .output_directory(&dir)
+        .without_plots()
+        .sample_size(samples.max(10))
+        .warm_up_time(std::time::Duration::from_millis(500))
+        .measurement_time(std::time::Duration::from_secs(2));
+    let mut group = criterion.benchmark_group("gatehouse");
+    if flat {
+        group.sampling_mode(criterion::SamplingMode::Flat);
     }
-    for _ in 0..iterations {
-        let start = Instant::now();
-        checksum = checksum.wrapping_add(std::hint::black_box(work()));
-        ns.push(start.elapsed().as_nanos() as u64);
-    }
-    std::hint::black_box(checksum);
-    Sample {
+    group.bench_function("worker", |b| b.iter(|| std::hint::black_box(work())));
+    group.finish();
+    let saved = dir.join("gatehouse/worker/new/sample.json");
+    let saved: Value =
+        serde_json::from_str(&read(&saved)?).map_err(|e| format!("{}: {e}", saved.display()))?;
+    let _ = std::fs::remove_dir_all(&dir);
+    let numbers = |key: &str| -> Vec<f64> {
+        saved[key]
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_f64).collect())
+            .unwrap_or_default()
+    };
+    let ns = numbers("iters")
+        .iter()
+        .zip(numbers("times"))
+        .map(|(iters, time)| (time / iters.max(1.0)) as u64)
+        .collect();
+    Ok(Sample {
         ns,
         max_rss_kb: max_rss(nix::sys::resource::UsageWho::RUSAGE_SELF),
-    }
+    })
 }
 
 fn exec_worker(iterations: usize, args: &Args) -> Result<Sample, String> {
@@ -521,7 +500,11 @@ impl Bench {
                 String::from_utf8_lossy(&output.stderr)
             ));
         }
-        serde_json::from_slice(&output.stdout).map_err(|e| format!("worker {kind} output: {e}"))
+        // The sample is the last line; criterion reports on the lines before it.
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let last = stdout.lines().rev().find(|l| !l.trim().is_empty());
+        serde_json::from_str(last.unwrap_or_default())
+            .map_err(|e| format!("worker {kind} output: {e}"))
     }
 
     /// (a) The Helm library, in-process in Python.
@@ -536,15 +519,11 @@ impl Bench {
             );
         }
         let chart = self.work.join("chart");
-        copy_dir(&self.root.join("benches/helm-redis-sentinel"), &chart)?;
-        copy_dir(
-            &self.root.join("crates/render/scripts"),
-            &chart.join("files"),
-        )?;
         let values = self.work.join("values.json");
+        let chart_values = inputs::helm_chart(example().deployment(), &chart)?;
         write(
             &values,
-            &serde_json::to_string_pretty(&chart_values(example().deployment())).expect("json"),
+            &serde_json::to_string_pretty(&chart_values).expect("json"),
         )?;
         let out = self.work.join("helm.yaml");
         let iterations = self.iterations(100);
@@ -601,8 +580,7 @@ impl Bench {
             return self.skip("kubectl kustomize", "kubectl not found on PATH");
         }
         let dir = self.work.join("kustomize");
-        copy_dir(&self.root.join("benches/kustomize"), &dir)?;
-        write(&dir.join("manifests.yaml"), &objects_yaml(&example()))?;
+        inputs::kustomization(&render(&example()), &dir)?;
         let out = self.work.join("kustomize.yaml");
         let command = vec![
             "kubectl".to_string(),
@@ -625,13 +603,8 @@ impl Bench {
                 "benches/cdk8s/node_modules missing (run `npm ci` in benches/cdk8s)",
             );
         }
-        let values = self.work.join("cdk8s-values.json");
-        let mut input = chart_values(example().deployment());
-        input["scriptsDir"] = json!(self.root.join("crates/render/scripts"));
-        write(
-            &values,
-            &serde_json::to_string_pretty(&input).expect("json"),
-        )?;
+        let values = self.work.join("cdk8s-objects.json");
+        write(&values, &inputs::cdk8s_objects(&render(&example())))?;
         let dist = self.work.join("cdk8s-dist");
         // The app reads its input from this variable; the worker's children inherit it.
         let command = vec![
@@ -910,23 +883,6 @@ fn write(path: &Path, text: &str) -> Result<(), String> {
     std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-fn copy_dir(from: &Path, to: &Path) -> Result<(), String> {
-    std::fs::create_dir_all(to).map_err(|e| format!("{}: {e}", to.display()))?;
-    for entry in std::fs::read_dir(from).map_err(|e| format!("{}: {e}", from.display()))? {
-        let entry = entry.map_err(|e| format!("{}: {e}", from.display()))?;
-        let path = entry.path();
-        let target = to.join(entry.file_name());
-        if path.is_dir() {
-            if entry.file_name() != "node_modules" {
-                copy_dir(&path, &target)?;
-            }
-        } else {
-            std::fs::copy(&path, &target).map_err(|e| format!("{}: {e}", path.display()))?;
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -962,19 +918,6 @@ mod tests {
         assert!(
             error.contains("missing [\"Namespace//gravitee-apim\"]"),
             "{error}"
-        );
-    }
-
-    #[test]
-    fn chart_values_follow_the_model() {
-        let mut d = fleet_member(7);
-        d.redis.replicas = 4;
-        let values = chart_values(&d);
-        assert_eq!(values["namespace"], "tenant-00007");
-        assert_eq!(values["redis"]["replicas"], 4);
-        assert_eq!(
-            values["redis"]["sentinel"]["serviceName"],
-            "gw-00007-redis-sentinel-headless"
         );
     }
 }

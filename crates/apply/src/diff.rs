@@ -2,7 +2,7 @@
 //! data masked, as a unified diff.
 
 use serde_json::Value;
-use similar::{ChangeTag, TextDiff};
+use similar::TextDiff;
 
 use crate::secrets::{Masker, mask_secret_data};
 
@@ -90,55 +90,39 @@ impl ObjectDiff {
     }
 }
 
-/// A unified diff of two texts, like `kubectl diff`: `--- live/<object>` and `+++ merged/<object>`.
+/// A unified diff of two texts, like `kubectl diff`: `--- live/<object>` and `+++ merged/<object>`,
+/// three lines of context (similar's unified diff). `color` (the caller's choice) adds ANSI colours:
+/// bold headers, cyan hunk headers, red removed and green added lines.
 ///
 /// ```
 /// let text = gatehouse_apply::unified_diff("ConfigMap ns/a", "a: 1\n", "a: 2\n", false);
 /// assert!(text.contains("-a: 1\n+a: 2\n"));
 /// ```
 pub fn unified_diff(object: &str, before: &str, after: &str, color: bool) -> String {
-    let diff = TextDiff::from_lines(before, after);
-    let mut out = String::new();
-    let header = format!("--- live/{object}\n+++ merged/{object}\n");
-    out.push_str(&if color {
-        format!("\x1b[1m{header}\x1b[0m")
-    } else {
-        header
-    });
-    for group in diff.grouped_ops(3) {
-        let (first, last) = (group[0], group[group.len() - 1]);
-        let old = first.old_range().start..last.old_range().end;
-        let new = first.new_range().start..last.new_range().end;
-        let hunk = format!(
-            "@@ -{},{} +{},{} @@\n",
-            old.start + 1,
-            old.len(),
-            new.start + 1,
-            new.len()
-        );
-        out.push_str(&if color {
-            format!("\x1b[36m{hunk}\x1b[0m")
+    let plain = TextDiff::from_lines(before, after)
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("live/{object}"), &format!("merged/{object}"))
+        .to_string();
+    if !color {
+        return plain;
+    }
+    let mut out = String::with_capacity(plain.len() + 256);
+    for (index, line) in plain.lines().enumerate() {
+        let code = match line.as_bytes().first() {
+            // The first two lines are the `---`/`+++` file headers.
+            _ if index < 2 => "\x1b[1m",
+            Some(b'@') => "\x1b[36m",
+            Some(b'-') => "\x1b[31m",
+            Some(b'+') => "\x1b[32m",
+            _ => "",
+        };
+        if code.is_empty() {
+            out.push_str(line);
         } else {
-            hunk
-        });
-        for op in &group {
-            for change in diff.iter_changes(op) {
-                let (sign, code) = match change.tag() {
-                    ChangeTag::Delete => ('-', "\x1b[31m"),
-                    ChangeTag::Insert => ('+', "\x1b[32m"),
-                    ChangeTag::Equal => (' ', ""),
-                };
-                let mut line = format!("{sign}{}", change.value());
-                if !line.ends_with('\n') {
-                    line.push('\n');
-                }
-                if color && !code.is_empty() {
-                    out.push_str(&format!("{code}{}\x1b[0m\n", line.trim_end_matches('\n')));
-                } else {
-                    out.push_str(&line);
-                }
-            }
+            out.push_str(&format!("{code}{line}\x1b[0m"));
         }
+        out.push('\n');
     }
     out
 }
@@ -168,7 +152,13 @@ mod tests {
         let text = d.render(false);
         assert!(text.contains("-  k: old\n+  k: new\n"), "{text}");
         assert!(text.starts_with("--- live/ConfigMap ns/c\n+++ merged/ConfigMap ns/c\n"));
-        assert!(d.render(true).contains("\x1b[31m-  k: old\x1b[0m"));
+        let colored = d.render(true);
+        assert!(colored.contains("\x1b[31m-  k: old\x1b[0m"), "{colored}");
+        assert!(colored.contains("\x1b[32m+  k: new\x1b[0m"), "{colored}");
+        assert!(
+            colored.starts_with("\x1b[1m--- live/ConfigMap ns/c\x1b[0m\n"),
+            "{colored}"
+        );
     }
 
     #[test]

@@ -19,28 +19,6 @@ pub struct Helm {
     kubeconfig: Option<PathBuf>,
 }
 
-/// Finds an executable named `name` on `PATH`.
-pub fn find_on_path(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|candidate| is_executable(candidate))
-}
-
-fn is_executable(path: &Path) -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        path.metadata()
-            .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-            .unwrap_or(false)
-    }
-    #[cfg(not(unix))]
-    {
-        path.is_file()
-    }
-}
-
 impl Helm {
     /// Uses `binary`, or finds `helm` on PATH; [`ApplyError::HelmMissing`] otherwise.
     pub fn locate(
@@ -48,11 +26,9 @@ impl Helm {
         context: Option<String>,
         kubeconfig: Option<PathBuf>,
     ) -> Result<Helm, ApplyError> {
-        let binary = match binary {
-            Some(b) if is_executable(&b) => b,
-            Some(_) => return Err(ApplyError::HelmMissing),
-            None => find_on_path("helm").ok_or(ApplyError::HelmMissing)?,
-        };
+        // `which` checks that a given path is an executable file, or searches PATH for `helm`.
+        let binary = which::which(binary.as_deref().unwrap_or(Path::new("helm")))
+            .map_err(|_| ApplyError::HelmMissing)?;
         Ok(Helm {
             binary,
             context,

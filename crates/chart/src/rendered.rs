@@ -113,7 +113,7 @@ json.dump(out, sys.stdout)
 impl Renderer {
     /// The first renderer available: `helm` on PATH, then `helm-python-sdk`.
     pub fn detect() -> Option<Renderer> {
-        if let Some(helm) = find_on_path("helm") {
+        if let Ok(helm) = which::which("helm") {
             return Some(Renderer::HelmBinary(helm));
         }
         let probe = Command::new("python3")
@@ -195,47 +195,15 @@ impl Renderer {
         };
         let mut objects = Vec::new();
         for text in texts {
-            for document in split_documents(&text) {
-                let value: Value =
-                    serde_saphyr::from_str(&document).map_err(|_| RenderError::Output {
-                        renderer: renderer.clone(),
-                        message: "a rendered document is not valid YAML".into(),
-                    })?;
-                if value.is_object() {
-                    objects.push(value);
-                }
-            }
+            let documents: Vec<Value> =
+                serde_saphyr::from_multiple(&text).map_err(|_| RenderError::Output {
+                    renderer: renderer.clone(),
+                    message: "a rendered document is not valid YAML".into(),
+                })?;
+            objects.extend(documents.into_iter().filter(Value::is_object));
         }
         Ok(objects)
     }
-}
-
-fn find_on_path(name: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join(name))
-            .find(|candidate| candidate.is_file())
-    })
-}
-
-/// Splits a multi-document YAML stream at `---` lines, dropping empty documents.
-pub fn split_documents(text: &str) -> Vec<String> {
-    let mut documents = vec![String::new()];
-    for line in text.lines() {
-        if line.trim_end() == "---" || line.starts_with("--- ") {
-            documents.push(String::new());
-        } else if let Some(current) = documents.last_mut() {
-            current.push_str(line);
-            current.push('\n');
-        }
-    }
-    documents
-        .into_iter()
-        .filter(|d| {
-            d.lines()
-                .any(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
-        })
-        .collect()
 }
 
 /// What the rendered chart must contain.
