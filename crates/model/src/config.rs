@@ -184,6 +184,19 @@ impl KeyIndex {
     }
 }
 
+/// Line and column (1-based) where a field path is written in a config file, or where its closest
+/// written ancestor is; `None` when neither is in the file. Locates warnings of a valid file the
+/// way [`load_yaml_str`] locates errors.
+///
+/// ```
+/// let yaml = "redis:\n  sentinel:\n    count: 2\n";
+/// assert_eq!(gatehouse_model::field_location(yaml, "redis.sentinel.count"), Some((3, 5)));
+/// assert_eq!(gatehouse_model::field_location(yaml, "redis.replicas"), Some((1, 1)));
+/// ```
+pub fn field_location(yaml: &str, path: &str) -> Option<(usize, usize)> {
+    KeyIndex::of(yaml).place_of(path)
+}
+
 /// The JSON schema of the config file (and of [`crate::Deployment`]), pretty-printed.
 pub fn json_schema() -> String {
     let schema = schemars::schema_for!(crate::Deployment);

@@ -14,6 +14,7 @@
 
 #[cfg(feature = "proptest")]
 pub mod arbitrary;
+mod compiled;
 mod config;
 mod gateway;
 mod redis;
@@ -24,6 +25,8 @@ mod validate;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use compiled::VERSION;
+pub use config::field_location;
 pub use config::{ConfigError, from_yaml_str, json_schema, load_yaml_str};
 pub use gateway::{
     EnvVar, Gateway, GatewayImage, GatewayService, GatewayServices, Plugin, PullPolicy, Reporters,
