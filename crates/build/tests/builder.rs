@@ -87,20 +87,26 @@ fn a_removed_config_leaves_nothing_behind() {
     compile(configs.path(), out.path()).unwrap();
     assert!(!out.path().join("gatehouse/b").exists());
     let code = std::fs::read_to_string(out.path().join("gatehouse.rs")).unwrap();
-    assert!(code.contains("pub fn a()") && !code.contains("pub fn b()"), "{code}");
+    assert!(
+        code.contains("pub fn a()") && !code.contains("pub fn b()"),
+        "{code}"
+    );
 }
 
 #[test]
 fn errors_are_located_in_the_file_and_nothing_is_written() {
     let (configs, out) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    write(configs.path(), &[("bad.yaml", INVALID), ("good.yaml", VALID)]);
+    write(
+        configs.path(),
+        &[("bad.yaml", INVALID), ("good.yaml", VALID)],
+    );
     let error = compile(configs.path(), out.path()).unwrap_err();
     let bad = configs.path().join("bad.yaml").display().to_string();
     let lines: Vec<String> = error.diagnostics().iter().map(|d| d.to_string()).collect();
     assert!(
-        lines.iter().any(|l| l.starts_with(&format!(
-            "{bad}:2:3: error: redis.replicas: 0 replicas"
-        )) && l.contains("use at least 1 replica")),
+        lines.iter().any(|l| l
+            .starts_with(&format!("{bad}:2:3: error: redis.replicas: 0 replicas"))
+            && l.contains("use at least 1 replica")),
         "{lines:#?}"
     );
     assert!(
@@ -163,9 +169,12 @@ fn warnings_of_valid_configs_are_located() {
     let compiled = compile(configs.path(), out.path()).unwrap();
     let two = configs.path().join("two.yaml").display().to_string();
     assert!(
-        compiled.warnings.iter().any(|w| w.severity == Severity::Warning
-            && w.to_string()
-                .starts_with(&format!("{two}:3:5: warning: redis.sentinel.count: "))),
+        compiled
+            .warnings
+            .iter()
+            .any(|w| w.severity == Severity::Warning
+                && w.to_string()
+                    .starts_with(&format!("{two}:3:5: warning: redis.sentinel.count: "))),
         "{:#?}",
         compiled.warnings
     );
@@ -178,9 +187,7 @@ fn two_files_with_the_same_rust_name_are_an_error_naming_both() {
         configs.path(),
         &[("prod-eu.yaml", VALID), ("prod_eu.yml", VALID)],
     );
-    let text = compile(configs.path(), out.path())
-        .unwrap_err()
-        .to_string();
+    let text = compile(configs.path(), out.path()).unwrap_err().to_string();
     let first = configs.path().join("prod-eu.yaml").display().to_string();
     let second = configs.path().join("prod_eu.yml").display().to_string();
     assert!(
@@ -195,7 +202,10 @@ fn two_files_with_the_same_rust_name_are_an_error_naming_both() {
 #[test]
 fn watches_each_config_and_each_directory() {
     let (configs, out) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    write(configs.path(), &[("a.yaml", VALID), ("notes.txt", "not a config")]);
+    write(
+        configs.path(),
+        &[("a.yaml", VALID), ("notes.txt", "not a config")],
+    );
     let single = tempfile::tempdir().unwrap();
     write(single.path(), &[("one.yaml", VALID)]);
     let compiled = Builder::new()
@@ -219,5 +229,8 @@ fn watches_each_config_and_each_directory() {
 fn without_out_dir_outside_cargo_the_error_says_what_to_do() {
     // This crate has no build script, so cargo sets no OUT_DIR for its tests.
     let text = Builder::new().compile().unwrap_err().to_string();
-    assert!(text.contains("OUT_DIR is not set") && text.contains(".out_dir("), "{text}");
+    assert!(
+        text.contains("OUT_DIR is not set") && text.contains(".out_dir("),
+        "{text}"
+    );
 }
