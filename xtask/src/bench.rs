@@ -16,6 +16,7 @@
 //! Timings are ratios taken in the same run on the same machine; nothing here is a test assertion.
 
 mod apply;
+mod build;
 mod inputs;
 
 use std::collections::BTreeMap;
@@ -386,6 +387,7 @@ struct Row {
 enum Group {
     Render,
     Apply,
+    Build,
 }
 
 struct Bench {
@@ -443,6 +445,7 @@ impl Bench {
         self.cdk8s()?;
         self.fleets()?;
         self.apply()?;
+        self.build_script()?;
 
         print!("{}", self.table());
         let _ = std::fs::remove_dir_all(&self.work);
@@ -702,6 +705,22 @@ impl Bench {
         Ok(())
     }
 
+    /// Build-script codegen: incremental `cargo build` after a config change (`bench/build.rs`).
+    fn build_script(&mut self) -> Result<(), String> {
+        let report = build::measure(&self.root, &self.work, self.iterations(5))?;
+        self.notes.extend(report.lines);
+        for (name, sample) in report.rows {
+            eprintln!("bench: {name}: done");
+            self.rows.push(Row {
+                group: Group::Build,
+                name,
+                sample,
+                per: None,
+            });
+        }
+        Ok(())
+    }
+
     fn group_table(&self, t: &mut String, group: Group, header: &str) {
         let rows: Vec<&Row> = self.rows.iter().filter(|r| r.group == group).collect();
         let Some(first) = rows.first() else {
@@ -788,6 +807,10 @@ impl Bench {
             (
                 Group::Apply,
                 "| apply | median | min | max | × gatehouse deploy | peak RSS | |",
+            ),
+            (
+                Group::Build,
+                "| build-script codegen (cargo build, dev profile) | median | min | max | × after a config change | peak RSS | |",
             ),
         ] {
             self.group_table(&mut t, group, header);

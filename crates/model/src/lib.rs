@@ -15,6 +15,7 @@
 #[cfg(feature = "proptest")]
 pub mod arbitrary;
 mod builder;
+mod compiled;
 mod config;
 mod gateway;
 pub mod presets;
@@ -28,6 +29,7 @@ mod validate;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use compiled::VERSION;
 pub use config::{ConfigError, from_yaml_str, json_schema, load_yaml_str, place_in_file};
 pub use gateway::{
     EnvVar, Gateway, GatewayImage, GatewayService, GatewayServices, Plugin, PullPolicy, Reporters,
