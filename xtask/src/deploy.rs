@@ -124,7 +124,6 @@ impl Target {
                 ReleaseMode::Helm
             },
             skip_release: self.skip_release,
-            progress: std::io::stderr().is_terminal(),
             ..Default::default()
         }
     }

@@ -184,6 +184,18 @@ impl KeyIndex {
     }
 }
 
+/// The place in a config file where `path` (or its closest written ancestor) is written.
+///
+/// ```
+/// let yaml = "redis:\n  sentinel:\n    count: 2\n";
+/// assert_eq!(gatehouse_model::place_in_file(yaml, "redis.sentinel.count"), Some((3, 5)));
+/// ```
+pub fn place_in_file(yaml: &str, path: &str) -> Option<(u64, u64)> {
+    KeyIndex::of(yaml)
+        .place_of(path)
+        .map(|(line, column)| (line as u64, column as u64))
+}
+
 /// The JSON schema of the config file (and of [`crate::Deployment`]), pretty-printed.
 pub fn json_schema() -> String {
     let schema = schemars::schema_for!(crate::Deployment);

@@ -24,7 +24,7 @@ mod validate;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-pub use config::{ConfigError, from_yaml_str, json_schema, load_yaml_str};
+pub use config::{ConfigError, from_yaml_str, json_schema, load_yaml_str, place_in_file};
 pub use gateway::{
     EnvVar, Gateway, GatewayImage, GatewayService, GatewayServices, Plugin, PullPolicy, Reporters,
     ServiceType,
