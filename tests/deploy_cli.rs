@@ -1,51 +1,28 @@
-//! `cargo xtask deploy | diff | destroy | render --gitops` against the mock API server, through a
-//! kubeconfig file and a fake `helm` on PATH, like a user would run them.
-
-mod support;
+//! `gatehouse deploy | diff | destroy | status | render --gitops` against the mock API server,
+//! through a kubeconfig file and a fake `helm` on PATH, like a user would run them.
 
 use std::path::Path;
+use std::process::Output;
 
-use std::process::{Command, Output, Stdio};
-use support::fake_helm;
-
-use gatehouse_kube_mock::MockApiServer;
+use gatehouse_apply_mock::MockApiServer;
+use gatehouse_tests::{fake_helm, path_with, run, text};
 
 const SECRET: &str = "cli-s3cr3t-value";
 
 fn xtask(dir: &Path, kubeconfig: &Path, args: &[&str], stdin: &str) -> Output {
-    let path = format!(
-        "{}:{}",
-        fake_helm(dir).display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let mut child = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(args)
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
-        .env("PATH", path)
-        .env("GATEHOUSE_REDIS_PASSWORD", SECRET)
-        .env("GRAVITEE_LICENSE_KEY", SECRET)
-        .env("GRAVITEE_CLOUD_TOKEN", SECRET)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
+    let path = path_with(&fake_helm(dir));
+    let mut args = args.to_vec();
+    args.extend(["--kubeconfig", kubeconfig.to_str().unwrap()]);
+    run(
+        &args,
+        stdin,
+        &[
+            ("PATH", &path),
+            ("GATEHOUSE_REDIS_PASSWORD", SECRET),
+            ("GRAVITEE_LICENSE_KEY", SECRET),
+            ("GRAVITEE_CLOUD_TOKEN", SECRET),
+        ],
+        None,
     )
 }
 
@@ -116,11 +93,13 @@ fn diff_exits_2_on_errors() {
 #[test]
 fn render_gitops_writes_flux_objects_and_kustomization() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(["render", "--gitops"])
-        .arg(dir.path().join("gitops"))
-        .output()
-        .unwrap();
+    let gitops = dir.path().join("gitops");
+    let out = run(
+        &["render", "--gitops", gitops.to_str().unwrap()],
+        "",
+        &[],
+        None,
+    );
     assert!(out.status.success(), "{}", text(&out));
     let k = std::fs::read_to_string(dir.path().join("gitops/kustomization.yaml")).unwrap();
     assert!(k.contains("helmrelease"), "{k}");
