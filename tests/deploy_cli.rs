@@ -114,3 +114,60 @@ fn render_gitops_writes_flux_objects_and_kustomization() {
         "{text}"
     );
 }
+
+#[test]
+fn diff_needs_no_secret_values_and_status_reports_what_it_can_see() {
+    let server = MockApiServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = server.write_kubeconfig(dir.path());
+    let kubeconfig = kubeconfig.to_str().unwrap();
+    // No secret variable in the environment at all.
+    let env = [
+        ("GATEHOUSE_REDIS_PASSWORD", ""),
+        ("GRAVITEE_LICENSE_KEY", ""),
+        ("GRAVITEE_CLOUD_TOKEN", ""),
+    ];
+    let out = run(&["diff", "--kubeconfig", kubeconfig], "", &env, None);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("would be created from GATEHOUSE_REDIS_PASSWORD"),
+        "{}",
+        text(&out)
+    );
+    let out = run(
+        &["diff", "-o", "json", "--kubeconfig", kubeconfig],
+        "",
+        &env,
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let data: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(data["changes"], true);
+    assert_eq!(data["secretsNotCompared"].as_array().unwrap().len(), 3);
+
+    // Deploy (with the values), then status: workloads ready, no drift; the mock runs no pods,
+    // so no Sentinel can be asked and the status is not healthy (exit 1).
+    let out = xtask(
+        dir.path(),
+        Path::new(kubeconfig),
+        &["deploy", "--skip-release"],
+        "",
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let out = xtask(
+        dir.path(),
+        Path::new(kubeconfig),
+        &["status", "--skip-release"],
+        "",
+    );
+    let shown = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{shown}");
+    assert!(
+        shown.contains(": ready (") && !shown.contains("NOT READY"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("no Sentinel pods found") && shown.contains("drift: none"),
+        "{shown}"
+    );
+}
