@@ -118,3 +118,71 @@ fn fleet_example_gives_each_team_its_own_sentinels() {
         "the error names the field"
     );
 }
+
+const DEPLOY_SECRET: &str = "example-s3cr3t-value";
+
+fn run_deploy(kubeconfig: Option<&std::path::Path>, dir: &std::path::Path) -> std::process::Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_deploy"));
+    if let Some(kubeconfig) = kubeconfig {
+        command.arg("--kubeconfig").arg(kubeconfig);
+    }
+    if kubeconfig.is_some() {
+        // Against the mock: a fake helm records the release instead of installing it.
+        command.env(
+            "PATH",
+            gatehouse_testkit::path_with(&gatehouse_testkit::fake_helm(dir)),
+        );
+    }
+    command
+        .env("GATEHOUSE_REDIS_PASSWORD", DEPLOY_SECRET)
+        .env("GRAVITEE_LICENSE_KEY", DEPLOY_SECRET)
+        .env("GRAVITEE_CLOUD_TOKEN", DEPLOY_SECRET)
+        .output()
+        .expect("the deploy example runs")
+}
+
+#[test]
+fn deploy_example_deploys_through_the_facade() {
+    let server = gatehouse_apply_mock::MockApiServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = server.write_kubeconfig(dir.path());
+    let out = run_deploy(Some(&kubeconfig), dir.path());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    // The report on stdout, the events the program chose to print on stderr.
+    assert!(
+        stdout.contains("StatefulSet gravitee-apim/") && stdout.contains("created"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("checking:") && stderr.contains(": ready"),
+        "{stderr}"
+    );
+    assert!(!format!("{stdout}{stderr}").contains(DEPLOY_SECRET));
+    // The objects are in the API server and the gateway went to helm.
+    assert!(
+        server.paths().iter().any(|p| p.contains("/statefulsets/")),
+        "{:?}",
+        server.paths()
+    );
+    let argv = std::fs::read_to_string(dir.path().join("helm-argv")).unwrap();
+    assert!(argv.contains("upgrade\n--install\n"), "{argv}");
+}
+
+#[test]
+fn deploy_example_against_a_real_cluster() {
+    if std::env::var("GATEHOUSE_E2E").as_deref() != Ok("1") {
+        eprintln!(
+            "skipping: set GATEHOUSE_E2E=1 with KUBECONFIG pointing at a disposable cluster and helm on PATH to run it"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_deploy(None, dir.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -4,13 +4,13 @@
 use std::time::Duration;
 
 use futures::StreamExt;
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
-use k8s_openapi::api::core::v1::{Event, Pod};
+use k8s_openapi::api::core::v1::{Event as KubeEvent, Pod};
 use kube::api::{Api, DynamicObject, ListParams};
 use kube::runtime::watcher::watch_object;
 use serde_json::Value;
 
+use crate::events::{Event, EventSink, emit};
 use crate::secrets::Masker;
 use crate::{ApplyError, Cluster, Desired};
 
@@ -106,7 +106,7 @@ pub fn helmrelease_ready(object: &Value) -> (bool, String) {
 }
 
 /// Progress of one object: (done, ready count, wanted count, explanation).
-fn progress_of(kind: &str, object: &Value) -> (bool, u64, u64, String) {
+pub(crate) fn progress_of(kind: &str, object: &Value) -> (bool, u64, u64, String) {
     match kind {
         "StatefulSet" => match serde_json::from_value::<StatefulSet>(object.clone()) {
             Ok(sts) => {
@@ -151,17 +151,9 @@ pub(crate) async fn wait_for(
     cluster: &Cluster,
     objects: &[&Desired],
     timeout: Duration,
-    progress: bool,
+    events: &Option<EventSink>,
     masker: &Masker,
 ) -> Result<(), ApplyError> {
-    let bars = MultiProgress::with_draw_target(if progress {
-        ProgressDrawTarget::stderr()
-    } else {
-        ProgressDrawTarget::hidden()
-    });
-    let style = ProgressStyle::with_template("{spinner} {prefix:40} [{bar:20}] {pos}/{len} {msg}")
-        .expect("template")
-        .progress_chars("=> ");
     let waited: Vec<&Desired> = objects
         .iter()
         .copied()
@@ -176,30 +168,43 @@ pub(crate) async fn wait_for(
     };
     let waits = waited.iter().map(|d| {
         let api = api_of(d);
-        let bar = bars.add(ProgressBar::new(1).with_style(style.clone()));
-        bar.set_prefix(d.display());
-        bar.enable_steady_tick(Duration::from_millis(200));
+        let object = d.display();
         let kind = d.kind.kind;
         let name = d.name().to_string();
         async move {
             let mut stream = Box::pin(watch_object(api, &name));
             while let Some(event) = stream.next().await {
                 match event {
-                    Ok(Some(object)) => {
-                        let value = serde_json::to_value(&object).unwrap_or_default();
-                        let (done, ready, want, why) = progress_of(kind, &value);
-                        bar.set_length(want);
-                        bar.set_position(ready);
-                        bar.set_message(masker.mask(&why));
+                    Ok(Some(live)) => {
+                        let value = serde_json::to_value(&live).unwrap_or_default();
+                        let (done, ready, wanted, why) = progress_of(kind, &value);
                         if done {
-                            bar.finish_with_message("ready");
+                            emit(events, || Event::Ready {
+                                object: object.clone(),
+                            });
                             return;
                         }
+                        emit(events, || Event::Waiting {
+                            object: object.clone(),
+                            ready,
+                            wanted,
+                            reason: masker.mask(&why),
+                        });
                     }
-                    Ok(None) => bar.set_message("not found yet"),
+                    Ok(None) => emit(events, || Event::Waiting {
+                        object: object.clone(),
+                        ready: 0,
+                        wanted: 1,
+                        reason: "not found yet".into(),
+                    }),
                     // The watcher re-lists by itself; transient errors only delay.
                     Err(e) => {
-                        bar.set_message(masker.mask(&e.to_string()));
+                        emit(events, || Event::Waiting {
+                            object: object.clone(),
+                            ready: 0,
+                            wanted: 1,
+                            reason: masker.mask(&e.to_string()),
+                        });
                         tokio::time::sleep(Duration::from_millis(500)).await;
                     }
                 }
@@ -257,7 +262,7 @@ async fn explain_pods(cluster: &Cluster, ns: &str, sts: &StatefulSet, masker: &M
         })
         .unwrap_or_default();
     let pods: Api<Pod> = Api::namespaced(cluster.client().clone(), ns);
-    let events: Api<Event> = Api::namespaced(cluster.client().clone(), ns);
+    let kube_events: Api<KubeEvent> = Api::namespaced(cluster.client().clone(), ns);
     let mut text = String::new();
     let Ok(list) = pods.list(&ListParams::default().labels(&selector)).await else {
         return text;
@@ -294,7 +299,7 @@ async fn explain_pods(cluster: &Cluster, ns: &str, sts: &StatefulSet, masker: &M
     }
     for subject in subjects {
         let params = ListParams::default().fields(&format!("involvedObject.name={subject}"));
-        if let Ok(list) = events.list(&params).await {
+        if let Ok(list) = kube_events.list(&params).await {
             for e in list
                 .items
                 .iter()

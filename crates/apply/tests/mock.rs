@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use gatehouse_apply::{Action, ApplyError, DeployOptions, ReleaseMode};
-use gatehouse_kube_mock::{Failure, Readiness, RecordedRequest, ResourceType};
+use gatehouse_apply_mock::{Failure, Readiness, RecordedRequest, ResourceType};
 use scenarios::Harness;
 use serde_json::json;
 

@@ -28,10 +28,7 @@ impl fmt::Display for Diagnostic {
         if let Some((line, column)) = self.position {
             write!(f, ":{line}:{column}")?;
         }
-        let level = match self.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-        };
+        let level = self.severity.as_str();
         write!(f, ": {level}: ")?;
         if let Some(path) = &self.path {
             write!(f, "{path}: ")?;
@@ -43,10 +40,7 @@ impl fmt::Display for Diagnostic {
 impl Diagnostic {
     /// The diagnostic as one cargo build-script directive (`cargo::error=` / `cargo::warning=`).
     pub fn cargo_directive(&self) -> String {
-        let directive = match self.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-        };
+        let directive = self.severity.as_str();
         // A directive is one line; messages are one line already, this only guards it.
         let text = self.to_string().replace(['\n', '\r'], " ");
         format!("cargo::{directive}={text}")

@@ -24,6 +24,16 @@ pub enum Severity {
     Warning,
 }
 
+impl Severity {
+    /// The word a person or a machine-readable report uses for it: `error` or `warning`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
 /// One problem found in a model.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[non_exhaustive]

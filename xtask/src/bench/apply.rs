@@ -76,7 +76,6 @@ pub struct ApplyReport {
 fn deploy_options() -> DeployOptions {
     DeployOptions {
         skip_release: true,
-        progress: false,
         timeout: Duration::from_secs(60),
         ..DeployOptions::default()
     }

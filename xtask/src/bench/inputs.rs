@@ -27,8 +27,9 @@ fn with_markers(example: &Deployment) -> Result<ValidDeployment, String> {
     };
     let mut d = example.clone().with_namespace(NAMESPACE_MARKER);
     d.name = NAME_MARKER.into();
-    d.redis.sentinel.service_name = rename(&example.redis.sentinel.service_name);
-    d.gateway.release_name = rename(&example.gateway.release_name);
+    // Unset names are derived from `name` and follow the marker by themselves.
+    d.redis.sentinel.service_name = example.redis.sentinel.service_name.as_deref().map(rename);
+    d.gateway.release_name = example.gateway.release_name.as_deref().map(rename);
     d.validated()
         .map_err(|_| "the bench's marker deployment is not valid".to_string())
 }

@@ -12,7 +12,7 @@
 //! become ready according to [`Readiness`].
 //!
 //! ```
-//! let server = gatehouse_kube_mock::MockApiServer::start();
+//! let server = gatehouse_apply_mock::MockApiServer::start();
 //! let kubeconfig = server.kubeconfig();
 //! assert!(kubeconfig.contains(&server.url()));
 //! assert_eq!(server.request_count(), 0);

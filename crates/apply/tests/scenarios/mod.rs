@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use gatehouse_apply::plan::Plan;
 use gatehouse_apply::{Action, ApplyError, Cluster, DeployOptions, ReleaseMode, secrets};
-use gatehouse_kube_mock::MockApiServer;
+use gatehouse_apply_mock::MockApiServer;
 use gatehouse_model::Deployment;
 use gatehouse_render::Rendered;
 use kube::api::{Api, DynamicObject};
@@ -98,12 +98,11 @@ impl Harness {
         gatehouse_render::render(&d.clone().validated().expect("valid model"))
     }
 
-    /// Deploy options: objects only (no gateway release), no progress bars.
+    /// Deploy options: objects only (no gateway release), no progress events.
     pub fn options(&self) -> DeployOptions {
         DeployOptions {
             timeout: self.timeout,
             skip_release: true,
-            progress: false,
             ..Default::default()
         }
     }

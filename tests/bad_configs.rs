@@ -5,9 +5,9 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-/// The command-line binary under test (one place to re-point when the CLI moves).
+/// The command-line binary under test.
 fn cli() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_xtask"))
+    gatehouse_testkit::gatehouse_bin()
 }
 
 fn corpus_dir() -> PathBuf {

@@ -1,4 +1,4 @@
-//! `cargo xtask chart-check`: checks a values file against the chart contract and, with
+//! `gatehouse chart-check`: checks a values file against the chart contract and, with
 //! `--chart DIR`, renders that chart offline and checks what it rendered.
 
 use std::path::{Path, PathBuf};
@@ -8,8 +8,12 @@ use gatehouse_chart::rendered::{self, ChartLayout, Expected, Renderer};
 use gatehouse_chart::{Severity, ValuesPaths};
 use serde_json::Value;
 
+use super::Globals;
+use super::config::{Input, load};
+use super::error::CliError;
+
 /// Arguments of `chart-check`.
-#[derive(clap::Args)]
+#[derive(clap::Args, Debug)]
 pub struct Args {
     /// The values file to check (written by `render` or by hand).
     #[arg(long)]
@@ -37,9 +41,12 @@ pub struct Args {
 }
 
 /// Runs the check; an error when the values or the rendered chart have an error-level finding.
-pub fn run(args: Args) -> Result<(), String> {
-    let text = std::fs::read_to_string(&args.values)
-        .map_err(|e| format!("cannot read {}: {e}", args.values.display()))?;
+pub fn run(args: Args, globals: &Globals) -> Result<std::process::ExitCode, CliError> {
+    let text = std::fs::read_to_string(&args.values).map_err(|source| CliError::Io {
+        action: "read",
+        path: args.values.clone(),
+        source,
+    })?;
     let values: Value = serde_saphyr::from_str(&text).map_err(|e| {
         // The parser's message can quote the offending line, which may hold a secret: keep only
         // the position.
@@ -53,16 +60,19 @@ pub fn run(args: Args) -> Result<(), String> {
                     .collect::<String>()
             })
             .unwrap_or_default();
-        format!(
-            "cannot parse {} as YAML {position}: fix the syntax (the parser's message is not shown because it may quote a secret)",
-            args.values.display()
+        CliError::ChartCheck(
+            format!("cannot parse {} as YAML {position}", args.values.display()),
+            "fix the YAML syntax there (the parser's message is not shown because it may quote a secret)".into(),
         )
     })?;
     let chart_paths = match &args.chart {
         Some(dir) => {
             let file = dir.join("values.yaml");
-            let text = std::fs::read_to_string(&file)
-                .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            let text = std::fs::read_to_string(&file).map_err(|source| CliError::Io {
+                action: "read",
+                path: file.clone(),
+                source,
+            })?;
             Some(ValuesPaths::from_values_yaml(&text))
         }
         None => None,
@@ -78,36 +88,47 @@ pub fn run(args: Args) -> Result<(), String> {
     let mut errors = report.errors().count();
     let warnings = report.warnings().count();
     if let Some(dir) = &args.chart {
-        errors += check_rendered(&args, dir, &values)?;
+        errors += check_rendered(&args, dir, &values, globals)?;
     }
     eprintln!(
         "chart-check {}: {errors} error(s), {warnings} warning(s)",
         args.values.display()
     );
     if errors > 0 {
-        return Err(format!(
-            "{} does not meet the chart contract",
-            args.values.display()
+        return Err(CliError::ChartCheck(
+            format!("{} does not meet the chart contract", args.values.display()),
+            "fix the findings listed above; each says what the chart reads instead".into(),
         ));
     }
-    Ok(())
+    Ok(std::process::ExitCode::SUCCESS)
 }
 
-fn check_rendered(args: &Args, dir: &Path, values: &Value) -> Result<usize, String> {
+fn check_rendered(
+    args: &Args,
+    dir: &Path,
+    values: &Value,
+    globals: &Globals,
+) -> Result<usize, CliError> {
     let layout = match &args.chart_version {
         Some(v) => ChartLayout::of_version(v).ok_or_else(|| {
-            format!("--chart-version {v}: expected MAJOR.MINOR, e.g. 4.9 or 4.12")
+            CliError::ChartCheck(
+                format!("--chart-version {v} is not a chart version"),
+                "write MAJOR.MINOR, e.g. 4.9 or 4.12".into(),
+            )
         })?,
         None => chart_layout(dir)?,
     };
     let renderer =
-        Renderer::detect().ok_or_else(|| rendered::RenderError::NoRenderer.to_string())?;
+        Renderer::detect().ok_or(CliError::ChartRender(rendered::RenderError::NoRenderer))?;
     let objects = renderer
         .render(dir, &args.values, values, &args.release, &args.namespace)
-        .map_err(|e| e.to_string())?;
+        .map_err(CliError::ChartRender)?;
     let (expected, required): (Option<Expected>, Vec<&str>) = match &args.config {
         Some(config) => {
-            let valid = crate::load(Some(config))?;
+            let input = Input {
+                config: Some(config.clone()),
+            };
+            let valid = load(&input, globals)?;
             let d = valid.deployment();
             let names = gatehouse_render::Names::of(d);
             let expected = Expected {
@@ -140,20 +161,35 @@ fn check_rendered(args: &Args, dir: &Path, values: &Value) -> Result<usize, Stri
     Ok(findings.len())
 }
 
-fn chart_layout(dir: &Path) -> Result<ChartLayout, String> {
+fn chart_layout(dir: &Path) -> Result<ChartLayout, CliError> {
     let file = dir.join("Chart.yaml");
-    let text = std::fs::read_to_string(&file)
-        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-    let chart: Value = serde_saphyr::from_str(&text)
-        .map_err(|_| format!("{} is not valid YAML", file.display()))?;
+    let text = std::fs::read_to_string(&file).map_err(|source| CliError::Io {
+        action: "read",
+        path: file.clone(),
+        source,
+    })?;
+    let chart: Value = serde_saphyr::from_str(&text).map_err(|_| {
+        CliError::ChartCheck(
+            format!("{} is not valid YAML", file.display()),
+            "point --chart at an unpacked graviteeio/apim chart".into(),
+        )
+    })?;
     let version = chart
         .get("version")
         .and_then(Value::as_str)
-        .ok_or_else(|| format!("{} has no version: pass --chart-version", file.display()))?;
+        .ok_or_else(|| {
+            CliError::ChartCheck(
+                format!("{} has no version", file.display()),
+                "pass --chart-version, e.g. 4.9".into(),
+            )
+        })?;
     ChartLayout::of_version(version).ok_or_else(|| {
-        format!(
-            "{}: version `{version}` is not MAJOR.MINOR.PATCH",
-            file.display()
+        CliError::ChartCheck(
+            format!(
+                "{}: version `{version}` is not MAJOR.MINOR.PATCH",
+                file.display()
+            ),
+            "pass --chart-version, e.g. 4.9".into(),
         )
     })
 }

@@ -5,26 +5,24 @@
 //! `deploy`, `diff` and `destroy` run against the mock API server (with a fake `helm`), including a
 //! secret that changed since the last deploy and the error paths without a cluster.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 
+use gatehouse_tests::{fake_helm, gatehouse_bin};
 use std::process::{Command, Output};
-use support::fake_helm;
 
 const REDIS: &str = "GH-REDIS-7f3a9c-SECRET";
 const LICENSE: &str = "GH-LICENSE-e81b2d-SECRET";
 const TOKEN: &str = "GH-TOKEN-c40f5e-SECRET";
 const SECRETS: [&str; 3] = [REDIS, LICENSE, TOKEN];
 
-fn xtask(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_xtask"))
+fn gatehouse(args: &[&str]) -> Output {
+    Command::new(gatehouse_bin())
         .args(args)
         .env("GATEHOUSE_REDIS_PASSWORD", REDIS)
         .env("GRAVITEE_LICENSE_KEY", LICENSE)
         .env("GRAVITEE_CLOUD_TOKEN", TOKEN)
         .output()
-        .expect("xtask runs")
+        .expect("gatehouse runs")
 }
 
 fn assert_clean(what: &str, out: &Output) {
@@ -74,10 +72,17 @@ fn no_command_prints_or_writes_a_secret() {
     let out_dir = dir.path().join("out");
     let mut runs: Vec<(String, Output, bool)> = Vec::new();
     let mut run = |label: &str, args: &[&str], should_succeed: bool| {
-        runs.push((label.to_string(), xtask(args), should_succeed));
+        runs.push((label.to_string(), gatehouse(args), should_succeed));
     };
     run("render yaml", &["render"], true);
     run("render json", &["render", "-o", "json"], true);
+    run("render --all", &["render", "--all"], true);
+    run(
+        "render --all json",
+        &["render", "--all", "-o", "json"],
+        true,
+    );
+    run("render --values-only", &["render", "--values-only"], true);
     run(
         "render --out",
         &["render", "--out", out_dir.to_str().unwrap()],
@@ -159,6 +164,11 @@ fn no_command_prints_or_writes_a_secret() {
         false,
     );
     run(
+        "validate -o json invalid config",
+        &["validate", "-o", "json", "-f", bad_config.to_str().unwrap()],
+        false,
+    );
+    run(
         "render invalid config",
         &["render", "--config", bad_config.to_str().unwrap()],
         false,
@@ -192,7 +202,7 @@ fn no_command_prints_or_writes_a_secret() {
 
 #[test]
 fn cluster_commands_never_print_or_send_a_secret_outside_secrets() {
-    let server = gatehouse_kube_mock::MockApiServer::start();
+    let server = gatehouse_apply_mock::MockApiServer::start();
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = server.write_kubeconfig(dir.path());
     let path = format!(
@@ -201,7 +211,7 @@ fn cluster_commands_never_print_or_send_a_secret_outside_secrets() {
         std::env::var("PATH").unwrap_or_default()
     );
     let run = |args: &[&str], redis: &str| {
-        Command::new(env!("CARGO_BIN_EXE_xtask"))
+        Command::new(gatehouse_bin())
             .args(args)
             .arg("--kubeconfig")
             .arg(&kubeconfig)
@@ -210,11 +220,12 @@ fn cluster_commands_never_print_or_send_a_secret_outside_secrets() {
             .env("GRAVITEE_LICENSE_KEY", LICENSE)
             .env("GRAVITEE_CLOUD_TOKEN", TOKEN)
             .output()
-            .expect("xtask runs")
+            .expect("gatehouse runs")
     };
     let rotated = "GH-ROTATED-93bd11-SECRET";
-    let steps: [(&str, &[&str], &str); 5] = [
+    let steps: [(&str, &[&str], &str); 7] = [
         ("diff before deploy", &["diff"], REDIS),
+        ("diff -o json before deploy", &["diff", "-o", "json"], REDIS),
         ("deploy", &["deploy", "--timeout", "30s"], REDIS),
         ("diff after a password change", &["diff"], rotated),
         (
@@ -222,6 +233,7 @@ fn cluster_commands_never_print_or_send_a_secret_outside_secrets() {
             &["deploy", "--dry-run=server"],
             rotated,
         ),
+        ("status", &["status"], REDIS),
         ("destroy", &["destroy", "--yes"], REDIS),
     ];
     for (label, args, redis) in steps {
@@ -317,7 +329,7 @@ fn refused_configs_never_quote_the_secret_they_contain() {
         let config = dir.path().join("config.yaml");
         std::fs::write(&config, &yaml).unwrap();
         for command in ["validate", "render"] {
-            let out = xtask(&[command, "--config", config.to_str().unwrap()]);
+            let out = gatehouse(&[command, "--config", config.to_str().unwrap()]);
             assert!(!out.status.success(), "{label}: {command} accepted it");
             assert_clean(&format!("{command}: {label}"), &out);
             assert!(

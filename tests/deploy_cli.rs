@@ -1,51 +1,28 @@
-//! `cargo xtask deploy | diff | destroy | render --gitops` against the mock API server, through a
-//! kubeconfig file and a fake `helm` on PATH, like a user would run them.
-
-mod support;
+//! `gatehouse deploy | diff | destroy | status | render --gitops` against the mock API server,
+//! through a kubeconfig file and a fake `helm` on PATH, like a user would run them.
 
 use std::path::Path;
+use std::process::Output;
 
-use std::process::{Command, Output, Stdio};
-use support::fake_helm;
-
-use gatehouse_kube_mock::MockApiServer;
+use gatehouse_apply_mock::MockApiServer;
+use gatehouse_tests::{fake_helm, path_with, run, text};
 
 const SECRET: &str = "cli-s3cr3t-value";
 
 fn xtask(dir: &Path, kubeconfig: &Path, args: &[&str], stdin: &str) -> Output {
-    let path = format!(
-        "{}:{}",
-        fake_helm(dir).display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let mut child = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(args)
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
-        .env("PATH", path)
-        .env("GATEHOUSE_REDIS_PASSWORD", SECRET)
-        .env("GRAVITEE_LICENSE_KEY", SECRET)
-        .env("GRAVITEE_CLOUD_TOKEN", SECRET)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
+    let path = path_with(&fake_helm(dir));
+    let mut args = args.to_vec();
+    args.extend(["--kubeconfig", kubeconfig.to_str().unwrap()]);
+    run(
+        &args,
+        stdin,
+        &[
+            ("PATH", &path),
+            ("GATEHOUSE_REDIS_PASSWORD", SECRET),
+            ("GRAVITEE_LICENSE_KEY", SECRET),
+            ("GRAVITEE_CLOUD_TOKEN", SECRET),
+        ],
+        None,
     )
 }
 
@@ -116,11 +93,13 @@ fn diff_exits_2_on_errors() {
 #[test]
 fn render_gitops_writes_flux_objects_and_kustomization() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(["render", "--gitops"])
-        .arg(dir.path().join("gitops"))
-        .output()
-        .unwrap();
+    let gitops = dir.path().join("gitops");
+    let out = run(
+        &["render", "--gitops", gitops.to_str().unwrap()],
+        "",
+        &[],
+        None,
+    );
     assert!(out.status.success(), "{}", text(&out));
     let k = std::fs::read_to_string(dir.path().join("gitops/kustomization.yaml")).unwrap();
     assert!(k.contains("helmrelease"), "{k}");
@@ -133,5 +112,62 @@ fn render_gitops_writes_flux_objects_and_kustomization() {
     assert!(
         text.contains("helm.toolkit.fluxcd.io/v2") && text.contains("secretKeyRef"),
         "{text}"
+    );
+}
+
+#[test]
+fn diff_needs_no_secret_values_and_status_reports_what_it_can_see() {
+    let server = MockApiServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = server.write_kubeconfig(dir.path());
+    let kubeconfig = kubeconfig.to_str().unwrap();
+    // No secret variable in the environment at all.
+    let env = [
+        ("GATEHOUSE_REDIS_PASSWORD", ""),
+        ("GRAVITEE_LICENSE_KEY", ""),
+        ("GRAVITEE_CLOUD_TOKEN", ""),
+    ];
+    let out = run(&["diff", "--kubeconfig", kubeconfig], "", &env, None);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("would be created from GATEHOUSE_REDIS_PASSWORD"),
+        "{}",
+        text(&out)
+    );
+    let out = run(
+        &["diff", "-o", "json", "--kubeconfig", kubeconfig],
+        "",
+        &env,
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let data: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(data["changes"], true);
+    assert_eq!(data["secretsNotCompared"].as_array().unwrap().len(), 3);
+
+    // Deploy (with the values), then status: workloads ready, no drift; the mock runs no pods,
+    // so no Sentinel can be asked and the status is not healthy (exit 1).
+    let out = xtask(
+        dir.path(),
+        Path::new(kubeconfig),
+        &["deploy", "--skip-release"],
+        "",
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let out = xtask(
+        dir.path(),
+        Path::new(kubeconfig),
+        &["status", "--skip-release"],
+        "",
+    );
+    let shown = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{shown}");
+    assert!(
+        shown.contains(": ready (") && !shown.contains("NOT READY"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("no Sentinel pods found") && shown.contains("drift: none"),
+        "{shown}"
     );
 }

@@ -1,0 +1,203 @@
+//! The connection to one cluster: kubeconfig and context resolved like kubectl, and the typed
+//! requests every other step sends (GET, server-side apply, create).
+
+use std::path::PathBuf;
+
+use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Client, Config};
+use serde_json::Value;
+
+use crate::secrets::Masker;
+use crate::{ApplyError, Desired, FIELD_MANAGER, KindInfo, Verb, WriteMode, error};
+
+/// Where the cluster is: kubeconfig file and context, resolved like kubectl.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectOptions {
+    /// A kubeconfig file; otherwise `KUBECONFIG` (merged list) or `~/.kube/config`, then the
+    /// in-cluster service account.
+    pub kubeconfig: Option<PathBuf>,
+    /// A context of the kubeconfig; otherwise its `current-context`.
+    pub context: Option<String>,
+}
+
+/// A connection to one cluster.
+#[derive(Clone)]
+pub struct Cluster {
+    pub(crate) client: Client,
+    pub(crate) server: String,
+    pub(crate) context: Option<String>,
+    pub(crate) kubeconfig: Option<PathBuf>,
+}
+
+impl Cluster {
+    /// then in-cluster) and checks that the API server answers.
+    pub async fn connect(options: &ConnectOptions) -> Result<Cluster, ApplyError> {
+        let kubeconfig = match &options.kubeconfig {
+            Some(path) => {
+                Some(
+                    Kubeconfig::read_from(path).map_err(|e| ApplyError::Kubeconfig {
+                        path: path.display().to_string(),
+                        message: error::error_chain(&e),
+                    })?,
+                )
+            }
+            None => match Kubeconfig::from_env() {
+                Ok(Some(k)) => Some(k),
+                Ok(None) => Kubeconfig::read().ok(),
+                Err(e) => {
+                    return Err(ApplyError::Kubeconfig {
+                        path: "KUBECONFIG".into(),
+                        message: error::error_chain(&e),
+                    });
+                }
+            },
+        };
+        let config = match kubeconfig {
+            Some(kubeconfig) => {
+                if let Some(context) = &options.context
+                    && !kubeconfig.contexts.iter().any(|c| &c.name == context)
+                {
+                    return Err(ApplyError::UnknownContext {
+                        context: context.clone(),
+                        available: kubeconfig
+                            .contexts
+                            .iter()
+                            .map(|c| c.name.clone())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    });
+                }
+                let opts = KubeConfigOptions {
+                    context: options.context.clone(),
+                    ..Default::default()
+                };
+                Config::from_custom_kubeconfig(kubeconfig, &opts)
+                    .await
+                    .map_err(|e| ApplyError::Kubeconfig {
+                        path: options
+                            .kubeconfig
+                            .as_ref()
+                            .map(|p| p.display().to_string())
+                            .unwrap_or_else(|| "KUBECONFIG / ~/.kube/config".into()),
+                        message: error::error_chain(&e),
+                    })?
+            }
+            None => Config::incluster().map_err(|_| ApplyError::NoKubeconfig {
+                searched: "KUBECONFIG unset, ~/.kube/config missing, not running in a cluster"
+                    .into(),
+            })?,
+        };
+        let server = config.cluster_url.to_string();
+        let client = Client::try_from(config).map_err(|e| ApplyError::Unreachable {
+            server: server.clone(),
+            message: error::error_chain(&e),
+        })?;
+        let cluster = Cluster {
+            client,
+            server: server.clone(),
+            context: options.context.clone(),
+            kubeconfig: options.kubeconfig.clone(),
+        };
+        cluster.client.apiserver_version().await.map_err(|e| {
+            ApplyError::from_kube(e, "API server", Verb::Get, "version", &server, &|s| {
+                s.into()
+            })
+        })?;
+        Ok(cluster)
+    }
+
+    /// A cluster from an existing client (tests, embedding).
+    pub fn from_client(client: Client, server: &str) -> Cluster {
+        Cluster {
+            client,
+            server: server.into(),
+            context: None,
+            kubeconfig: None,
+        }
+    }
+
+    /// The API server URL.
+    pub fn server(&self) -> &str {
+        &self.server
+    }
+
+    pub(crate) fn api(&self, kind: &KindInfo, namespace: Option<&str>) -> Api<DynamicObject> {
+        let ar = kind.api_resource();
+        match (kind.namespaced, namespace) {
+            (true, Some(ns)) => Api::namespaced_with(self.client.clone(), ns, &ar),
+            _ => Api::all_with(self.client.clone(), &ar),
+        }
+    }
+
+    pub(crate) fn kube_err(
+        &self,
+        e: kube::Error,
+        object: &str,
+        verb: Verb,
+        kind: &KindInfo,
+        masker: &Masker,
+    ) -> ApplyError {
+        ApplyError::from_kube(e, object, verb, &kind.resource(), &self.server, &|s| {
+            masker.mask(s)
+        })
+    }
+
+    pub(crate) async fn get_live(
+        &self,
+        d: &Desired,
+        masker: &Masker,
+    ) -> Result<Option<Value>, ApplyError> {
+        self.api(d.kind, d.namespace())
+            .get_opt(d.name())
+            .await
+            .map(|o| o.map(to_value))
+            .map_err(|e| self.kube_err(e, &d.display(), Verb::Get, d.kind, masker))
+    }
+
+    pub(crate) async fn write(
+        &self,
+        d: &Desired,
+        dry_run: bool,
+        force: bool,
+        masker: &Masker,
+    ) -> Result<Value, ApplyError> {
+        let api = self.api(d.kind, d.namespace());
+        match d.mode {
+            WriteMode::Apply => {
+                let mut params = PatchParams::apply(FIELD_MANAGER);
+                if dry_run {
+                    params = params.dry_run();
+                }
+                if force {
+                    params = params.force();
+                }
+                api.patch(d.name(), &params, &Patch::Apply(&d.body))
+                    .await
+                    .map(to_value)
+                    .map_err(|e| self.kube_err(e, &d.display(), Verb::Patch, d.kind, masker))
+            }
+            WriteMode::CreateOnce => {
+                let params = PostParams {
+                    dry_run,
+                    field_manager: Some(FIELD_MANAGER.into()),
+                };
+                let object: DynamicObject =
+                    serde_json::from_value(d.body.clone()).expect("apply bodies are objects");
+                api.create(&params, &object)
+                    .await
+                    .map(to_value)
+                    .map_err(|e| self.kube_err(e, &d.display(), Verb::Create, d.kind, masker))
+            }
+        }
+    }
+
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+}
+
+/// A dynamic object as JSON.
+pub(crate) fn to_value(object: DynamicObject) -> Value {
+    serde_json::to_value(object).expect("objects serialize")
+}

@@ -1,0 +1,373 @@
+//! Deploying: the options, the plan with the secret values, the writes stage by stage, the wait,
+//! the release and prune.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use futures::StreamExt;
+use gatehouse_render::Rendered;
+use kube::api::{DeleteParams, ListParams};
+use serde_json::Value;
+
+use crate::connection::to_value;
+use crate::events::{Event, EventSink, emit};
+use crate::preflight::DryRun;
+use crate::secrets::{self, Masker};
+use crate::{
+    ApplyError, Cluster, DeployReport, Desired, KindInfo, Plan, ReleaseMode, Stage, Verb,
+    WriteMode, applyset, helm, plan, wait,
+};
+
+/// Options of [`Cluster::deploy`].
+#[derive(Debug, Clone)]
+pub struct DeployOptions {
+    /// Only the server dry-run: nothing is written.
+    pub dry_run: bool,
+    /// Delete ApplySet members that are no longer rendered.
+    pub prune: bool,
+    /// Take ownership of fields other managers own (server-side apply `force`).
+    pub force: bool,
+    /// How long to wait for workloads (and for `helm --wait`).
+    pub timeout: Duration,
+    /// How the gateway is released.
+    pub release: ReleaseMode,
+    /// Requests in flight within a stage.
+    pub concurrency: usize,
+    /// The `helm` executable; found on PATH when unset.
+    pub helm: Option<PathBuf>,
+    /// Skip the gateway release (objects only).
+    pub skip_release: bool,
+    /// Where progress events go; none by default (the library never draws on a terminal).
+    pub events: Option<EventSink>,
+}
+
+impl Default for DeployOptions {
+    fn default() -> Self {
+        DeployOptions {
+            dry_run: false,
+            prune: false,
+            force: false,
+            timeout: Duration::from_secs(300),
+            release: ReleaseMode::Helm,
+            concurrency: 8,
+            helm: None,
+            skip_release: false,
+            events: None,
+        }
+    }
+}
+
+/// What happened (or, in a dry-run, would happen) to one object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Created.
+    Created,
+    /// Changed.
+    Configured,
+    /// Already as rendered: nothing sent.
+    Unchanged,
+    /// Deleted by prune.
+    Pruned,
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Action::Created => "created",
+            Action::Configured => "configured",
+            Action::Unchanged => "unchanged",
+            Action::Pruned => "pruned",
+        })
+    }
+}
+
+impl Cluster {
+    /// Applies the parent with these group-kinds unless the live parent already says exactly that.
+    pub(crate) async fn write_parent(
+        &self,
+        plan: &Plan,
+        live: Option<&Value>,
+        group_kinds: &BTreeSet<String>,
+        dry_run: bool,
+        masker: &Masker,
+    ) -> Result<bool, ApplyError> {
+        let body = plan.applyset.parent(group_kinds);
+        if let Some(l) = live
+            && applyset::listed_group_kinds(l) == *group_kinds
+            && l["metadata"]["labels"][applyset::ID_LABEL]
+                == body["metadata"]["labels"][applyset::ID_LABEL]
+            && applyset::parent_tooling(l) == Some(applyset::tooling())
+        {
+            return Ok(false);
+        }
+        let desired = Desired {
+            kind: KindInfo::of("v1", "Secret").expect("Secret"),
+            body,
+            mode: WriteMode::Apply,
+            member: false,
+        };
+        self.write(&desired, dry_run, true, masker).await?;
+        Ok(true)
+    }
+
+    /// Lists the live members of the set of the kinds listed, and returns those not in the plan
+    /// (never objects with ownerReferences).
+    pub(crate) async fn stale_members(
+        &self,
+        plan: &Plan,
+        group_kinds: &BTreeSet<String>,
+        masker: &Masker,
+    ) -> Result<Vec<(&'static KindInfo, Value)>, ApplyError> {
+        let wanted = plan.member_identities();
+        let selector = format!("{}={}", applyset::PART_OF_LABEL, plan.applyset.id);
+        let mut stale = Vec::new();
+        for gk in group_kinds {
+            let kind = KindInfo::of_group_kind(gk).ok_or_else(|| ApplyError::UnknownGroupKind {
+                parent: plan.applyset.reference(),
+                group_kind: gk.clone(),
+            })?;
+            let api = self.api(kind, Some(&plan.applyset.namespace));
+            let list = api
+                .list(&ListParams::default().labels(&selector))
+                .await
+                .map_err(|e| {
+                    self.kube_err(e, &format!("{} list", kind.kind), Verb::List, kind, masker)
+                })?;
+            for item in list.items {
+                let mut value = to_value(item);
+                if value["kind"].is_null() {
+                    value["kind"] = Value::from(kind.kind);
+                    value["apiVersion"] = Value::from(kind.api_version());
+                }
+                let has_owner = value["metadata"]["ownerReferences"]
+                    .as_array()
+                    .is_some_and(|o| !o.is_empty());
+                if !has_owner && !wanted.contains(&plan::identity_of(&value)) {
+                    stale.push((kind, value));
+                }
+            }
+        }
+        stale.sort_by_key(|(k, v)| (std::cmp::Reverse(k.stage), plan::identity_of(v)));
+        Ok(stale)
+    }
+
+    pub(crate) async fn delete(
+        &self,
+        kind: &'static KindInfo,
+        object: &Value,
+        dry_run: bool,
+        masker: &Masker,
+    ) -> Result<String, ApplyError> {
+        let (_, ns, name) = plan::identity_of(object);
+        let display = if kind.namespaced {
+            format!("{} {ns}/{name}", kind.kind)
+        } else {
+            format!("{} {name}", kind.kind)
+        };
+        let params = DeleteParams {
+            dry_run,
+            ..DeleteParams::background()
+        };
+        match self
+            .api(
+                kind,
+                Some(&ns).filter(|n| !n.is_empty()).map(|s| s.as_str()),
+            )
+            .delete(&name, &params)
+            .await
+        {
+            Ok(_) => Ok(display),
+            Err(kube::Error::Api(s)) if s.code == 404 => Ok(display),
+            Err(e) => Err(self.kube_err(e, &display, Verb::Delete, kind, masker)),
+        }
+    }
+
+    /// Deploys rendered output. See the crate documentation for the steps.
+    pub async fn deploy(
+        &self,
+        rendered: &Rendered,
+        options: &DeployOptions,
+    ) -> Result<DeployReport, ApplyError> {
+        self.deploy_with_env(rendered, options, &|v| std::env::var(v).ok())
+            .await
+    }
+
+    /// [`Cluster::deploy`] with an explicit environment lookup for `from: env` secret sources.
+    pub async fn deploy_with_env(
+        &self,
+        rendered: &Rendered,
+        options: &DeployOptions,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<DeployReport, ApplyError> {
+        let (masker, plan) = plan_with_env(rendered, options, env)?;
+        let helm = match (options.release, options.skip_release) {
+            (ReleaseMode::Helm, false) => Some(helm::Helm::locate(
+                options.helm.clone(),
+                self.context.clone(),
+                self.kubeconfig.clone(),
+            )?),
+            _ => None,
+        };
+        // Preflight: nothing is written before every check and dry-run passed.
+        let (parent, dry_runs) = self.preflight(&plan, options, &masker).await?;
+        for r in &dry_runs {
+            emit(&options.events, || Event::Planned {
+                object: r.desired.display(),
+                action: r.action,
+            });
+        }
+        let mut report = DeployReport {
+            dry_run: options.dry_run,
+            not_dry_run: dry_runs
+                .iter()
+                .filter(|r| !r.validated)
+                .map(|r| r.desired.display())
+                .collect(),
+            ..Default::default()
+        };
+        let listed = parent
+            .as_ref()
+            .map(applyset::listed_group_kinds)
+            .unwrap_or_default();
+        let current = plan.group_kinds();
+        let widened: BTreeSet<String> = listed.union(&current).cloned().collect();
+
+        if options.dry_run {
+            report.objects = dry_runs
+                .iter()
+                .map(|r| (r.desired.display(), r.action))
+                .collect();
+            if options.prune && parent.is_some() {
+                for (kind, object) in self.stale_members(&plan, &widened, &masker).await? {
+                    let name = self.delete(kind, &object, true, &masker).await?;
+                    emit(&options.events, || Event::Deleted {
+                        object: name.clone(),
+                    });
+                    report.objects.push((name, Action::Pruned));
+                }
+            }
+            if let Some(helm) = &helm {
+                let summary = helm
+                    .upgrade_install(&rendered.helm, true, options.timeout, &masker)
+                    .await?;
+                emit(&options.events, || Event::Released {
+                    summary: summary.clone(),
+                });
+                report.release = Some(summary);
+            }
+            return Ok(report);
+        }
+
+        // Writes, stage by stage.
+        let mut written = 0usize;
+        let mut parent_written = false;
+        for stage in Stage::ALL {
+            if stage > Stage::Namespace && !parent_written {
+                self.write_parent(&plan, parent.as_ref(), &widened, false, &masker)
+                    .await
+                    .map_err(|e| ApplyError::ApplyFailed {
+                        applied: written,
+                        errors: vec![e],
+                    })?;
+                parent_written = true;
+            }
+            let in_stage: Vec<&DryRun> = dry_runs
+                .iter()
+                .filter(|r| r.desired.stage() == stage)
+                .collect();
+            let outcomes: Vec<Result<(String, Action), ApplyError>> =
+                futures::stream::iter(in_stage)
+                    .map(|r| {
+                        let masker = &masker;
+                        async move {
+                            if r.action != Action::Unchanged {
+                                match self.write(&r.desired, false, options.force, masker).await {
+                                    Ok(_) => {}
+                                    Err(ApplyError::Api { code: 409, .. })
+                                        if r.desired.mode == WriteMode::CreateOnce => {}
+                                    Err(e) => return Err(e),
+                                }
+                            }
+                            emit(&options.events, || Event::Applied {
+                                object: r.desired.display(),
+                                action: r.action,
+                            });
+                            Ok((r.desired.display(), r.action))
+                        }
+                    })
+                    .buffered(options.concurrency.max(1))
+                    .collect()
+                    .await;
+            let mut errors = Vec::new();
+            for outcome in outcomes {
+                match outcome {
+                    Ok((name, action)) => {
+                        if action != Action::Unchanged {
+                            written += 1;
+                        }
+                        report.objects.push((name, action));
+                    }
+                    Err(e) => errors.push(e),
+                }
+            }
+            if !errors.is_empty() {
+                return Err(ApplyError::ApplyFailed {
+                    applied: written,
+                    errors,
+                });
+            }
+            if matches!(stage, Stage::Workload | Stage::Release) {
+                let workloads: Vec<&Desired> = plan.stage(stage).collect();
+                wait::wait_for(self, &workloads, options.timeout, &options.events, &masker).await?;
+            }
+        }
+
+        if let Some(helm) = &helm {
+            let summary = if helm.is_current(&rendered.helm, &masker).await? {
+                format!(
+                    "Helm release {}/{} unchanged (chart {} {}, same values)",
+                    rendered.helm.namespace,
+                    rendered.helm.release_name,
+                    rendered.helm.chart,
+                    rendered.helm.version
+                )
+            } else {
+                helm.upgrade_install(&rendered.helm, false, options.timeout, &masker)
+                    .await?
+            };
+            emit(&options.events, || Event::Released {
+                summary: summary.clone(),
+            });
+            report.release = Some(summary);
+        }
+
+        if options.prune {
+            for (kind, object) in self.stale_members(&plan, &widened, &masker).await? {
+                let name = self.delete(kind, &object, false, &masker).await?;
+                emit(&options.events, || Event::Deleted {
+                    object: name.clone(),
+                });
+                report.objects.push((name, Action::Pruned));
+            }
+            let parent = self.live_parent(&plan, &masker).await?;
+            self.write_parent(&plan, parent.as_ref(), &current, false, &masker)
+                .await?;
+        }
+        Ok(report)
+    }
+}
+
+/// The plan for rendered output, with the values of `from: env` secret sources looked up in `env`
+/// (and registered with the returned masker). Local only: talks to no cluster.
+pub(crate) fn plan_with_env(
+    rendered: &Rendered,
+    options: &DeployOptions,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(Masker, Plan), ApplyError> {
+    let mut masker = Masker::default();
+    let secret_actions = secrets::plan_secrets(&rendered.secrets, env, &mut masker)?;
+    let plan = Plan::new(rendered, secret_actions, options.release);
+    Ok((masker, plan))
+}

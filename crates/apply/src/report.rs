@@ -1,0 +1,208 @@
+//! What a deploy did and what a diff found, as data a caller can print or inspect.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use gatehouse_model::SecretSource;
+use gatehouse_render::Rendered;
+
+use crate::deploy::plan_with_env;
+use crate::{Action, ApplyError, Cluster, DeployOptions, ObjectDiff, ReleaseMode, applyset, plan};
+
+/// The result of a deploy.
+#[derive(Debug, Clone, Default)]
+pub struct DeployReport {
+    /// Dry-run only.
+    pub dry_run: bool,
+    /// Each object and what happened to it, in apply order.
+    pub objects: Vec<(String, Action)>,
+    /// Objects whose namespace did not exist yet, so the server could not dry-run them.
+    pub not_dry_run: Vec<String>,
+    /// The release step's summary.
+    pub release: Option<String>,
+}
+
+impl fmt::Display for DeployReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let suffix = if self.dry_run {
+            " (server dry run)"
+        } else {
+            ""
+        };
+        for (object, action) in &self.objects {
+            writeln!(f, "{object} {action}{suffix}")?;
+        }
+        for object in &self.not_dry_run {
+            writeln!(
+                f,
+                "{object}: namespace does not exist yet, validated at apply time"
+            )?;
+        }
+        if let Some(release) = &self.release {
+            writeln!(f, "{release}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The value `diff` plans with for a Secret whose variable is unset; it is never shown or written.
+const PLACEHOLDER: &str = "gatehouse-diff-placeholder-value-not-compared";
+
+/// A Secret `diff` could not compare because its value's environment variable is unset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnverifiedSecret {
+    /// `Secret namespace/name`.
+    pub object: String,
+    /// The variable deploy will read its value from.
+    pub variable: String,
+    /// Whether the Secret exists in the cluster (deploy re-applies it; otherwise creates it).
+    pub exists: bool,
+}
+
+impl fmt::Display for UnverifiedSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.exists {
+            write!(
+                f,
+                "{}: exists; deploy re-applies it from {} (not set now, so its value is not compared)",
+                self.object, self.variable
+            )
+        } else {
+            write!(
+                f,
+                "{}: would be created from {} (not set now; set it before deploy)",
+                self.object, self.variable
+            )
+        }
+    }
+}
+
+/// The result of [`Cluster::diff`].
+#[derive(Debug, Clone, Default)]
+pub struct DiffReport {
+    /// One entry per object that differs.
+    pub diffs: Vec<ObjectDiff>,
+    /// Members that `deploy --prune` would delete.
+    pub prunable: Vec<String>,
+    /// Notes (objects the server could not dry-run, the Helm release).
+    pub notes: Vec<String>,
+    /// Secrets whose value could not be compared (variable unset); new ones count as changes.
+    pub unverified: Vec<UnverifiedSecret>,
+}
+
+impl DiffReport {
+    /// Whether anything differs.
+    pub fn has_changes(&self) -> bool {
+        !self.diffs.is_empty()
+            || !self.prunable.is_empty()
+            || self.unverified.iter().any(|u| !u.exists)
+    }
+
+    /// The report as text; `color` adds ANSI colors.
+    pub fn render(&self, color: bool) -> String {
+        let mut out = String::new();
+        for d in &self.diffs {
+            out.push_str(&d.render(color));
+        }
+        for p in &self.prunable {
+            out.push_str(&format!("{p}: would be pruned (deploy --prune)\n"));
+        }
+        for u in &self.unverified {
+            out.push_str(&format!("{u}\n"));
+        }
+        for n in &self.notes {
+            out.push_str(&format!("note: {n}\n"));
+        }
+        out
+    }
+}
+
+impl Cluster {
+    /// Compares the server dry-run of every object with the live object.
+    pub async fn diff(
+        &self,
+        rendered: &Rendered,
+        options: &DeployOptions,
+    ) -> Result<DiffReport, ApplyError> {
+        self.diff_with_env(rendered, options, &|v| std::env::var(v).ok())
+            .await
+    }
+
+    /// [`Cluster::diff`] with an explicit environment lookup.
+    pub async fn diff_with_env(
+        &self,
+        rendered: &Rendered,
+        options: &DeployOptions,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<DiffReport, ApplyError> {
+        // A Secret whose value comes from an unset variable is planned with a placeholder (so the
+        // server still dry-runs it and prune still knows it), then reported without comparing it.
+        let missing = std::cell::RefCell::new(Vec::new());
+        let lenient = |variable: &str| match env(variable).filter(|v| !v.is_empty()) {
+            Some(value) => Some(value),
+            None => {
+                missing.borrow_mut().push(variable.to_string());
+                Some(PLACEHOLDER.to_string())
+            }
+        };
+        let (masker, plan) = plan_with_env(rendered, options, &lenient)?;
+        let missing = missing.into_inner();
+        let unverified: Vec<(String, String)> = rendered
+            .secrets
+            .iter()
+            .filter_map(|req| match &req.source {
+                SecretSource::Env { variable } if missing.contains(variable) => Some((
+                    format!("Secret {}/{}", req.namespace, req.secret.name),
+                    variable.clone(),
+                )),
+                _ => None,
+            })
+            .collect();
+        let (parent, dry_runs) = self.preflight(&plan, options, &masker).await?;
+        let mut report = DiffReport::default();
+        for r in &dry_runs {
+            if let Some((object, variable)) = unverified
+                .iter()
+                .find(|(object, _)| *object == r.desired.display())
+            {
+                if !report.unverified.iter().any(|u| u.object == *object) {
+                    report.unverified.push(UnverifiedSecret {
+                        object: object.clone(),
+                        variable: variable.clone(),
+                        exists: r.live.is_some(),
+                    });
+                }
+                continue;
+            }
+            if r.action == Action::Unchanged {
+                continue;
+            }
+            if let Some(d) =
+                ObjectDiff::new(&r.desired.display(), r.live.as_ref(), &r.result, &masker)
+            {
+                report.diffs.push(d);
+            }
+            if !r.validated {
+                report.notes.push(format!(
+                    "{}: namespace does not exist yet, the server could not dry-run it",
+                    r.desired.display()
+                ));
+            }
+        }
+        if let Some(parent) = &parent {
+            let listed = applyset::listed_group_kinds(parent);
+            let widened: BTreeSet<String> = listed.union(&plan.group_kinds()).cloned().collect();
+            for (kind, object) in self.stale_members(&plan, &widened, &masker).await? {
+                let (_, ns, name) = plan::identity_of(&object);
+                report.prunable.push(format!("{} {ns}/{name}", kind.kind));
+            }
+        }
+        if options.release == ReleaseMode::Helm {
+            report.notes.push(format!(
+                "the Helm release {} is not diffed (use the helm-diff plugin, or --flux to diff it as objects)",
+                rendered.helm.release_name
+            ));
+        }
+        Ok(report)
+    }
+}

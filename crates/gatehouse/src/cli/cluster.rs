@@ -1,0 +1,270 @@
+//! `diff`, `deploy`, `destroy`, `status`: the commands that talk to a cluster.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use gatehouse_apply::{Cluster, ConnectOptions, DeployOptions, ReleaseMode};
+use gatehouse_render::Rendered;
+
+use super::config::{Input, load};
+use super::error::CliError;
+use super::{Globals, Output, progress, stream_color};
+
+/// Which config and how the gateway is released.
+#[derive(Args, Debug, Clone)]
+pub struct Target {
+    #[command(flatten)]
+    input: Input,
+    /// Release the gateway with Flux (HelmRepository + HelmRelease) instead of the Helm CLI.
+    #[arg(long, conflicts_with = "helm")]
+    flux: bool,
+    /// Release the gateway with `helm upgrade --install` (the default).
+    #[arg(long)]
+    helm: bool,
+    /// Skip the gateway release (Redis and Sentinel objects only).
+    #[arg(long)]
+    skip_release: bool,
+    /// Wait at most this long for workloads and the release (`90s`, `5m`, `1m 30s`).
+    #[arg(long, default_value = "5m", value_parser = parse_timeout)]
+    timeout: Duration,
+}
+
+/// `--timeout`: a positive duration in humantime's syntax.
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(text) {
+        Ok(d) if d.is_zero() => Err("the timeout must be positive, e.g. 90s or 5m".into()),
+        Ok(d) => Ok(d),
+        Err(e) => Err(format!("{e}; write a duration such as 90s, 5m or 1m 30s")),
+    }
+}
+
+/// `--dry-run=server`.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum DryRun {
+    /// Send everything with `dryRun=All`: the server validates, nothing changes.
+    Server,
+}
+
+/// Arguments of `deploy`.
+#[derive(Args, Debug)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    target: Target,
+    /// `--dry-run=server`: validate every object on the server, change nothing.
+    #[arg(long = "dry-run", value_enum, num_args = 0..=1, require_equals = true, default_missing_value = "server")]
+    dry_run: Option<DryRun>,
+    /// Delete objects gatehouse applied before that are no longer rendered (ApplySet members).
+    #[arg(long)]
+    prune: bool,
+    /// Take over fields owned by other field managers (server-side apply force).
+    #[arg(long)]
+    force: bool,
+}
+
+/// Arguments of `diff`.
+#[derive(Args, Debug)]
+pub struct DiffArgs {
+    #[command(flatten)]
+    target: Target,
+    /// Print the differences as data instead of a unified diff.
+    #[arg(short = 'o', long = "output", value_enum)]
+    output: Option<Output>,
+}
+
+/// Arguments of `destroy`.
+#[derive(Args, Debug)]
+pub struct DestroyArgs {
+    #[command(flatten)]
+    target: Target,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    yes: bool,
+}
+
+/// Arguments of `status`.
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    target: Target,
+}
+
+impl Target {
+    fn options(&self) -> DeployOptions {
+        DeployOptions {
+            timeout: self.timeout,
+            release: if self.flux {
+                ReleaseMode::Flux
+            } else {
+                ReleaseMode::Helm
+            },
+            skip_release: self.skip_release,
+            events: progress::terminal_sink(std::io::stderr().is_terminal()),
+            ..Default::default()
+        }
+    }
+
+    fn rendered(&self, globals: &Globals) -> Result<Rendered, CliError> {
+        Ok(gatehouse_render::render(&load(&self.input, globals)?))
+    }
+}
+
+async fn connect(globals: &Globals) -> Result<Cluster, CliError> {
+    Ok(Cluster::connect(&ConnectOptions {
+        kubeconfig: globals.kubeconfig.clone(),
+        context: globals.context.clone(),
+    })
+    .await?)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(CliError::Runtime)
+}
+
+/// Every `from: env` secret source has its variable set: checked before the cluster is contacted,
+/// so that local mistakes are reported first. Values are read only to check them.
+fn check_env_secrets(rendered: &Rendered) -> Result<(), CliError> {
+    gatehouse_apply::secrets::plan_secrets(
+        &rendered.secrets,
+        &|variable| std::env::var(variable).ok(),
+        &mut gatehouse_apply::secrets::Masker::default(),
+    )?;
+    Ok(())
+}
+
+/// `deploy`.
+pub fn deploy(args: DeployArgs, globals: &Globals) -> Result<ExitCode, CliError> {
+    let rendered = args.target.rendered(globals)?;
+    let mut options = args.target.options();
+    options.dry_run = args.dry_run.is_some();
+    options.prune = args.prune;
+    options.force = args.force;
+    check_env_secrets(&rendered)?;
+    runtime()?.block_on(async {
+        let cluster = connect(globals).await?;
+        let report = cluster.deploy(&rendered, &options).await?;
+        print!("{report}");
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// `diff`: exit 0 without differences, 1 with (errors: 2, in `main`), like `kubectl diff`.
+pub fn diff(args: DiffArgs, globals: &Globals) -> Result<ExitCode, CliError> {
+    let rendered = args.target.rendered(globals)?;
+    let mut options = args.target.options();
+    options.events = None;
+    let report = runtime()?.block_on(async {
+        let cluster = connect(globals).await?;
+        Ok::<_, CliError>(cluster.diff(&rendered, &options).await?)
+    })?;
+    match args.output {
+        None => print!(
+            "{}",
+            report.render(stream_color(std::io::stdout().is_terminal()))
+        ),
+        Some(format) => {
+            let data = serde_json::json!({
+                "changes": report.has_changes(),
+                "objects": report.diffs.iter().map(|d| serde_json::json!({
+                    "object": d.object, "live": d.before, "merged": d.after,
+                })).collect::<Vec<_>>(),
+                "prunable": report.prunable,
+                "secretsNotCompared": report.unverified.iter().map(|u| serde_json::json!({
+                    "object": u.object, "variable": u.variable, "exists": u.exists,
+                })).collect::<Vec<_>>(),
+                "notes": report.notes,
+            });
+            let text = match format {
+                Output::Json => format!(
+                    "{}\n",
+                    serde_json::to_string_pretty(&data).expect("serializes")
+                ),
+                Output::Yaml => serde_saphyr::to_string(&data).expect("serializes as YAML"),
+            };
+            print!("{text}");
+        }
+    }
+    Ok(if report.has_changes() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `destroy`: asks for confirmation unless `--yes`.
+pub fn destroy(args: DestroyArgs, globals: &Globals) -> Result<ExitCode, CliError> {
+    let rendered = args.target.rendered(globals)?;
+    if !args.yes {
+        eprint!(
+            "Delete the gateway release and every gatehouse object in namespace {}? Type `yes`: ",
+            rendered.helm.namespace
+        );
+        let _ = std::io::stderr().flush();
+        let mut answer = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut answer)
+            .map_err(|source| CliError::Io {
+                action: "read the confirmation from",
+                path: "-".into(),
+                source,
+            })?;
+        if answer.trim() != "yes" {
+            return Err(CliError::Aborted);
+        }
+    }
+    let options = args.target.options();
+    runtime()?.block_on(async {
+        let cluster = connect(globals).await?;
+        let removed = cluster.destroy(&rendered, &options).await?;
+        if options.events.is_none() {
+            for line in &removed {
+                println!("{line} deleted");
+            }
+        }
+        println!(
+            "kept: namespace {} and the Redis PersistentVolumeClaims (data); delete them with `kubectl delete namespace {}`",
+            rendered.helm.namespace, rendered.helm.namespace
+        );
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// `status`: exit 0 when healthy (every workload ready, the Sentinels agree on a master, no
+/// drift), 1 when not.
+pub fn status(args: StatusArgs, globals: &Globals) -> Result<ExitCode, CliError> {
+    let rendered = args.target.rendered(globals)?;
+    let mut options = args.target.options();
+    options.events = None;
+    let status = runtime()?.block_on(async {
+        let cluster = connect(globals).await?;
+        Ok::<_, CliError>(cluster.status(&rendered, &options).await?)
+    })?;
+    print!("{status}");
+    Ok(if status.healthy() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_timeout;
+    use std::time::Duration;
+
+    #[test]
+    fn timeouts_in_human_units() {
+        assert_eq!(parse_timeout("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_timeout("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_timeout("1m 30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_timeout("1h"), Ok(Duration::from_secs(3600)));
+        assert!(parse_timeout("5x").unwrap_err().contains("such as 90s"));
+        assert!(parse_timeout("0s").unwrap_err().contains("positive"));
+        assert!(parse_timeout("").is_err());
+    }
+}

@@ -1,0 +1,128 @@
+//! What can go wrong on the command line: typed errors keeping their source chain, printed once
+//! by miette with the fix as help.
+
+use std::path::PathBuf;
+
+use miette::{Diagnostic, NamedSource, SourceSpan};
+
+/// An error of a `gatehouse` command.
+#[derive(Debug, thiserror::Error, Diagnostic)]
+pub enum CliError {
+    /// The config file has problems (each located in the file where it is written).
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Config(#[from] ConfigProblems),
+
+    /// A file or stream could not be read or written.
+    #[error("cannot {action} {}", path.display())]
+    #[diagnostic(help("check that the path exists and is accessible"))]
+    Io {
+        /// What was done (`read`, `write`, `create directory`).
+        action: &'static str,
+        /// The path (`-` for stdin/stdout).
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// `--out`/`--gitops` points at a directory with files gatehouse did not write.
+    #[error("{} is not empty and was not written by gatehouse", dir.display())]
+    #[diagnostic(help(
+        "choose a new or empty directory, or one an earlier `gatehouse render --out` wrote (it holds {marker}); gatehouse never deletes files it did not write"
+    ))]
+    ForeignDirectory {
+        /// The directory.
+        dir: PathBuf,
+        /// The marker file gatehouse writes into its directories.
+        marker: &'static str,
+    },
+
+    /// Talking to the cluster failed.
+    #[error(transparent)]
+    #[diagnostic(help("{}", apply_help(.0)))]
+    Apply(#[from] gatehouse_apply::ApplyError),
+
+    /// The async runtime could not start.
+    #[error("cannot start the async runtime")]
+    Runtime(#[source] std::io::Error),
+
+    /// `destroy` was not confirmed.
+    #[error("aborted: nothing was deleted")]
+    #[diagnostic(help("type `yes` at the prompt, or pass --yes"))]
+    Aborted,
+
+    /// `chart-check` found problems or could not run.
+    #[error("{0}")]
+    #[diagnostic(help("{1}"))]
+    ChartCheck(String, String),
+
+    /// Rendering the chart for `chart-check --chart` failed.
+    #[error("cannot render the chart")]
+    ChartRender(#[source] gatehouse_chart::RenderError),
+}
+
+fn apply_help(e: &gatehouse_apply::ApplyError) -> &'static str {
+    if e.to_string().contains("kubeconfig") {
+        "pass --kubeconfig FILE or --context NAME, or set KUBECONFIG"
+    } else {
+        "nothing was changed unless the message says what was applied; fix the cause and run the command again"
+    }
+}
+
+/// Every problem of a config file (one diagnostic per problem, related to a summary).
+#[derive(Debug, thiserror::Error, Diagnostic)]
+#[error("{origin}: {errors} error(s), {warnings} warning(s)")]
+#[diagnostic(help("fix the fields named below; `gatehouse schema` prints every field"))]
+pub struct ConfigProblems {
+    /// The file name (`-` for stdin, `built-in example`).
+    pub origin: String,
+    /// Errors.
+    pub errors: usize,
+    /// Warnings.
+    pub warnings: usize,
+    /// Each problem.
+    #[related]
+    pub problems: Vec<ProblemDiagnostic>,
+}
+
+/// One problem at its place in the config file.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct ProblemDiagnostic {
+    /// Field path.
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+    /// The fix.
+    pub fix: Option<String>,
+    /// Error or warning.
+    pub severity: miette::Severity,
+    /// The config file, when the problem is located in it.
+    pub code: Option<NamedSource<String>>,
+    /// Where the field is written.
+    pub span: Option<SourceSpan>,
+}
+
+impl Diagnostic for ProblemDiagnostic {
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(self.severity)
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        self.fix
+            .as_ref()
+            .map(|f| Box::new(f) as Box<dyn std::fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        self.code.as_ref().map(|c| c as &dyn miette::SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
+        let span = self.span?;
+        Some(Box::new(std::iter::once(
+            miette::LabeledSpan::new_with_span(Some(self.path.clone()), span),
+        )))
+    }
+}

@@ -1,0 +1,163 @@
+//! The command line of the `gatehouse` binary (also reached through `cargo xtask <command>`).
+//!
+//! Manners of kubectl and helm: Kubernetes objects on stdout, messages on stderr, `-f -` reads
+//! stdin, `-o yaml|json`, colours only on a terminal and never with `NO_COLOR`, exit codes of
+//! `kubectl diff` for `diff`.
+
+mod chart_check;
+mod cluster;
+mod config;
+mod error;
+mod out_dir;
+mod progress;
+mod render;
+
+use std::ffi::OsString;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+
+pub use error::CliError;
+
+/// gatehouse: a Gravitee hybrid gateway with a highly available Redis (Sentinel) on Kubernetes.
+#[derive(Parser, Debug)]
+#[command(name = "gatehouse", version, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// kubeconfig file (default: KUBECONFIG, then ~/.kube/config, then in-cluster).
+    #[arg(long, global = true, value_name = "FILE")]
+    kubeconfig: Option<PathBuf>,
+    /// kubeconfig context (default: its current-context).
+    #[arg(long, global = true, value_name = "NAME")]
+    context: Option<String>,
+    /// Namespace of the deployment, overriding the config file's `namespace`.
+    #[arg(short = 'n', long, global = true, value_name = "NAMESPACE")]
+    namespace: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Render the Kubernetes objects (stdout, pipeable to `kubectl apply -f -`), the Helm values
+    /// (`--values-only`), or both (`--all`); or write them as files (`--out DIR`).
+    Render(render::RenderArgs),
+    /// Check a config file and print every problem (exit 1 when it has errors).
+    Validate(render::ValidateArgs),
+    /// Print the JSON schema of the config file.
+    Schema {
+        /// Write it to this file instead of stdout (`-`: stdout).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Show what deploy would change (exit 0: nothing, 1: changes, 2: error). Secret values
+    /// are never shown and need not be set.
+    Diff(cluster::DiffArgs),
+    /// Apply to a cluster: server dry-run of everything, then server-side apply in order, wait,
+    /// release the gateway.
+    Deploy(cluster::DeployArgs),
+    /// Delete the release and every object gatehouse deployed (asks unless --yes).
+    Destroy(cluster::DestroyArgs),
+    /// Readiness of the workloads, the Redis master each Sentinel reports, and drift (exit 0:
+    /// healthy, 1: not, 2: error).
+    Status(cluster::StatusArgs),
+    /// Check a Helm values file against the graviteeio/apim chart contract (and render the chart).
+    ChartCheck(chart_check::Args),
+    /// Print a shell completion script (`gatehouse completions bash > /etc/bash_completion.d/gatehouse`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// `-o`: the output format of render, validate and diff.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// YAML.
+    Yaml,
+    /// JSON.
+    Json,
+}
+
+/// Global options every command may use.
+#[derive(Debug, Clone)]
+pub(crate) struct Globals {
+    pub kubeconfig: Option<PathBuf>,
+    pub context: Option<String>,
+    pub namespace: Option<String>,
+}
+
+/// Runs the command line with these arguments (the first is the program name) and returns the
+/// exit code. Errors are printed once, on stderr.
+pub fn main(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitCode {
+    main_named("gatehouse", args)
+}
+
+/// [`main`] with another program name in usage lines (`cargo xtask`).
+pub fn main_named(
+    name: &'static str,
+    args: impl IntoIterator<Item = impl Into<OsString> + Clone>,
+) -> ExitCode {
+    let color = stream_color(std::io::stderr().is_terminal());
+    let command = Cli::command().name(name).bin_name(name).color(if color {
+        clap::ColorChoice::Auto
+    } else {
+        clap::ColorChoice::Never
+    });
+    let matches = match command.try_get_matches_from(args) {
+        Ok(m) => m,
+        Err(e) => e.exit(),
+    };
+    let cli = match <Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    let _ = miette::set_hook(Box::new(move |_| {
+        Box::new(
+            miette::MietteHandlerOpts::new()
+                .color(color)
+                .unicode(color)
+                .build(),
+        )
+    }));
+    let globals = Globals {
+        kubeconfig: cli.kubeconfig,
+        context: cli.context,
+        namespace: cli.namespace,
+    };
+    let error_code = match &cli.command {
+        Command::Diff(_) | Command::Status(_) => 2,
+        _ => 1,
+    };
+    match run(cli.command, &globals, name) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("{:?}", miette::Report::new(error));
+            ExitCode::from(error_code)
+        }
+    }
+}
+
+fn run(command: Command, globals: &Globals, name: &str) -> Result<ExitCode, CliError> {
+    match command {
+        Command::Render(args) => render::render(args, globals),
+        Command::Validate(args) => render::validate(args, globals),
+        Command::Schema { out } => render::schema(out.as_deref()),
+        Command::Diff(args) => cluster::diff(args, globals),
+        Command::Deploy(args) => cluster::deploy(args, globals),
+        Command::Destroy(args) => cluster::destroy(args, globals),
+        Command::Status(args) => cluster::status(args, globals),
+        Command::ChartCheck(args) => chart_check::run(args, globals),
+        Command::Completions { shell } => {
+            let mut command = Cli::command();
+            clap_complete::generate(shell, &mut command, name, &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Whether to colour a stream: only a terminal, and never when `NO_COLOR` is set (non-empty).
+pub(crate) fn stream_color(is_terminal: bool) -> bool {
+    is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
