@@ -57,6 +57,7 @@ class RedisSentinel extends Chart {
       "bind * -::*\nprotected-mode no\n" +
       `appendonly ${r.appendOnly ? "yes" : "no"}\n` +
       "appendfsync everysec\nreplica-serve-stale-data yes\nreplica-read-only yes\nrepl-diskless-sync yes\n" +
+      `repl-backlog-size ${r.replBacklogMegabytes}mb\n` +
       minReplicas;
     data["sentinel.conf"] =
       `# Base configuration of every Sentinel of ${v.name}, rendered by gatehouse.\n` +

@@ -150,6 +150,7 @@ pub fn chart_values(d: &Deployment) -> Value {
             "minReplicasToWrite": r.min_replicas_to_write.as_ref().map(|m| json!({
                 "replicas": m.replicas, "maxLagSeconds": m.max_lag_seconds
             })),
+            "replBacklogMegabytes": r.repl_backlog_megabytes,
             "resources": r.resources,
             "sentinel": {
                 "count": s.count,
