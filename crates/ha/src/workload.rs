@@ -66,7 +66,7 @@ pub struct WriteLog {
     pub successes: Vec<(Instant, u16)>,
     /// When each failure happened.
     pub failures: Vec<Instant>,
-    /// Why (the first 50 failures).
+    /// Why (the latest 50 failures).
     pub failure_reasons: Vec<String>,
 }
 
@@ -221,8 +221,10 @@ fn record_failure(log: &Mutex<WriteLog>, reason: String) {
     if let Ok(mut l) = log.lock() {
         l.failed += 1;
         l.failures.push(Instant::now());
-        if l.failure_reasons.len() < 50 {
-            l.failure_reasons.push(reason);
+        // The latest 50: failure messages show what happened last.
+        if l.failure_reasons.len() >= 50 {
+            l.failure_reasons.remove(0);
         }
+        l.failure_reasons.push(reason);
     }
 }
