@@ -188,7 +188,9 @@ async fn restarted_sentinel_keeps_the_current_master_and_the_quorum_works() {
     let first = fail_over(&mut cluster, &w).await;
     // Kubernetes restarts the killed pod: with `min-replicas-to-write 1`, a master left without any
     // replica (two of three data nodes down) refuses writes.
-    cluster.start_pod(Role::Data, first.killed).expect("restart");
+    cluster
+        .start_pod(Role::Data, first.killed)
+        .expect("restart");
     cluster
         .wait_converged(2, Duration::from_secs(40))
         .await
