@@ -10,7 +10,7 @@ use tempfile::TempDir;
 
 use crate::HarnessError;
 use crate::pods::{LoopbackValues, RenderedRedis, exec_command, loopback_command, loopback_env};
-use crate::ports::{PortLease, lease_ports};
+use crate::ports::{PortLease, lease_ports, pod_address};
 use crate::process::{Launch, ManagedProcess, run_to_end};
 use crate::resp::{Connection, Reply, RespError};
 
@@ -26,10 +26,14 @@ pub const QUERY_LIMIT: Duration = Duration::from_secs(2);
 pub const POLL: Duration = Duration::from_millis(100);
 
 /// The deployment the tests run: the built-in example (1 master, 2 replicas, 3 Sentinels, Sentinel
-/// auth, AOF) with `down-after-milliseconds` shortened to [`TEST_DOWN_AFTER_MS`].
+/// auth, AOF) with `down-after-milliseconds` shortened to [`TEST_DOWN_AFTER_MS`], and
+/// `min-replicas-max-lag` shortened with it (it may not exceed down-after).
 pub fn test_deployment() -> Deployment {
     let mut d = Deployment::guide_example();
     d.redis.sentinel.down_after_milliseconds = TEST_DOWN_AFTER_MS;
+    if let Some(min) = d.redis.min_replicas_to_write.as_mut() {
+        min.max_lag_seconds = min.max_lag_seconds.min(TEST_DOWN_AFTER_MS / 1000);
+    }
     d
 }
 
@@ -49,7 +53,9 @@ pub struct Pod {
     pub name: String,
     /// Data node or Sentinel.
     pub role: Role,
-    /// Its loopback port.
+    /// Its own loopback address ([`pod_address`]), which it listens on, announces and sends from.
+    pub host: std::net::Ipv4Addr,
+    /// Its port.
     pub port: u16,
     /// Its working directory (holds `config/`, `data/` and the logs).
     pub dir: PathBuf,
@@ -59,9 +65,14 @@ pub struct Pod {
 }
 
 impl Pod {
-    /// `127.0.0.1:<port>`.
+    /// `<address>:<port>`.
     pub fn addr(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
+        format!("{}:{}", self.host, self.port)
+    }
+
+    /// The copy of the rendered ConfigMap files this pod runs (see [`Cluster::prepare`]).
+    pub fn template_dir(&self) -> PathBuf {
+        self.dir.join("templates")
     }
 
     /// Whether the process is running (was started and not killed).
@@ -153,12 +164,12 @@ impl Cluster {
                 source,
             })?;
         let template_dir = dir.path().join("templates");
-        write_files(&template_dir, &rendered)?;
+        write_files(&template_dir, &rendered, None)?;
         let data_ports: Vec<u16> = leases[..data_count].iter().map(PortLease::port).collect();
         let sentinel_ports: Vec<u16> = leases[data_count..].iter().map(PortLease::port).collect();
         let sentinels_env = sentinel_ports
             .iter()
-            .map(|p| format!("127.0.0.1:{p}"))
+            .map(|&p| format!("{}:{p}", pod_address(p)))
             .collect::<Vec<_>>()
             .join(" ");
         let make_pods = |role: Role, ports: &[u16], container: &Container, sts: &str| {
@@ -172,11 +183,22 @@ impl Cluster {
                         what: format!("create {}", pod_dir.display()),
                         source,
                     })?;
+                    let host = pod_address(port);
+                    // Each pod reads its own copy of the ConfigMap, which differs from the rendered
+                    // one in one line: `bind-source-addr <its address>`, so that its outgoing
+                    // connections (replication, Sentinel links) come from its own address as they
+                    // would from a pod IP, and partitions can be made by address.
+                    write_files(&pod_dir.join("templates"), &rendered, Some(host))?;
                     let values = LoopbackValues {
                         pod_name: name.clone(),
+                        announce_host: host.to_string(),
                         password: password.to_string(),
                         sentinels: sentinels_env.clone(),
-                        bootstrap_master: format!("127.0.0.1:{}", data_ports[0]),
+                        bootstrap_master: format!(
+                            "{}:{}",
+                            pod_address(data_ports[0]),
+                            data_ports[0]
+                        ),
                         redis_port: if role == Role::Data {
                             port
                         } else {
@@ -187,13 +209,14 @@ impl Cluster {
                         } else {
                             sentinel_ports[0]
                         },
-                        template_dir: template_dir.display().to_string(),
+                        template_dir: pod_dir.join("templates").display().to_string(),
                         config_dir: pod_dir.join("config").display().to_string(),
                         data_dir: pod_dir.join("data").display().to_string(),
                     };
                     Ok(Pod {
                         name,
                         role,
+                        host,
                         port,
                         dir: pod_dir,
                         env: loopback_env(container, &values)?,
@@ -234,7 +257,8 @@ impl Cluster {
         self.dir.path()
     }
 
-    /// Where the rendered ConfigMap files were written.
+    /// Where the rendered ConfigMap files were written (as rendered; each pod runs its own copy,
+    /// [`Pod::template_dir`]).
     pub fn template_dir(&self) -> &Path {
         &self.template_dir
     }
@@ -268,7 +292,8 @@ impl Cluster {
     /// Starts pod `i` with the rendered container command (`sh <TEMPLATE_DIR>/start-*.sh`).
     pub fn start_pod(&mut self, role: Role, i: usize) -> Result<(), HarnessError> {
         let command = self.container(role).command.clone().unwrap_or_default();
-        let argv = loopback_command(&command, &self.template_dir.display().to_string())?;
+        let template_dir = self.pods(role)[i].template_dir();
+        let argv = loopback_command(&command, &template_dir.display().to_string())?;
         let pod = &mut self.pods_mut(role)[i];
         if pod.process.is_some() {
             return Err(HarnessError::State {
@@ -297,6 +322,43 @@ impl Cluster {
         }
     }
 
+    /// Sends `signal` to pod `i`'s process group.
+    pub fn signal_pod(
+        &self,
+        role: Role,
+        i: usize,
+        signal: rustix::process::Signal,
+    ) -> Result<(), HarnessError> {
+        let pod = &self.pods(role)[i];
+        match &pod.process {
+            Some(process) => {
+                process.signal(signal);
+                Ok(())
+            }
+            None => Err(HarnessError::State {
+                message: format!("{} is not running", pod.name),
+            }),
+        }
+    }
+
+    /// What the kubelet does for a container that exited (`restartPolicy: Always`): starts again
+    /// every pod whose process exited by itself. Returns the names of the restarted pods.
+    pub fn restart_exited(&mut self) -> Result<Vec<String>, HarnessError> {
+        let mut restarted = Vec::new();
+        for role in [Role::Sentinel, Role::Data] {
+            for i in 0..self.pods(role).len() {
+                let pod = &mut self.pods_mut(role)[i];
+                let exited = pod.process.as_mut().is_some_and(|p| p.has_exited());
+                if exited {
+                    pod.process = None;
+                    restarted.push(pod.name.clone());
+                    self.start_pod(role, i)?;
+                }
+            }
+        }
+        Ok(restarted)
+    }
+
     /// Runs one of the pod's rendered exec hooks (`readiness`, `liveness`, `preStop`) as the
     /// kubelet would, with the pod's environment; returns whether it succeeded, and its output.
     pub async fn run_hook(
@@ -323,8 +385,8 @@ impl Cluster {
                 .and_then(|h| h.exec.as_ref()),
         };
         let command = exec_command(action, &format!("{hook:?}"))?;
-        let argv = loopback_command(&command, &self.template_dir.display().to_string())?;
         let pod = &self.pods(role)[i];
+        let argv = loopback_command(&command, &pod.template_dir().display().to_string())?;
         let log = pod.dir.join(format!(
             "{hook:?}-{}.log",
             std::time::SystemTime::now()
@@ -556,19 +618,34 @@ pub enum Hook {
 
 /// The port of a `get-master-addr-by-name` reply.
 pub fn parse_master_addr(reply: &Reply) -> Option<u16> {
+    parse_master_host_port(reply).map(|(_, port)| port)
+}
+
+/// Host and port of a `get-master-addr-by-name` reply.
+pub fn parse_master_host_port(reply: &Reply) -> Option<(String, u16)> {
     match reply {
-        Reply::Array(Some(items)) if items.len() == 2 => items[1].as_text()?.parse().ok(),
+        Reply::Array(Some(items)) if items.len() == 2 => {
+            Some((items[0].as_text()?, items[1].as_text()?.parse().ok()?))
+        }
         _ => None,
     }
 }
 
-fn write_files(dir: &Path, rendered: &RenderedRedis) -> Result<(), HarnessError> {
+fn write_files(
+    dir: &Path,
+    rendered: &RenderedRedis,
+    source_address: Option<std::net::Ipv4Addr>,
+) -> Result<(), HarnessError> {
     std::fs::create_dir_all(dir).map_err(|source| HarnessError::Io {
         what: format!("create {}", dir.display()),
         source,
     })?;
     for (name, text) in &rendered.files {
         let path = dir.join(name);
+        let text = match source_address {
+            Some(host) if name.ends_with(".conf") => format!("{text}\nbind-source-addr {host}\n"),
+            _ => text.clone(),
+        };
         std::fs::write(&path, text).map_err(|source| HarnessError::Io {
             what: format!("write {}", path.display()),
             source,

@@ -12,12 +12,9 @@ pub const INSTALL_HINT: &str = "install Redis 7 with `sudo apt-get install -y re
 /// The binaries the harness and the rendered scripts run.
 pub const REQUIRED: [&str; 3] = ["redis-server", "redis-sentinel", "redis-cli"];
 
-/// The first `name` on `PATH`, if any.
+/// The first executable `name` on `PATH`, if any.
 pub fn which(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|candidate| candidate.is_file())
+    ::which::which(name).ok()
 }
 
 /// The required binaries that are not on `PATH`.

@@ -13,6 +13,7 @@
 
 pub mod cluster;
 pub mod external;
+pub mod faults;
 pub mod measure;
 pub mod pods;
 pub mod ports;
@@ -24,6 +25,7 @@ use std::time::Duration;
 
 pub use cluster::{Cluster, Hook, Role, TEST_DOWN_AFTER_MS, TEST_PASSWORD, test_deployment};
 pub use external::{INSTALL_HINT, redis_available};
+pub use faults::{Partition, partitions_available};
 pub use measure::{FAILOVER_MARGIN, MAX_LOST_PER_FAILOVER, failover_bound, measure_failover};
 
 /// What went wrong while running the processes.

@@ -40,17 +40,20 @@ pub struct Failover {
     pub failed_writes: u64,
 }
 
-/// Counter totals at the end of a run.
+/// Totals at the end of a run.
 #[derive(Debug, Clone)]
 pub struct Totals {
-    /// Acknowledged INCRs.
+    /// Acknowledged writes.
     pub acked: u64,
-    /// Failed INCRs.
+    /// Failed writes.
     pub failed: u64,
     /// The counter on the master at the end.
     pub final_value: i64,
-    /// Acknowledged minus final value (never negative: a failed INCR may still have been applied).
+    /// Acknowledged writes whose id the final master does not hold: exactly the acknowledged
+    /// writes lost (a failed write that was applied anyway does not hide a lost one).
     pub lost: u64,
+    /// The first few lost ids, for failure messages.
+    pub lost_sample: Vec<u64>,
 }
 
 impl Cluster {
@@ -63,6 +66,7 @@ impl Cluster {
             master_name: self.master_name.clone(),
             key: key.into(),
             max_duration,
+            command_limit: crate::workload::WRITE_LIMIT,
         }
     }
 
@@ -166,20 +170,48 @@ impl Cluster {
         }
     }
 
-    /// Stops `writer` and compares what it was told with the counter on the master.
+    /// Stops `writer` and compares the ids it was told succeeded with the ids the master holds.
     pub async fn totals(&self, writer: Writer, key: &str) -> Result<Totals, HarnessError> {
         let log = writer.stop().await;
         let master = self.wait_agreed_master(Duration::from_secs(15)).await?;
-        let mut c = self.data_conn(master).await.map_err(HarnessError::from)?;
+        self.totals_on(master, &log, key).await
+    }
+
+    /// Compares the ids of `log` with the ids data node `node` holds.
+    pub async fn totals_on(
+        &self,
+        node: usize,
+        log: &WriteLog,
+        key: &str,
+    ) -> Result<Totals, HarnessError> {
+        let mut c = self.data_conn(node).await.map_err(HarnessError::from)?;
         let final_value = match c.ok(&["GET", key]).await.map_err(HarnessError::from)? {
             Reply::Bulk(Some(b)) => String::from_utf8_lossy(&b).parse().unwrap_or(0),
             _ => 0,
         };
+        let held: std::collections::HashSet<u64> = match c
+            .ok(&["SMEMBERS", &format!("{key}:ids")])
+            .await
+            .map_err(HarnessError::from)?
+        {
+            Reply::Array(Some(items)) => items
+                .iter()
+                .filter_map(|i| i.as_text()?.parse().ok())
+                .collect(),
+            _ => Default::default(),
+        };
+        let lost: Vec<u64> = log
+            .acked_ids
+            .iter()
+            .copied()
+            .filter(|id| !held.contains(id))
+            .collect();
         Ok(Totals {
             acked: log.acked,
             failed: log.failed,
             final_value,
-            lost: log.acked.saturating_sub(final_value.max(0) as u64),
+            lost: lost.len() as u64,
+            lost_sample: lost.into_iter().take(10).collect(),
         })
     }
 }

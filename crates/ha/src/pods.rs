@@ -94,11 +94,13 @@ impl RenderedRedis {
 pub struct LoopbackValues {
     /// `metadata.name` of the pod.
     pub pod_name: String,
+    /// The pod's own loopback address (its "pod IP"), announced to the others.
+    pub announce_host: String,
     /// The Redis password (the Secret's value).
     pub password: String,
-    /// Space-separated `127.0.0.1:port` of every Sentinel.
+    /// Space-separated `address:port` of every Sentinel.
     pub sentinels: String,
-    /// `127.0.0.1:port` of data node 0.
+    /// `address:port` of data node 0.
     pub bootstrap_master: String,
     /// This data node's port (for a Sentinel pod: data node 0's).
     pub redis_port: u16,
@@ -185,7 +187,7 @@ pub fn loopback_env(
             name => {
                 plain(&container.name, var)?;
                 match name {
-                    "ANNOUNCE_HOST" => "127.0.0.1".to_string(),
+                    "ANNOUNCE_HOST" => values.announce_host.clone(),
                     "SENTINELS" => values.sentinels.clone(),
                     "BOOTSTRAP_MASTER" => values.bootstrap_master.clone(),
                     "REDIS_PORT" => values.redis_port.to_string(),
@@ -246,6 +248,7 @@ mod tests {
     fn values() -> LoopbackValues {
         LoopbackValues {
             pod_name: "p-0".into(),
+            announce_host: "127.1.0.1".into(),
             password: "pw".into(),
             sentinels: "127.0.0.1:1".into(),
             bootstrap_master: "127.0.0.1:2".into(),
@@ -265,7 +268,7 @@ mod tests {
         let rendered = RenderedRedis::of(&valid).unwrap();
         for container in [&rendered.data, &rendered.sentinel] {
             let env = loopback_env(container, &values()).unwrap();
-            assert!(env.contains(&("ANNOUNCE_HOST".into(), "127.0.0.1".into())));
+            assert!(env.contains(&("ANNOUNCE_HOST".into(), "127.1.0.1".into())));
             assert!(env.contains(&("REDIS_PASSWORD".into(), "pw".into())));
             let mut extra = container.clone();
             extra.env.as_mut().unwrap().push(EnvVar {

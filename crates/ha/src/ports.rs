@@ -87,6 +87,17 @@ fn try_lease(port: u16) -> Option<PortLease> {
     Some(lease)
 }
 
+/// The loopback address of the pod listening on `port`: `127.1.<port / 256>.<port % 256>`.
+///
+/// The whole of 127.0.0.0/8 is loopback on Linux, and leased ports are unique among running
+/// clusters, so every pod of every cluster gets an address of its own (its "pod IP"): partitions
+/// between pods can then be made with address-based firewall rules without touching other tests, and
+/// the test process itself (127.0.0.1) stays outside every partition, like a client in another zone.
+pub fn pod_address(port: u16) -> std::net::Ipv4Addr {
+    let [high, low] = port.to_be_bytes();
+    std::net::Ipv4Addr::new(127, 1, high, low)
+}
+
 /// Leases `count` free ports.
 pub fn lease_ports(count: usize) -> Result<Vec<PortLease>, HarnessError> {
     let span = u64::from(LAST - FIRST) + 1;
@@ -109,4 +120,16 @@ pub fn lease_ports(count: usize) -> Result<Vec<PortLease>, HarnessError> {
         return Err(HarnessError::NoFreePorts { wanted: count });
     }
     Ok(leases)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pod_addresses_are_distinct_loopback_addresses() {
+        assert_eq!(pod_address(20_000), std::net::Ipv4Addr::new(127, 1, 78, 32));
+        assert_ne!(pod_address(20_000), pod_address(20_001));
+        assert!(pod_address(32_767).is_loopback());
+    }
 }

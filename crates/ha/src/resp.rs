@@ -1,18 +1,18 @@
-//! A small RESP2 client over tokio: enough to talk to Redis and Sentinel the way the gateway does
-//! (AUTH, SENTINEL get-master-addr-by-name, INCR, INFO), with a time limit on every operation.
+//! Talking to Redis and Sentinel the way the gateway does (AUTH, `SENTINEL get-master-addr-by-name`,
+//! INCR, INFO), through the `redis` crate's async connection, with a tokio time limit on every
+//! operation.
+//!
+//! [`Reply`] is the harness's view of a `redis::Value`: the five RESP2 shapes it checks, with an
+//! error reply kept as a value (the command failed; the connection is still usable) rather than
+//! turned into an `Err`, so that tests can assert on `NOAUTH`, `NOREPLICAS` or `READONLY`.
 
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
+use redis::aio::MultiplexedConnection;
+use redis::{AsyncConnectionConfig, Client, IntoConnectionInfo, RedisConnectionInfo, Value};
 use tokio::time::timeout;
 
-/// Deepest nesting of arrays accepted in a reply (Redis never nests deeper than a few levels).
-const MAX_DEPTH: usize = 8;
-/// Largest bulk string or array accepted in a reply.
-const MAX_LEN: usize = 64 * 1024 * 1024;
-
-/// One RESP2 reply.
+/// One reply, in the RESP2 shapes Redis and Sentinel 7 answer with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reply {
     /// `+OK`.
@@ -21,9 +21,9 @@ pub enum Reply {
     Error(String),
     /// `:42`.
     Integer(i64),
-    /// `$n` bulk string, `None` for the null bulk string.
+    /// A bulk string, `None` for the null bulk string.
     Bulk(Option<Vec<u8>>),
-    /// `*n` array, `None` for the null array.
+    /// An array, `None` for the null array.
     Array(Option<Vec<Reply>>),
 }
 
@@ -38,16 +38,42 @@ impl Reply {
     }
 }
 
+impl From<Value> for Reply {
+    fn from(value: Value) -> Reply {
+        match value {
+            Value::Nil => Reply::Bulk(None),
+            Value::Int(i) => Reply::Integer(i),
+            Value::BulkString(b) => Reply::Bulk(Some(b)),
+            Value::SimpleString(s) => Reply::Simple(s),
+            Value::Okay => Reply::Simple("OK".into()),
+            Value::Array(items) | Value::Set(items) => {
+                Reply::Array(Some(items.into_iter().map(Reply::from).collect()))
+            }
+            Value::ServerError(e) => Reply::Error(error_text(&e)),
+            // RESP3-only shapes; the harness speaks RESP2, so these are not expected.
+            other => Reply::Error(format!("unexpected RESP3 reply {other:?}")),
+        }
+    }
+}
+
+/// An error reply as the server sent it: `CODE detail`.
+fn error_text(e: &redis::ServerError) -> String {
+    match e.details() {
+        Some(detail) => format!("{} {detail}", e.code()),
+        None => e.code().to_string(),
+    }
+}
+
 /// What went wrong talking to a Redis or Sentinel process.
 #[derive(Debug, thiserror::Error)]
 pub enum RespError {
-    /// Connecting, reading or writing failed.
+    /// Connecting, reading or writing failed (also: the password was refused at connect).
     #[error("{addr}: {source}")]
-    Io {
+    Client {
         /// The address.
         addr: String,
         /// The cause.
-        source: std::io::Error,
+        source: redis::RedisError,
     },
     /// No answer within the time limit.
     #[error("{addr}: no answer within {limit:?}")]
@@ -57,7 +83,7 @@ pub enum RespError {
         /// The limit.
         limit: Duration,
     },
-    /// The peer sent something that is not RESP2.
+    /// The reply does not have the shape the caller needs.
     #[error("{addr}: protocol error: {message}")]
     Protocol {
         /// The address.
@@ -86,40 +112,26 @@ impl RespError {
 }
 
 /// One connection to a Redis data node or Sentinel.
-#[derive(Debug)]
+#[derive(Clone)]
 pub struct Connection {
     addr: String,
-    stream: BufReader<TcpStream>,
+    inner: MultiplexedConnection,
     limit: Duration,
 }
 
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("addr", &self.addr)
+            .field("limit", &self.limit)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Connection {
-    /// Connects to `127.0.0.1:port` (or any `host:port`); every later operation gets `limit`.
+    /// Connects to `host:port`; every later operation gets `limit`.
     pub async fn connect(addr: &str, limit: Duration) -> Result<Connection, RespError> {
-        let stream = match timeout(limit, TcpStream::connect(addr)).await {
-            Ok(Ok(s)) => s,
-            Ok(Err(source)) => {
-                return Err(RespError::Io {
-                    addr: addr.into(),
-                    source,
-                });
-            }
-            Err(_) => {
-                return Err(RespError::Timeout {
-                    addr: addr.into(),
-                    limit,
-                });
-            }
-        };
-        stream.set_nodelay(true).map_err(|source| RespError::Io {
-            addr: addr.into(),
-            source,
-        })?;
-        Ok(Connection {
-            addr: addr.into(),
-            stream: BufReader::new(stream),
-            limit,
-        })
+        Connection::connect_auth(addr, None, limit).await
     }
 
     /// Connects and authenticates with `password` (when given).
@@ -128,11 +140,43 @@ impl Connection {
         password: Option<&str>,
         limit: Duration,
     ) -> Result<Connection, RespError> {
-        let mut c = Connection::connect(addr, limit).await?;
+        let client_error = |source| RespError::Client {
+            addr: addr.into(),
+            source,
+        };
+        let mut settings = RedisConnectionInfo::default().set_skip_set_lib_name();
         if let Some(password) = password {
-            c.ok(&["AUTH", password]).await?;
+            settings = settings.set_password(password);
         }
-        Ok(c)
+        let info = format!("redis://{addr}")
+            .into_connection_info()
+            .map_err(client_error)?
+            .set_redis_settings(settings);
+        let client = Client::open(info).map_err(client_error)?;
+        // The limits are tokio's (below), not the crate's.
+        let config = AsyncConnectionConfig::new()
+            .set_connection_timeout(None)
+            .set_response_timeout(None);
+        let inner = match timeout(
+            limit,
+            client.get_multiplexed_async_connection_with_config(&config),
+        )
+        .await
+        {
+            Ok(Ok(c)) => c,
+            Ok(Err(source)) => return Err(client_error(source)),
+            Err(_) => {
+                return Err(RespError::Timeout {
+                    addr: addr.into(),
+                    limit,
+                });
+            }
+        };
+        Ok(Connection {
+            addr: addr.into(),
+            inner,
+            limit,
+        })
     }
 
     /// The address this connection goes to.
@@ -142,28 +186,58 @@ impl Connection {
 
     /// Sends one command and reads its reply (an error reply is `Ok(Reply::Error)`).
     pub async fn command(&mut self, args: &[&str]) -> Result<Reply, RespError> {
-        let mut request = format!("*{}\r\n", args.len()).into_bytes();
+        let mut cmd = redis::Cmd::new();
         for arg in args {
-            request.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
-            request.extend_from_slice(arg.as_bytes());
-            request.extend_from_slice(b"\r\n");
+            cmd.arg(*arg);
         }
-        let limit = self.limit;
-        let addr = self.addr.clone();
-        let exchange = async {
-            self.stream
-                .get_mut()
-                .write_all(&request)
-                .await
-                .map_err(|source| RespError::Io {
-                    addr: addr.clone(),
+        match timeout(self.limit, self.inner.send_packed_command(&cmd)).await {
+            Ok(Ok(value)) => Ok(Reply::from(value)),
+            Ok(Err(source)) => Err(RespError::Client {
+                addr: self.addr.clone(),
+                source,
+            }),
+            Err(_) => Err(RespError::Timeout {
+                addr: self.addr.clone(),
+                limit: self.limit,
+            }),
+        }
+    }
+
+    /// Sends the commands as one `MULTI ... EXEC` transaction; the replies of the commands (the
+    /// `EXEC` array), or the error reply that aborted the transaction (e.g. `NOREPLICAS`).
+    pub async fn transaction(&mut self, commands: &[&[&str]]) -> Result<Reply, RespError> {
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        for args in commands {
+            let mut cmd = redis::Cmd::new();
+            for arg in *args {
+                cmd.arg(*arg);
+            }
+            pipe.add_command(cmd);
+        }
+        // MULTI's and the commands' QUEUED replies are skipped; EXEC's array is the one read.
+        let sent = self
+            .inner
+            .send_packed_commands(&pipe, commands.len() + 1, 1);
+        match timeout(self.limit, sent).await {
+            Ok(Ok(mut values)) => Ok(values.pop().map(Reply::from).unwrap_or(Reply::Array(None))),
+            Ok(Err(source)) => match (source.kind(), source.code()) {
+                // The server refused the transaction: a reply, not a broken connection.
+                (redis::ErrorKind::Server(_) | redis::ErrorKind::Extension, Some(code)) => {
+                    Ok(Reply::Error(match source.detail() {
+                        Some(detail) => format!("{code} {detail}"),
+                        None => code.to_string(),
+                    }))
+                }
+                _ => Err(RespError::Client {
+                    addr: self.addr.clone(),
                     source,
-                })?;
-            read_reply(&mut self.stream, &addr, 0).await
-        };
-        match timeout(limit, exchange).await {
-            Ok(result) => result,
-            Err(_) => Err(RespError::Timeout { addr, limit }),
+                }),
+            },
+            Err(_) => Err(RespError::Timeout {
+                addr: self.addr.clone(),
+                limit: self.limit,
+            }),
         }
     }
 
@@ -193,99 +267,27 @@ impl Connection {
     }
 }
 
-fn protocol(addr: &str, message: impl Into<String>) -> RespError {
-    RespError::Protocol {
-        addr: addr.into(),
-        message: message.into(),
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-async fn read_line(stream: &mut BufReader<TcpStream>, addr: &str) -> Result<String, RespError> {
-    let mut line = Vec::new();
-    let n = stream
-        .read_until(b'\n', &mut line)
-        .await
-        .map_err(|source| RespError::Io {
-            addr: addr.into(),
-            source,
-        })?;
-    if n == 0 {
-        return Err(RespError::Io {
-            addr: addr.into(),
-            source: std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                "connection closed by the server",
-            ),
-        });
+    #[test]
+    fn values_map_to_the_resp2_shapes() {
+        assert_eq!(Reply::from(Value::Okay), Reply::Simple("OK".into()));
+        assert_eq!(Reply::from(Value::Int(3)), Reply::Integer(3));
+        assert_eq!(Reply::from(Value::Nil), Reply::Bulk(None));
+        assert_eq!(
+            Reply::from(Value::Array(vec![Value::BulkString(b"a".to_vec())])),
+            Reply::Array(Some(vec![Reply::Bulk(Some(b"a".to_vec()))]))
+        );
+        let refused = redis::parse_redis_value(b"-NOAUTH Authentication required.\r\n").unwrap();
+        assert_eq!(
+            Reply::from(refused),
+            Reply::Error("NOAUTH Authentication required.".into())
+        );
+        assert_eq!(
+            Reply::from(Value::BulkString(b"x".to_vec())).as_text(),
+            Some("x".into())
+        );
     }
-    if !line.ends_with(b"\r\n") {
-        return Err(protocol(addr, "line without CRLF"));
-    }
-    line.truncate(line.len() - 2);
-    String::from_utf8(line).map_err(|_| protocol(addr, "line is not UTF-8"))
-}
-
-fn parse_len(text: &str, addr: &str) -> Result<Option<usize>, RespError> {
-    let n: i64 = text
-        .parse()
-        .map_err(|_| protocol(addr, format!("bad length {text:?}")))?;
-    if n < 0 {
-        return Ok(None);
-    }
-    let n = n as usize;
-    if n > MAX_LEN {
-        return Err(protocol(addr, format!("length {n} too large")));
-    }
-    Ok(Some(n))
-}
-
-fn read_reply<'a>(
-    stream: &'a mut BufReader<TcpStream>,
-    addr: &'a str,
-    depth: usize,
-) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Reply, RespError>> + Send + 'a>> {
-    Box::pin(async move {
-        if depth > MAX_DEPTH {
-            return Err(protocol(addr, "reply nested too deeply"));
-        }
-        let line = read_line(stream, addr).await?;
-        let (kind, rest) = line.split_at(line.len().min(1));
-        match kind {
-            "+" => Ok(Reply::Simple(rest.to_string())),
-            "-" => Ok(Reply::Error(rest.to_string())),
-            ":" => rest
-                .parse()
-                .map(Reply::Integer)
-                .map_err(|_| protocol(addr, format!("bad integer {rest:?}"))),
-            "$" => match parse_len(rest, addr)? {
-                None => Ok(Reply::Bulk(None)),
-                Some(n) => {
-                    let mut buf = vec![0; n + 2];
-                    stream
-                        .read_exact(&mut buf)
-                        .await
-                        .map_err(|source| RespError::Io {
-                            addr: addr.into(),
-                            source,
-                        })?;
-                    if !buf.ends_with(b"\r\n") {
-                        return Err(protocol(addr, "bulk string without CRLF"));
-                    }
-                    buf.truncate(n);
-                    Ok(Reply::Bulk(Some(buf)))
-                }
-            },
-            "*" => match parse_len(rest, addr)? {
-                None => Ok(Reply::Array(None)),
-                Some(n) => {
-                    let mut items = Vec::with_capacity(n.min(1024));
-                    for _ in 0..n {
-                        items.push(read_reply(stream, addr, depth + 1).await?);
-                    }
-                    Ok(Reply::Array(Some(items)))
-                }
-            },
-            _ => Err(protocol(addr, format!("unknown reply type in {line:?}"))),
-        }
-    })
 }

@@ -1,7 +1,12 @@
 //! A client that writes the way the gateway's rate limiter does: it asks the Sentinels for the
-//! master (`SENTINEL get-master-addr-by-name`), connects with the password and runs `INCR` on one
-//! counter, one command at a time. On any error it drops the connection and asks the Sentinels
+//! master (`SENTINEL get-master-addr-by-name`), connects with the password and increments one
+//! counter, one write at a time. On any error it drops the connection and asks the Sentinels
 //! again.
+//!
+//! Every write is tagged, so that loss is counted exactly: write `n` is the transaction
+//! `MULTI; INCR <key>; SADD <key>:ids n; EXEC`. The ids the writer was told succeeded, compared
+//! with the ids the final master holds, are the acknowledged writes lost
+//! ([`crate::measure::Totals`]); a failed write that was applied anyway is not counted as lost.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -9,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use tokio::task::JoinHandle;
 
-use crate::cluster::parse_master_addr;
+use crate::cluster::parse_master_host_port;
 use crate::resp::{Connection, Reply};
 
 /// Pause between two writes (keeps the CPU free for the processes under test).
@@ -22,7 +27,7 @@ pub const WRITE_LIMIT: Duration = Duration::from_millis(1_000);
 /// Where to write.
 #[derive(Debug, Clone)]
 pub struct WriterConfig {
-    /// `127.0.0.1:port` of every Sentinel, in the order the client asks them.
+    /// `address:port` of every Sentinel, in the order the client asks them.
     pub sentinels: Vec<String>,
     /// Password for the Sentinels (when Sentinel auth is on).
     pub sentinel_password: Option<String>,
@@ -34,22 +39,34 @@ pub struct WriterConfig {
     pub key: String,
     /// The writer stops by itself after this long (a bound for every test).
     pub max_duration: Duration,
+    /// Time limit of one write, like a client's socket/command timeout ([`WRITE_LIMIT`] unless a
+    /// scenario needs a client with a long one).
+    pub command_limit: Duration,
+}
+
+impl WriterConfig {
+    /// The set holding the id of every applied write.
+    pub fn ids_key(&self) -> String {
+        format!("{}:ids", self.key)
+    }
 }
 
 /// Everything the writer saw.
 #[derive(Debug, Clone, Default)]
 pub struct WriteLog {
-    /// Acknowledged INCRs.
+    /// Acknowledged writes.
     pub acked: u64,
-    /// INCRs that failed (error reply, refused connection, timeout, no master known).
+    /// The id of every acknowledged write.
+    pub acked_ids: Vec<u64>,
+    /// Writes that failed (error reply, refused connection, timeout, no master known).
     pub failed: u64,
-    /// Largest counter value an INCR returned.
+    /// Largest counter value a write returned.
     pub max_value: i64,
     /// When each acknowledged write returned, and from which port.
     pub successes: Vec<(Instant, u16)>,
     /// When each failure happened.
     pub failures: Vec<Instant>,
-    /// Why (the first 50 failures).
+    /// Why (the latest 50 failures).
     pub failure_reasons: Vec<String>,
 }
 
@@ -113,8 +130,8 @@ impl Drop for Writer {
     }
 }
 
-/// Asks the Sentinels, in order, for the master; the first address wins.
-pub async fn discover_master(config: &WriterConfig) -> Result<u16, String> {
+/// Asks the Sentinels, in order, for the master; the first address (`host`, `port`) wins.
+pub async fn discover_master(config: &WriterConfig) -> Result<(String, u16), String> {
     let mut reasons = Vec::new();
     for sentinel in &config.sentinels {
         let answer = async {
@@ -129,8 +146,8 @@ pub async fn discover_master(config: &WriterConfig) -> Result<u16, String> {
         }
         .await;
         match answer {
-            Ok(reply) => match parse_master_addr(&reply) {
-                Some(port) => return Ok(port),
+            Ok(reply) => match parse_master_host_port(&reply) {
+                Some(addr) => return Ok(addr),
                 None => reasons.push(format!("{sentinel}: {reply:?}")),
             },
             Err(e) => reasons.push(e.to_string()),
@@ -145,14 +162,16 @@ pub async fn discover_master(config: &WriterConfig) -> Result<u16, String> {
 async fn run(config: WriterConfig, stop: Arc<AtomicBool>, log: Arc<Mutex<WriteLog>>) {
     let started = Instant::now();
     let mut connection: Option<(Connection, u16)> = None;
+    let ids_key = config.ids_key();
+    let mut next_id: u64 = 0;
     while !stop.load(Ordering::SeqCst) && started.elapsed() < config.max_duration {
         if connection.is_none() {
             let attempt = async {
-                let port = discover_master(&config).await?;
+                let (host, port) = discover_master(&config).await?;
                 let c = Connection::connect_auth(
-                    &format!("127.0.0.1:{port}"),
+                    &format!("{host}:{port}"),
                     Some(&config.password),
-                    WRITE_LIMIT,
+                    config.command_limit,
                 )
                 .await
                 .map_err(|e| e.to_string())?;
@@ -172,17 +191,25 @@ async fn run(config: WriterConfig, stop: Arc<AtomicBool>, log: Arc<Mutex<WriteLo
             continue;
         };
         let port = *port;
-        match c.command(&["INCR", &config.key]).await {
-            Ok(Reply::Integer(value)) => {
+        next_id += 1;
+        let id = next_id.to_string();
+        let write: [&[&str]; 2] = [&["INCR", &config.key], &["SADD", &ids_key, &id]];
+        match c.transaction(&write).await {
+            Ok(Reply::Array(Some(replies)))
+                if matches!(replies.first(), Some(Reply::Integer(_))) =>
+            {
                 if let Ok(mut l) = log.lock() {
                     l.acked += 1;
-                    l.max_value = l.max_value.max(value);
+                    l.acked_ids.push(next_id);
+                    if let Some(Reply::Integer(value)) = replies.first() {
+                        l.max_value = l.max_value.max(*value);
+                    }
                     l.successes.push((Instant::now(), port));
                 }
                 tokio::time::sleep(WRITE_PACE).await;
             }
             other => {
-                record_failure(&log, format!("INCR on {port}: {other:?}"));
+                record_failure(&log, format!("write {id} on {port}: {other:?}"));
                 connection = None;
                 tokio::time::sleep(RETRY_PAUSE).await;
             }
@@ -194,8 +221,10 @@ fn record_failure(log: &Mutex<WriteLog>, reason: String) {
     if let Ok(mut l) = log.lock() {
         l.failed += 1;
         l.failures.push(Instant::now());
-        if l.failure_reasons.len() < 50 {
-            l.failure_reasons.push(reason);
+        // The latest 50: failure messages show what happened last.
+        if l.failure_reasons.len() >= 50 {
+            l.failure_reasons.remove(0);
         }
+        l.failure_reasons.push(reason);
     }
 }

@@ -76,8 +76,8 @@ async fn rejoin(cluster: &mut Cluster, node: usize, master: usize) {
         .expect("the start script wrote redis.conf");
     assert!(
         config.contains(&format!(
-            "replicaof 127.0.0.1 {}",
-            cluster.data[master].port
+            "replicaof {} {}",
+            cluster.data[master].host, cluster.data[master].port
         )),
         "the start script asked the Sentinels and chose replicaof the new master:\n{}",
         cluster.data[node].log()
@@ -186,8 +186,13 @@ async fn restarted_sentinel_keeps_the_current_master_and_the_quorum_works() {
     let key = "ratelimit:scenario3";
     let w = writer(&cluster, key);
     let first = fail_over(&mut cluster, &w).await;
+    // Kubernetes restarts the killed pod: with `min-replicas-to-write 1`, a master left without any
+    // replica (two of three data nodes down) refuses writes.
     cluster
-        .wait_converged(1, Duration::from_secs(30))
+        .start_pod(Role::Data, first.killed)
+        .expect("restart");
+    cluster
+        .wait_converged(2, Duration::from_secs(40))
         .await
         .expect("converged after the first failover");
 
@@ -195,8 +200,8 @@ async fn restarted_sentinel_keeps_the_current_master_and_the_quorum_works() {
     let saved = std::fs::read_to_string(cluster.sentinels[0].dir.join("config/sentinel.conf"))
         .expect("Sentinel state file");
     let monitor = format!(
-        "sentinel monitor mymaster 127.0.0.1 {}",
-        cluster.data[first.new_master].port
+        "sentinel monitor mymaster {} {}",
+        cluster.data[first.new_master].host, cluster.data[first.new_master].port
     );
     assert!(
         saved.contains(&monitor),
@@ -449,8 +454,9 @@ async fn probes_follow_the_replication_state() {
         .find(|&i| i != master && i != new_master)
         .expect("replica");
     let dead_port = cluster.data[master].port.to_string();
+    let dead_host = cluster.data[master].host.to_string();
     let mut c = cluster.data_conn(orphan).await.expect("connect");
-    c.ok(&["REPLICAOF", "127.0.0.1", &dead_port])
+    c.ok(&["REPLICAOF", &dead_host, &dead_port])
         .await
         .expect("REPLICAOF");
     let (alive, out) = cluster

@@ -151,7 +151,8 @@ prop_compose! {
             Some((size, storage_class)) => DataVolume::Persistent { size, storage_class },
             None => DataVolume::Ephemeral,
         };
-        d.redis.min_replicas_to_write = min_replicas.then_some(MinReplicasToWrite { replicas: 1, max_lag_seconds: 10 });
+        d.redis.min_replicas_to_write = (min_replicas && replicas > 1)
+            .then_some(MinReplicasToWrite { replicas: 1, max_lag_seconds: (down_after / 1000).clamp(1, 10) });
         d.redis.image = ContainerImage { repository: "redis".into(), tag };
         d.redis.password = redis_password;
         d.redis.resources = redis_resources;

@@ -253,23 +253,49 @@ impl Checker {
             ),
         }
         if let Some(min) = &r.min_replicas_to_write {
-            if min.replicas == 0 || min.replicas > r.replicas {
+            if min.replicas == 0 || min.replicas >= r.replicas {
                 self.error(
                     "redis.minReplicasToWrite.replicas",
                     format!(
-                        "{} is outside the {} replicas: the master would refuse every write",
+                        "{} with {} replicas: the master would refuse every write as soon as one \
+                         replica is down (or always, for 0)",
                         min.replicas, r.replicas
                     ),
-                    format!("use 1..={}", r.replicas.max(1)),
+                    if r.replicas > 1 {
+                        format!("use 1..={}", r.replicas - 1)
+                    } else {
+                        "use 2 replicas, or set `minReplicasToWrite: null` to turn it off".into()
+                    },
                 );
             }
+            let down_after_seconds = r.sentinel.down_after_milliseconds / 1000;
             if min.max_lag_seconds == 0 {
                 self.error(
                     "redis.minReplicasToWrite.maxLagSeconds",
                     "0 seconds: no replica would ever count as connected",
-                    "use a lag such as 10",
+                    format!("use 1..={}", down_after_seconds.max(1)),
+                );
+            } else if u64::from(min.max_lag_seconds) * 1000
+                > u64::from(r.sentinel.down_after_milliseconds)
+            {
+                self.error(
+                    "redis.minReplicasToWrite.maxLagSeconds",
+                    format!(
+                        "{} s is longer than sentinel.downAfterMilliseconds ({} ms): a master cut \
+                         off from its replicas would still accept writes after the Sentinels \
+                         promoted another node, and those writes are lost",
+                        min.max_lag_seconds, r.sentinel.down_after_milliseconds
+                    ),
+                    format!("use 1..={}", down_after_seconds.max(1)),
                 );
             }
+        }
+        if r.repl_backlog_megabytes == 0 {
+            self.error(
+                "redis.replBacklogMegabytes",
+                "0: every replica reconnecting after a failover would reload the whole data set",
+                "use 32 (or more for a high write rate)",
+            );
         }
         self.resources("redis.resources", &r.resources);
         self.sentinel(d);
@@ -331,7 +357,7 @@ impl Checker {
                     "{} ms is not longer than downAfterMilliseconds ({} ms)",
                     s.failover_timeout_milliseconds, s.down_after_milliseconds
                 ),
-                "use a longer timeout, e.g. 180000",
+                "use a longer timeout, e.g. 30000",
             );
         }
         self.dns_1035_label("redis.sentinel.serviceName", &d.sentinel_service_name());
@@ -697,6 +723,41 @@ mod tests {
             value: "plain".into(),
         });
         assert!(d.validated().unwrap_err().has_path("gateway.env[0].name"));
+    }
+
+    #[test]
+    fn min_replicas_to_write_needs_a_spare_replica_and_a_lag_within_down_after() {
+        let mut d = Deployment::default();
+        d.redis.min_replicas_to_write = Some(MinReplicasToWrite {
+            replicas: 2,
+            max_lag_seconds: 11,
+        });
+        let err = d.clone().validated().unwrap_err();
+        assert!(err.has_path("redis.minReplicasToWrite.replicas"), "{err}");
+        assert!(
+            err.has_path("redis.minReplicasToWrite.maxLagSeconds"),
+            "{err}"
+        );
+        d.redis.min_replicas_to_write = Some(MinReplicasToWrite {
+            replicas: 1,
+            max_lag_seconds: 10,
+        });
+        assert!(d.clone().validated().is_ok());
+        d.redis.replicas = 1;
+        assert!(
+            d.clone()
+                .validated()
+                .unwrap_err()
+                .has_path("redis.minReplicasToWrite.replicas")
+        );
+        d.redis.min_replicas_to_write = None;
+        d.redis.repl_backlog_megabytes = 0;
+        assert!(
+            d.clone()
+                .validated()
+                .unwrap_err()
+                .has_path("redis.replBacklogMegabytes")
+        );
     }
 
     #[test]
