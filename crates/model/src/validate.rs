@@ -253,7 +253,8 @@ impl Checker {
             ),
         }
         if let Some(min) = &r.min_replicas_to_write {
-            if min.replicas == 0 || min.replicas >= r.replicas {
+            // With 0 replicas `redis.replicas` is the one error to fix; this one would follow from it.
+            if min.replicas == 0 || (r.replicas > 0 && min.replicas >= r.replicas) {
                 self.error(
                     "redis.minReplicasToWrite.replicas",
                     format!(
