@@ -353,3 +353,47 @@ fn unknown_context_and_kubeconfig_errors_name_the_fix() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("nope"), "{}", text(&out));
 }
+
+#[test]
+fn a_problem_in_a_flow_mapping_has_one_place_in_json_and_in_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("flow.yaml");
+    // A hidden string value (shown as `…`) before the faulty key on the same line.
+    std::fs::write(
+        &bad,
+        "redis: {sentinel: {serviceName: my-sentinel-svc, count: 3, quorum: 4}}\n",
+    )
+    .unwrap();
+    let path = bad.to_str().unwrap();
+    let out = run(&["validate", "-o", "json", "-f", path], "", &[], None);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let quorum = report["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["path"] == "redis.sentinel.quorum")
+        .expect("the quorum problem");
+    let column = quorum["column"].as_u64().unwrap();
+    assert_eq!(
+        column,
+        1 + std::fs::read_to_string(&bad)
+            .unwrap()
+            .find("quorum")
+            .unwrap() as u64
+    );
+
+    let out = run(&["validate", "-f", path], "", &[("NO_COLOR", "1")], None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("flow.yaml:1:{column}]")),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("my-sentinel-svc"), "{stderr}");
+    // The label's caret sits under the key in the shown line.
+    let lines: Vec<&str> = stderr.lines().collect();
+    let shown = lines.iter().position(|l| l.starts_with(" 1 | ")).unwrap();
+    let chars_before = |line: &str, at: usize| line[..at].chars().count();
+    let key_at = chars_before(lines[shown], lines[shown].find("quorum").unwrap());
+    let caret_at = chars_before(lines[shown + 1], lines[shown + 1].find('^').unwrap());
+    assert_eq!(caret_at, key_at, "{stderr}");
+}

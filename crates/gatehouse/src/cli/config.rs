@@ -6,11 +6,12 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use gatehouse_model::{ConfigError, Deployment, Problem, ValidDeployment};
-use miette::{NamedSource, SourceSpan};
+use miette::NamedSource;
 use serde::Serialize;
 
 use super::Globals;
 use super::error::{CliError, ConfigProblems, ProblemDiagnostic};
+use super::shown::Shown;
 
 /// Which deployment: `-f FILE`, `-f -` (stdin), or the built-in example.
 #[derive(Args, Debug, Clone, Default)]
@@ -182,13 +183,14 @@ impl Source {
 impl Checked {
     /// The problems as one miette diagnostic (source snippet, label at each place, help = fix).
     pub fn diagnostics(&self) -> ConfigProblems {
+        let shown = self.source.text.as_deref().map(Shown::new);
         let problems = self
             .problems
             .iter()
             .map(|p| {
-                let shown = self.source.text.as_deref().map(redacted);
+                let shown = shown.clone();
                 let span = match (&shown, p.line, p.column) {
-                    (Some(text), Some(line), Some(column)) => span_at(text, line, column),
+                    (Some(shown), Some(line), Some(column)) => shown.span(line, column),
                     _ => None,
                 };
                 ProblemDiagnostic {
@@ -233,100 +235,7 @@ impl Checked {
     }
 }
 
-/// The config text as diagnostics show it: same lines and key columns, but every string value
-/// and comment replaced by `…`, because any of them could be a secret written by mistake
-/// (numbers, booleans and the structure stay, so `replicas: 0` still reads as written).
-fn redacted(text: &str) -> String {
-    fn keep(value: &str) -> bool {
-        let v = value.trim();
-        v.is_empty()
-            || v.parse::<f64>().is_ok()
-            || matches!(
-                v,
-                "true" | "false" | "null" | "~" | "|" | ">" | "|-" | ">-" | "{" | "["
-            )
-    }
-    text.split_inclusive('\n')
-        .map(|line| {
-            let (body, newline) = match line.strip_suffix('\n') {
-                Some(body) => (body, "\n"),
-                None => (line, ""),
-            };
-            let trimmed = body.trim_start();
-            let indent = &body[..body.len() - trimmed.len()];
-            if trimmed.starts_with('#') {
-                return format!("{indent}# …{newline}");
-            }
-            // `- ` list markers, then `key:` (a key is never redacted: it is the schema's word).
-            let mut prefix = indent.to_string();
-            let mut rest = trimmed;
-            while let Some(after) = rest.strip_prefix("- ") {
-                prefix.push_str("- ");
-                rest = after;
-            }
-            let (key, value) = match rest.find(": ") {
-                Some(at) if !rest[..at].contains(['"', '\'', '{', '[']) => {
-                    (&rest[..at + 2], &rest[at + 2..])
-                }
-                _ if rest.ends_with(':') => (rest, ""),
-                _ => ("", rest),
-            };
-            let value = if keep(value) { value } else { "…" };
-            format!("{prefix}{key}{value}{newline}")
-        })
-        .collect()
-}
-
-/// The span of the key (or value) written at 1-based `line`/`column`: to the end of the key.
-fn span_at(text: &str, line: u64, column: u64) -> Option<SourceSpan> {
-    let mut offset = 0usize;
-    for (number, content) in text.split_inclusive('\n').enumerate() {
-        if number as u64 + 1 == line {
-            let start: usize = content
-                .chars()
-                .take(column.saturating_sub(1) as usize)
-                .map(char::len_utf8)
-                .sum();
-            let rest = &content[start.min(content.len())..];
-            let length = rest
-                .find([':', '\n', ',', '}'])
-                .unwrap_or(rest.len())
-                .max(1);
-            return Some(SourceSpan::new((offset + start).into(), length));
-        }
-        offset += content.len();
-    }
-    None
-}
-
 /// Loads, validates and returns the deployment for commands that need a valid one.
 pub fn load(input: &Input, globals: &Globals) -> Result<ValidDeployment, CliError> {
     input.read()?.check(globals).into_valid()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::span_at;
-
-    #[test]
-    fn the_shown_source_hides_every_string_and_comment() {
-        let text = "redis:\n  passwd: \"hunter22\" # was: s3cret\n  replicas: 0\n  plugins:\n    - url: https://x/y\n    - hunter23\n# token: abc\n";
-        let shown = super::redacted(text);
-        for secret in ["hunter22", "s3cret", "https://x/y", "hunter23", "abc"] {
-            assert!(!shown.contains(secret), "{secret} in {shown}");
-        }
-        assert!(
-            shown.contains("  replicas: 0\n") && shown.contains("    - url: …\n"),
-            "{shown}"
-        );
-        assert_eq!(shown.lines().count(), text.lines().count());
-    }
-
-    #[test]
-    fn spans_cover_the_key_at_line_and_column() {
-        let text = "redis:\n  replicas: 0\n";
-        let span = span_at(text, 2, 3).unwrap();
-        assert_eq!(&text[span.offset()..span.offset() + span.len()], "replicas");
-        assert!(span_at(text, 9, 1).is_none());
-    }
 }

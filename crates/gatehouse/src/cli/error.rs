@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use miette::{Diagnostic, NamedSource, SourceSpan};
 
+use super::shown::Shown;
+
 /// An error of a `gatehouse` command.
 #[derive(Debug, thiserror::Error, Diagnostic)]
 pub enum CliError {
@@ -99,7 +101,7 @@ pub struct ProblemDiagnostic {
     /// Error or warning.
     pub severity: miette::Severity,
     /// The config file, when the problem is located in it.
-    pub code: Option<NamedSource<String>>,
+    pub code: Option<NamedSource<Shown>>,
     /// Where the field is written.
     pub span: Option<SourceSpan>,
 }

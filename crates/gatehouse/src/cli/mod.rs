@@ -11,6 +11,7 @@ mod error;
 mod out_dir;
 mod progress;
 mod render;
+mod shown;
 
 use std::ffi::OsString;
 use std::io::IsTerminal;
