@@ -1,11 +1,15 @@
-//! The config text as a diagnostic shows it: the same lines and keys, but every string value and
-//! comment replaced by `…`, because any of them could be a secret written by mistake. Numbers,
-//! booleans, null and the structure (block and flow alike) stay, so `replicas: 0` and
-//! `{quorum: 5}` still read as written.
+//! The config text as a diagnostic shows it: the same lines and structure, but every string value,
+//! every comment and every key that is not a field name of the schema replaced by `…`, because any
+//! of them could be a secret written by mistake (a license pasted as a key is still a license).
+//! Numbers, booleans, null, the schema's own words and the structure (block and flow alike) stay,
+//! so `replicas: 0` and `{quorum: 5}` still read as written.
 //!
 //! A problem's place is a line and column in the *original* file (what `-o json` prints); the
 //! shown text is shorter wherever a value was hidden, so every shown line keeps a map from original
 //! column to shown column, and labels land on the same key in both.
+
+use std::collections::BTreeSet;
+use std::sync::OnceLock;
 
 use miette::{MietteError, MietteSpanContents, SourceCode, SourceSpan, SpanContents};
 
@@ -105,6 +109,30 @@ impl SourceCode for Shown {
             inner.line_count(),
         )))
     }
+}
+
+/// Every field name the config schema knows: the only keys shown as written.
+fn schema_words() -> &'static BTreeSet<String> {
+    static WORDS: OnceLock<BTreeSet<String>> = OnceLock::new();
+    WORDS.get_or_init(|| {
+        fn collect(value: &serde_json::Value, words: &mut BTreeSet<String>) {
+            match value {
+                serde_json::Value::Object(map) => {
+                    if let Some(serde_json::Value::Object(properties)) = map.get("properties") {
+                        words.extend(properties.keys().cloned());
+                    }
+                    map.values().for_each(|v| collect(v, words));
+                }
+                serde_json::Value::Array(items) => items.iter().for_each(|v| collect(v, words)),
+                _ => {}
+            }
+        }
+        let schema: serde_json::Value = serde_json::from_str(&gatehouse_model::json_schema())
+            .expect("the model's schema is JSON");
+        let mut words = BTreeSet::new();
+        collect(&schema, &mut words);
+        words
+    })
 }
 
 /// A value that is shown as written: it cannot be a secret.
@@ -274,8 +302,14 @@ impl LineWriter {
                     after += 1;
                 }
                 if self.key_colon(after, *depth) {
-                    // A key is the schema's word: shown as written, with its colon.
-                    self.keep(i, after + 1);
+                    // A key is shown when it is one of the schema's words.
+                    let key: String = self.chars[i..end].iter().collect();
+                    if schema_words().contains(key.trim_matches(['"', '\''])) {
+                        self.keep(i, end);
+                    } else {
+                        self.hide(i, end, "…");
+                    }
+                    self.keep(end, after + 1);
                     i = after + 1;
                 } else {
                     let token: String = self.chars[i..end].iter().collect();
@@ -307,7 +341,7 @@ mod tests {
 
     #[test]
     fn every_string_and_comment_is_hidden_and_the_lines_stay() {
-        let text = "redis:\n  passwd: \"hunter22\" # was: s3cret\n  replicas: 0\n  plugins:\n    - url: https://x/y\n    - hunter23\n# token: abc\n";
+        let text = "redis:\n  passwd: \"hunter22\" # was: s3cret\n  replicas: 0\n  plugins:\n    - url: https://x/y\n    - hunter23\n# token: abc\n  GH-LICENSE-1: 1\n";
         let shown = Shown::new(text);
         for secret in ["hunter22", "s3cret", "https://x/y", "hunter23", "abc"] {
             assert!(
@@ -327,13 +361,13 @@ mod tests {
     }
 
     #[test]
-    fn flow_mappings_keep_their_keys_and_labels_land_on_the_original_column() {
+    fn flow_mappings_keep_the_schema_s_keys_and_labels_land_on_the_original_column() {
         let text = "redis: {password: \"hunter2\", note: s3cret thing, sentinel: {quorum: 5}}\n";
         let shown = Shown::new(text);
         assert!(!shown.text().contains("hunter2") && !shown.text().contains("s3cret"));
         assert_eq!(
             shown.text(),
-            "redis: {password: …, note: …, sentinel: {quorum: 5}}\n"
+            "redis: {password: …, …: …, sentinel: {quorum: 5}}\n"
         );
         let quorum = text.find("quorum").unwrap() as u64 + 1;
         assert_eq!(label(&shown, 1, quorum), "quorum");
@@ -352,7 +386,7 @@ mod tests {
 
     #[test]
     fn multi_line_flow_maps_block_scalars_and_open_quotes_are_followed() {
-        let text = "redis: {replicas: 2,\n  token: abc}\nnote: |\n  hunter2: x\n  more\nafter: \"two\n  lines: s3cret\"\nlast: 1\n";
+        let text = "redis: {replicas: 2,\n  token: abc}\nnote: |\n  hunter2: x\n  more\nafter: \"two\n  lines: s3cret\"\nreplicas: 1\n";
         let shown = Shown::new(text);
         for secret in ["abc", "hunter2", "more", "two", "s3cret"] {
             assert!(
@@ -361,8 +395,12 @@ mod tests {
                 shown.text()
             );
         }
-        assert_eq!(label(&shown, 2, 3), "token");
-        assert_eq!(label(&shown, 8, 1), "last");
-        assert!(shown.text().contains("last: 1\n"), "{}", shown.text());
+        assert_eq!(label(&shown, 2, 3), "…");
+        assert_eq!(label(&shown, 8, 1), "replicas");
+        assert!(
+            shown.text().ends_with("\nreplicas: 1\n"),
+            "{}",
+            shown.text()
+        );
     }
 }
