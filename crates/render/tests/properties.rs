@@ -115,6 +115,15 @@ fn assert_round_trips(r: &Rendered) {
             KubeObject::NetworkPolicy(o) => round_trip(object, o),
             KubeObject::PodDisruptionBudget(o) => round_trip(object, o),
             KubeObject::StatefulSet(o) => round_trip(object, o),
+            KubeObject::Secret(_)
+            | KubeObject::Deployment(_)
+            | KubeObject::HelmRepository(_)
+            | KubeObject::HelmRelease(_) => {
+                panic!(
+                    "{} is never among the rendered objects",
+                    object.display_name()
+                )
+            }
         }
     }
 }
