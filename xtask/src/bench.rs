@@ -462,11 +462,10 @@ impl Bench {
         });
     }
 
-    fn skip(&mut self, what: &str, why: &str) -> Result<(), String> {
-        let message = format!("{what} skipped: {why}");
-        if std::env::var("GATEHOUSE_REQUIRE_EXTERNAL").as_deref() == Ok("1") {
-            return Err(format!("{message} (GATEHOUSE_REQUIRE_EXTERNAL=1)"));
-        }
+    /// Skips a competitor that is not installed (noted under the table), or fails the run under
+    /// `GATEHOUSE_REQUIRE_EXTERNAL=1`: the testkit's one skip-or-fail rule.
+    fn skip(&mut self, what: &str, install: &str) -> Result<(), String> {
+        let message = gatehouse_testkit::skip_message(what, install)?;
         eprintln!("bench: {message}");
         self.notes.push(message);
         Ok(())
@@ -517,8 +516,8 @@ impl Bench {
             .output();
         if !probe.map(|o| o.status.success()).unwrap_or(false) {
             return self.skip(
-                "Helm library",
-                "python3 with the helm_python module not found (pip install helm-python-sdk)",
+                "the Helm library (python3 with the helm_python module)",
+                "pip install helm-python-sdk",
             );
         }
         let chart = self.work.join("chart");
@@ -580,7 +579,7 @@ impl Bench {
             .args(["version", "--client"])
             .output();
         if !kubectl.map(|o| o.status.success()).unwrap_or(false) {
-            return self.skip("kubectl kustomize", "kubectl not found on PATH");
+            return self.skip("kubectl (for kubectl kustomize)", "install kubectl");
         }
         let dir = self.work.join("kustomize");
         inputs::kustomization(&render(&example()), &dir)?;
@@ -602,8 +601,8 @@ impl Bench {
         let cli = app.join("node_modules/.bin/cdk8s");
         if !cli.exists() {
             return self.skip(
-                "cdk8s synth",
-                "benches/cdk8s/node_modules missing (run `npm ci` in benches/cdk8s)",
+                "cdk8s (benches/cdk8s/node_modules)",
+                "run `npm ci` in benches/cdk8s",
             );
         }
         let values = self.work.join("cdk8s-objects.json");
@@ -684,7 +683,10 @@ impl Bench {
             .map(|o| o.status.success())
             .unwrap_or(false);
         if !kubectl {
-            self.skip("kubectl apply --server-side", "kubectl not found on PATH")?;
+            self.skip(
+                "kubectl (for kubectl apply --server-side)",
+                "install kubectl",
+            )?;
         }
         let report = apply::measure(
             &render(&example()),
