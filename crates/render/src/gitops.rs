@@ -110,7 +110,7 @@ pub fn gitops_files(rendered: &Rendered) -> BTreeMap<String, String> {
     let mut resources = Vec::new();
     for object in &rendered.objects {
         let name = object.file_name();
-        files.insert(name.clone(), crate::yaml::to_yaml(object));
+        files.insert(name.clone(), crate::yaml::object_yaml(object));
         resources.push(name);
     }
     // The Flux files keep their own numbers (10, 11) after the objects' tier numbers.

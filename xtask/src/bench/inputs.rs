@@ -70,9 +70,9 @@ pub fn helm_chart(example: &Deployment, dir: &Path) -> Result<Value, String> {
 }
 
 /// Writes a chart into `dir` the way a person writes one: the templates keep each object's shape,
-/// every value comes from `values.yaml` (scalars as `{{ .Values.… | toJson }}`, maps of strings
-/// such as labels and lists of scalars as `{{- toYaml .Values.… | nindent N }}`), the namespace is
-/// `{{ .Release.Namespace }}`. Returns the values to render it with (the chart's own `values.yaml`
+/// `apiVersion` and `kind` are literal, every other value comes from `values.yaml` (scalars as
+/// `{{ .Values.… | toJson }}`, maps of strings such as labels and lists of scalars as
+/// `{{- toYaml .Values.… | nindent N }}`), the namespace is `{{ .Release.Namespace }}`. Returns the values to render it with (the chart's own `values.yaml`
 /// holds every object value).
 pub fn realistic_helm_chart(example: &Deployment, dir: &Path) -> Result<Value, String> {
     let templates = dir.join("templates");
@@ -176,6 +176,11 @@ fn template_map(
         let quoted = serde_json::to_string(key).expect("a key serializes");
         if path.len() == 2 && key == "namespace" {
             let _ = writeln!(out, "{pad}{quoted}: {{{{ .Release.Namespace }}}}");
+            continue;
+        }
+        // A person writes the type of each template as it is.
+        if path.len() == 1 && (key == "apiVersion" || key == "kind") {
+            let _ = writeln!(out, "{pad}{quoted}: {value}");
             continue;
         }
         match value {
