@@ -6,19 +6,11 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
+use gatehouse_testkit::SECRET_MARK;
+
 /// The command-line binary under test.
 fn cli() -> PathBuf {
     gatehouse_testkit::gatehouse_bin()
-}
-
-fn corpus_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../crates/model/tests/bad-configs")
-}
-
-fn header(yaml: &str, key: &str) -> Option<String> {
-    yaml.lines()
-        .find_map(|l| l.strip_prefix(&format!("# {key}: ")))
-        .map(str::to_string)
 }
 
 fn run(args: &[&str]) -> Output {
@@ -33,20 +25,12 @@ fn run(args: &[&str]) -> Output {
 
 #[test]
 fn validate_and_render_report_every_bad_config_without_secrets() {
-    let mut files: Vec<_> = std::fs::read_dir(corpus_dir())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    files.sort();
-    assert!(files.len() >= 60, "{} cases", files.len());
+    let corpus = gatehouse_testkit::bad_config_corpus();
+    assert!(corpus.len() >= 60, "{} cases", corpus.len());
     let out_dir = tempfile::tempdir().unwrap();
     let mut failures = Vec::new();
-    for file in &files {
-        let yaml = std::fs::read_to_string(file).unwrap();
-        let path = header(&yaml, "path").expect("# path: header");
-        let expect = header(&yaml, "expect").unwrap_or_default();
-        let warning = header(&yaml, "severity").as_deref() == Some("warning");
+    for case in &corpus {
+        let (file, path, expect, warning) = (&case.file, &case.path, &case.expect, case.warning);
         let config = file.to_str().unwrap();
         let target = out_dir.path().join("out");
         for args in [
@@ -65,11 +49,7 @@ fn validate_and_render_report_every_bad_config_without_secrets() {
                 String::from_utf8_lossy(&out.stdout),
                 String::from_utf8_lossy(&out.stderr)
             );
-            let label = format!(
-                "{} {}",
-                args[0],
-                file.file_name().unwrap().to_string_lossy()
-            );
+            let label = format!("{} {}", args[0], case.name);
             if out.status.success() != warning {
                 failures.push(format!(
                     "{label}: exit status {:?}:\n{text}",
@@ -81,7 +61,7 @@ fn validate_and_render_report_every_bad_config_without_secrets() {
             if !text.contains(path.as_str()) {
                 failures.push(format!("{label}: expected `{path}`:\n{text}"));
             }
-            if text.contains("GH-SECRET-") {
+            if text.contains(SECRET_MARK) {
                 failures.push(format!("{label}: printed a secret:\n{text}"));
             }
             let _ = std::fs::remove_dir_all(&target);
@@ -96,7 +76,9 @@ fn validate_and_render_report_every_bad_config_without_secrets() {
                     problems.iter().any(|p| {
                         p["severity"] == severity
                             && p["path"] == path.as_str()
-                            && p["message"].as_str().is_some_and(|m| m.contains(&expect))
+                            && p["message"]
+                                .as_str()
+                                .is_some_and(|m| m.contains(expect.as_str()))
                     })
                 });
                 if !found {
@@ -108,8 +90,8 @@ fn validate_and_render_report_every_bad_config_without_secrets() {
             }
             Err(error) => failures.push(format!("{label}: not JSON ({error}):\n{stdout}")),
         }
-        if stdout.contains("GH-SECRET-")
-            || String::from_utf8_lossy(&out.stderr).contains("GH-SECRET-")
+        if stdout.contains(SECRET_MARK)
+            || String::from_utf8_lossy(&out.stderr).contains(SECRET_MARK)
         {
             failures.push(format!("{label}: printed a secret"));
         }

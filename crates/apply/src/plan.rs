@@ -2,49 +2,17 @@
 
 use std::collections::BTreeSet;
 
-use gatehouse_render::{ApplyTier, Rendered};
+use gatehouse_render::Rendered;
 use kube::api::{ApiResource, GroupVersionKind};
 use serde_json::Value;
 
 use crate::applyset::{self, ApplySet};
 use crate::secrets::SecretAction;
 
-/// The order of a deploy. Each stage is applied (and workloads waited for) before the next.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Stage {
-    /// Namespaces.
-    Namespace,
-    /// Secrets, ConfigMaps, ServiceAccounts.
-    Config,
-    /// Services, NetworkPolicies, PodDisruptionBudgets.
-    Network,
-    /// StatefulSets and Deployments (waited for).
-    Workload,
-    /// The gateway release (Flux objects; the Helm CLI release is not an object).
-    Release,
-}
-
-impl Stage {
-    /// All stages in apply order.
-    pub const ALL: [Stage; 5] = [
-        Stage::Namespace,
-        Stage::Config,
-        Stage::Network,
-        Stage::Workload,
-        Stage::Release,
-    ];
-}
-
-impl From<ApplyTier> for Stage {
-    fn from(t: ApplyTier) -> Stage {
-        match t {
-            ApplyTier::Namespace => Stage::Namespace,
-            ApplyTier::Config => Stage::Config,
-            ApplyTier::Network => Stage::Network,
-            ApplyTier::Workload => Stage::Workload,
-        }
-    }
-}
+/// The order of a deploy (Namespace → Config → Network → Workload → Release). Each stage is
+/// applied (and workloads and the release waited for) before the next. It is the renderer's
+/// [`gatehouse_render::ApplyTier`], so the order is defined once.
+pub use gatehouse_render::ApplyTier as Stage;
 
 /// A type gatehouse applies or prunes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,89 +31,31 @@ pub struct KindInfo {
     pub stage: Stage,
 }
 
-/// Every type gatehouse knows; resources are static, so no discovery round-trip is needed.
-pub const KINDS: &[KindInfo] = &[
-    k("", "v1", "Namespace", "namespaces", false, Stage::Namespace),
-    k("", "v1", "Secret", "secrets", true, Stage::Config),
-    k("", "v1", "ConfigMap", "configmaps", true, Stage::Config),
-    k(
-        "",
-        "v1",
-        "ServiceAccount",
-        "serviceaccounts",
-        true,
-        Stage::Config,
-    ),
-    k("", "v1", "Service", "services", true, Stage::Network),
-    k(
-        "networking.k8s.io",
-        "v1",
-        "NetworkPolicy",
-        "networkpolicies",
-        true,
-        Stage::Network,
-    ),
-    k(
-        "policy",
-        "v1",
-        "PodDisruptionBudget",
-        "poddisruptionbudgets",
-        true,
-        Stage::Network,
-    ),
-    k(
-        "apps",
-        "v1",
-        "StatefulSet",
-        "statefulsets",
-        true,
-        Stage::Workload,
-    ),
-    k(
-        "apps",
-        "v1",
-        "Deployment",
-        "deployments",
-        true,
-        Stage::Workload,
-    ),
-    k(
-        "source.toolkit.fluxcd.io",
-        "v1",
-        "HelmRepository",
-        "helmrepositories",
-        true,
-        Stage::Release,
-    ),
-    k(
-        "helm.toolkit.fluxcd.io",
-        "v2",
-        "HelmRelease",
-        "helmreleases",
-        true,
-        Stage::Release,
-    ),
-];
-
-const fn k(
-    group: &'static str,
-    version: &'static str,
-    kind: &'static str,
-    plural: &'static str,
-    namespaced: bool,
-    stage: Stage,
-) -> KindInfo {
-    KindInfo {
-        group,
-        version,
-        kind,
-        plural,
-        namespaced,
-        stage,
+/// Every type gatehouse knows: the renderer's one table of kinds ([`gatehouse_render::KINDS`]),
+/// in its order. Resources are static, so no discovery round-trip is needed.
+pub const KINDS: &[KindInfo] = &{
+    const TABLE: &[gatehouse_render::ObjectKind] = gatehouse_render::KINDS;
+    let mut kinds = [KindInfo::from_table(&TABLE[0]); TABLE.len()];
+    let mut i = 1;
+    while i < TABLE.len() {
+        kinds[i] = KindInfo::from_table(&TABLE[i]);
+        i += 1;
     }
-}
+    kinds
+};
 
 impl KindInfo {
+    const fn from_table(k: &gatehouse_render::ObjectKind) -> KindInfo {
+        KindInfo {
+            group: k.group,
+            version: k.version,
+            kind: k.kind,
+            plural: k.plural,
+            namespaced: k.namespaced,
+            stage: k.tier,
+        }
+    }
+
     /// Looks a kind up by `apiVersion` and `kind`.
     pub fn of(api_version: &str, kind: &str) -> Option<&'static KindInfo> {
         KINDS
@@ -332,15 +242,12 @@ impl Plan {
             }
         }
         if release == ReleaseMode::Flux {
-            for body in gatehouse_render::gitops::flux_objects(&rendered.helm) {
-                let kind = KindInfo::of(
-                    body["apiVersion"].as_str().unwrap_or_default(),
-                    body["kind"].as_str().unwrap_or_default(),
-                )
-                .expect("Flux kinds are in KINDS");
+            for o in rendered.flux_objects() {
+                let kind = KindInfo::of(o.api_version(), o.kind())
+                    .expect("every rendered kind is in KINDS");
                 objects.push(Desired {
                     kind,
-                    body,
+                    body: o.to_json(),
                     mode: WriteMode::Apply,
                     member: true,
                 });
@@ -378,5 +285,76 @@ impl Plan {
     /// The objects of one stage.
     pub fn stage(&self, stage: Stage) -> impl Iterator<Item = &Desired> {
         self.objects.iter().filter(move |d| d.stage() == stage)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flux_plan() -> Plan {
+        let valid = gatehouse_model::Deployment::guide_example()
+            .validated()
+            .unwrap();
+        Plan::new(
+            &gatehouse_render::render(&valid),
+            Vec::new(),
+            ReleaseMode::Flux,
+        )
+    }
+
+    #[test]
+    fn kinds_follow_the_renderer_table_and_stages_are_ordered() {
+        assert_eq!(KINDS.len(), gatehouse_render::KINDS.len());
+        for (info, kind) in KINDS.iter().zip(gatehouse_render::KINDS) {
+            assert_eq!(info.api_version(), kind.api_version);
+            assert_eq!(
+                (info.kind, info.plural, info.stage),
+                (kind.kind, kind.plural, kind.tier)
+            );
+        }
+        assert!(Stage::ALL.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(Stage::ALL.first(), Some(&Stage::Namespace));
+        assert_eq!(Stage::ALL.last(), Some(&Stage::Release));
+    }
+
+    #[test]
+    fn every_planned_object_has_its_kind_and_objects_come_in_stage_order() {
+        let plan = flux_plan();
+        for d in &plan.objects {
+            let api_version = d.body["apiVersion"].as_str().unwrap();
+            let kind = d.body["kind"].as_str().unwrap();
+            assert_eq!(
+                KindInfo::of(api_version, kind),
+                Some(d.kind),
+                "{}",
+                d.display()
+            );
+        }
+        assert!(
+            plan.objects
+                .windows(2)
+                .all(|w| w[0].stage() <= w[1].stage())
+        );
+        let release: Vec<&str> = plan.stage(Stage::Release).map(|d| d.kind.kind).collect();
+        assert_eq!(release, ["HelmRepository", "HelmRelease"]);
+    }
+
+    #[test]
+    fn applyset_group_kinds_are_unchanged() {
+        let kinds: Vec<String> = flux_plan().group_kinds().into_iter().collect();
+        assert_eq!(
+            kinds,
+            [
+                "ConfigMap",
+                "HelmRelease.helm.toolkit.fluxcd.io",
+                "HelmRepository.source.toolkit.fluxcd.io",
+                "NetworkPolicy.networking.k8s.io",
+                "PodDisruptionBudget.policy",
+                "Service",
+                "ServiceAccount",
+                "StatefulSet.apps",
+            ]
+        );
     }
 }

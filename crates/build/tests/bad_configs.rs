@@ -3,26 +3,10 @@
 //! directive naming the field and the problem; no value marked secret (`GH-SECRET-…`) may reach a
 //! directive, and a refused file writes nothing.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use gatehouse_build::Builder;
-
-fn corpus() -> Vec<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../model/tests/bad-configs");
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    files.sort();
-    files
-}
-
-fn header(yaml: &str, key: &str) -> Option<String> {
-    yaml.lines()
-        .find_map(|l| l.strip_prefix(&format!("# {key}: ")))
-        .map(str::to_string)
-}
+use gatehouse_testkit::{SECRET_MARK, bad_config_corpus};
 
 /// Every byte written under `dir`, as text.
 fn written(dir: &Path) -> String {
@@ -40,19 +24,21 @@ fn written(dir: &Path) -> String {
 
 #[test]
 fn every_bad_config_fails_the_build_at_its_field_without_a_secret() {
-    let files = corpus();
-    assert!(files.len() >= 60, "{} corpus files", files.len());
+    let corpus = bad_config_corpus();
+    assert!(corpus.len() >= 60, "{} corpus files", corpus.len());
     let mut failures = Vec::new();
-    for file in files {
-        let yaml = std::fs::read_to_string(&file).unwrap();
-        let name = file.file_name().unwrap().to_string_lossy().into_owned();
-        let path = header(&yaml, "path").expect("# path: header");
-        let expect = header(&yaml, "expect").unwrap_or_default();
-        let warning = header(&yaml, "severity").as_deref() == Some("warning");
+    for case in corpus {
+        let (file, name, path, expect, warning) = (
+            &case.file,
+            &case.name,
+            &case.path,
+            &case.expect,
+            case.warning,
+        );
 
         let out = tempfile::tempdir().unwrap();
         let result = Builder::new()
-            .deployment(&file)
+            .deployment(file)
             .out_dir(out.path())
             .emit_cargo_directives(false)
             .compile();
@@ -77,7 +63,7 @@ fn every_bad_config_fails_the_build_at_its_field_without_a_secret() {
         let located = directives.iter().any(|d| {
             d.starts_with(&format!("cargo::{level}="))
                 && d.contains(&format!("{path}: "))
-                && d.contains(&expect)
+                && d.contains(expect.as_str())
         });
         if !located {
             failures.push(format!(
@@ -88,7 +74,7 @@ fn every_bad_config_fails_the_build_at_its_field_without_a_secret() {
         if result.is_err() && !output.is_empty() {
             failures.push(format!("{name}: a refused config wrote output"));
         }
-        if text.contains("GH-SECRET-") {
+        if text.contains(SECRET_MARK) {
             failures.push(format!(
                 "{name}: a diagnostic shows a secret-marked value:\n{text}"
             ));

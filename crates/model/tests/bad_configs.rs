@@ -3,64 +3,24 @@
 //! Each file starts with `# path: <field path>` and `# expect: <message fragment>` (and
 //! `# severity: warning` when the file is valid but warned about). Values containing
 //! `GH-SECRET-` stand for secrets and must never appear in any message. The same corpus runs
-//! through the command line in `xtask/tests/bad_configs.rs`.
-
-use std::path::PathBuf;
+//! through the command line in `tests/bad_configs.rs` and the build-script path in
+//! `crates/build/tests/bad_configs.rs`; the files are read by `gatehouse_testkit::bad_config_corpus`.
 
 use gatehouse_model::{ConfigError, MAX_SHOWN, load_yaml_str};
-
-/// One corpus file.
-struct Case {
-    file: String,
-    yaml: String,
-    path: String,
-    expect: String,
-    warning: bool,
-}
-
-fn corpus() -> Vec<Case> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/bad-configs");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    files.sort();
-    files
-        .into_iter()
-        .map(|file| {
-            let yaml = std::fs::read_to_string(&file).unwrap();
-            let header = |key: &str| {
-                yaml.lines()
-                    .find_map(|l| l.strip_prefix(&format!("# {key}: ")))
-                    .map(str::to_string)
-            };
-            Case {
-                file: file.file_name().unwrap().to_string_lossy().into_owned(),
-                path: header("path").expect("# path: header"),
-                expect: header("expect").unwrap_or_default(),
-                warning: header("severity").as_deref() == Some("warning"),
-                yaml,
-            }
-        })
-        .collect()
-}
+use gatehouse_testkit::{BadConfig as Case, RUST_WORDS, SECRET_MARK, bad_config_corpus as corpus};
 
 /// The secret-marked values of a file.
 fn secrets(yaml: &str) -> Vec<String> {
     yaml.split(|c: char| c.is_whitespace() || "{}:,\"'@?=[]".contains(c))
-        .filter(|w| w.contains("GH-SECRET-"))
+        .filter(|w| w.contains(SECRET_MARK))
         .map(str::to_string)
-        .chain(
-            yaml.contains("GH-SECRET-")
-                .then(|| "GH-SECRET-".to_string()),
-        )
+        .chain(yaml.contains(SECRET_MARK).then(|| SECRET_MARK.to_string()))
         .collect()
 }
 
 /// Every line a person would read for this file: the error, or the warnings.
 fn report(case: &Case) -> (bool, String) {
-    match load_yaml_str(&case.yaml, &case.file) {
+    match load_yaml_str(&case.yaml, &case.name) {
         Ok(valid) => (
             true,
             valid
@@ -87,7 +47,7 @@ fn every_bad_config_is_reported_at_its_field_with_its_message_and_no_secret() {
         if ok != case.warning {
             failures.push(format!(
                 "{}: expected {}, got:\n{text}",
-                case.file,
+                case.name,
                 if case.warning {
                     "a warning"
                 } else {
@@ -99,30 +59,20 @@ fn every_bad_config_is_reported_at_its_field_with_its_message_and_no_secret() {
         if !text.contains(&format!("{}: ", case.path)) || !text.contains(&case.expect) {
             failures.push(format!(
                 "{}: expected `{}: …{}…`, got:\n{text}",
-                case.file, case.path, case.expect
+                case.name, case.path, case.expect
             ));
         }
         for secret in secrets(&case.yaml) {
             if text.contains(&secret) {
                 failures.push(format!(
                     "{}: shows the secret `{secret}`:\n{text}",
-                    case.file
+                    case.name
                 ));
             }
         }
-        for word in [
-            "Option<",
-            "u32",
-            "u16",
-            "serde",
-            "from_str",
-            "DuplicateKeyPolicy",
-            "SecretSource",
-            "struct ",
-            "enum ",
-        ] {
+        for word in RUST_WORDS {
             if text.contains(word) {
-                failures.push(format!("{}: speaks Rust (`{word}`):\n{text}", case.file));
+                failures.push(format!("{}: speaks Rust (`{word}`):\n{text}", case.name));
             }
         }
     }
@@ -133,13 +83,13 @@ fn every_bad_config_is_reported_at_its_field_with_its_message_and_no_secret() {
 fn syntax_errors_give_the_location_once() {
     for case in corpus() {
         if let Err(ConfigError::Syntax { line, message, .. }) = load_yaml_str(&case.yaml, "f") {
-            assert!(line > 0, "{}: no line", case.file);
+            assert!(line > 0, "{}: no line", case.name);
             assert!(
                 !message.contains("line ") || message.contains("(line "),
                 "{}: {message}",
-                case.file
+                case.name
             );
-            assert!(!message.contains("column"), "{}: {message}", case.file);
+            assert!(!message.contains("column"), "{}: {message}", case.name);
         }
     }
 }

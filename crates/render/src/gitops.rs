@@ -8,74 +8,99 @@
 //! ```
 //! let valid = gatehouse_model::Deployment::guide_example().validated().unwrap();
 //! let rendered = gatehouse_render::render(&valid);
-//! let objects = gatehouse_render::gitops::flux_objects(&rendered.helm);
-//! assert_eq!(objects[0]["kind"], "HelmRepository");
-//! assert_eq!(objects[1]["spec"]["chart"]["spec"]["version"], rendered.helm.version.as_str());
+//! let objects = rendered.flux_objects();
+//! assert_eq!(objects[0].kind(), "HelmRepository");
+//! let gatehouse_render::KubeObject::HelmRelease(release) = &objects[1] else { unreachable!() };
+//! let chart = &release.spec.chart.as_ref().unwrap().spec;
+//! assert_eq!(chart.version.as_deref(), Some(rendered.helm.version.as_str()));
 //! ```
 
 use std::collections::BTreeMap;
 
-use serde_json::{Value, json};
+use k8s_openapi::Resource;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
+use crate::flux::{
+    HelmRelease, HelmReleaseSpec, HelmReleaseSpecChart, HelmReleaseSpecChartSpec,
+    HelmReleaseSpecChartSpecSourceRef, HelmReleaseSpecChartSpecSourceRefKind,
+    HelmReleaseSpecInstall, HelmReleaseSpecInstallRemediation, HelmReleaseSpecUpgrade,
+    HelmReleaseSpecUpgradeRemediation, HelmRepository, HelmRepositorySpec,
+};
 use crate::names::labels;
-use crate::{HelmRelease, Rendered};
+use crate::{KubeObject, Rendered};
 
 /// `apiVersion` of Flux's `HelmRepository`.
-pub const HELM_REPOSITORY_API_VERSION: &str = "source.toolkit.fluxcd.io/v1";
+pub const HELM_REPOSITORY_API_VERSION: &str = HelmRepository::API_VERSION;
 /// `apiVersion` of Flux's `HelmRelease`.
-pub const HELM_RELEASE_API_VERSION: &str = "helm.toolkit.fluxcd.io/v2";
+pub const HELM_RELEASE_API_VERSION: &str = HelmRelease::API_VERSION;
+
+/// How often Flux checks the chart repository for a new index.
+const REPOSITORY_INTERVAL: &str = "1h";
+/// How often Flux reconciles the release, and how long one Helm action may take.
+const RELEASE_INTERVAL: &str = "10m";
+/// How many times Flux retries a failed install or upgrade.
+const REMEDIATION_RETRIES: i64 = 3;
 
 /// Name of the `HelmRepository` pointing at the chart repository.
-pub fn repository_name(helm: &HelmRelease) -> String {
+pub fn repository_name(helm: &crate::HelmRelease) -> String {
     format!("{}-charts", helm.release_name)
 }
 
+fn metadata(name: String, helm: &crate::HelmRelease) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name),
+        namespace: Some(helm.namespace.clone()),
+        labels: Some(BTreeMap::from([(
+            labels::MANAGED_BY.to_string(),
+            labels::GATEHOUSE.to_string(),
+        )])),
+        ..ObjectMeta::default()
+    }
+}
+
 /// The `HelmRepository` and the `HelmRelease` of the gateway, in apply order.
-pub fn flux_objects(helm: &HelmRelease) -> Vec<Value> {
-    let managed = json!({ labels::MANAGED_BY: labels::GATEHOUSE });
-    let repository = json!({
-        "apiVersion": HELM_REPOSITORY_API_VERSION,
-        "kind": "HelmRepository",
-        "metadata": {
-            "name": repository_name(helm),
-            "namespace": helm.namespace,
-            "labels": managed,
+pub fn flux_objects(helm: &crate::HelmRelease) -> [KubeObject; 2] {
+    let repository = HelmRepository {
+        metadata: metadata(repository_name(helm), helm),
+        spec: HelmRepositorySpec {
+            url: helm.repository.clone(),
+            interval: Some(REPOSITORY_INTERVAL.into()),
         },
-        "spec": {
-            "url": helm.repository,
-            "interval": "1h",
-        },
-    });
-    let values = serde_json::to_value(&helm.values).expect("values serialize");
-    let release = json!({
-        "apiVersion": HELM_RELEASE_API_VERSION,
-        "kind": "HelmRelease",
-        "metadata": {
-            "name": helm.release_name,
-            "namespace": helm.namespace,
-            "labels": managed,
-        },
-        "spec": {
-            "releaseName": helm.release_name,
-            "interval": "10m",
-            "timeout": "10m",
-            "chart": {
-                "spec": {
-                    "chart": helm.chart,
-                    "version": helm.version,
-                    "sourceRef": {
-                        "kind": "HelmRepository",
-                        "name": repository_name(helm),
-                        "namespace": helm.namespace,
+    };
+    let release = HelmRelease {
+        metadata: metadata(helm.release_name.clone(), helm),
+        spec: HelmReleaseSpec {
+            release_name: Some(helm.release_name.clone()),
+            interval: RELEASE_INTERVAL.into(),
+            timeout: Some(RELEASE_INTERVAL.into()),
+            chart: Some(HelmReleaseSpecChart {
+                spec: HelmReleaseSpecChartSpec {
+                    chart: helm.chart.clone(),
+                    version: Some(helm.version.clone()),
+                    source_ref: HelmReleaseSpecChartSpecSourceRef {
+                        kind: HelmReleaseSpecChartSpecSourceRefKind::HelmRepository,
+                        name: repository_name(helm),
+                        namespace: Some(helm.namespace.clone()),
                     },
                 },
-            },
-            "install": {"remediation": {"retries": 3}},
-            "upgrade": {"remediation": {"retries": 3}},
-            "values": values,
+            }),
+            install: Some(HelmReleaseSpecInstall {
+                remediation: Some(HelmReleaseSpecInstallRemediation {
+                    retries: Some(REMEDIATION_RETRIES),
+                }),
+            }),
+            upgrade: Some(HelmReleaseSpecUpgrade {
+                remediation: Some(HelmReleaseSpecUpgradeRemediation {
+                    retries: Some(REMEDIATION_RETRIES),
+                }),
+            }),
+            values: Some(serde_json::to_value(&helm.values).expect("values serialize")),
         },
-    });
-    vec![repository, release]
+    };
+    [
+        KubeObject::HelmRepository(repository),
+        KubeObject::HelmRelease(release),
+    ]
 }
 
 /// A GitOps directory: every rendered object and the two Flux objects as numbered YAML files,
@@ -85,23 +110,21 @@ pub fn gitops_files(rendered: &Rendered) -> BTreeMap<String, String> {
     let mut resources = Vec::new();
     for object in &rendered.objects {
         let name = object.file_name();
-        files.insert(name.clone(), crate::yaml::to_yaml(object));
+        files.insert(name.clone(), crate::yaml::object_yaml(object));
         resources.push(name);
     }
-    for (i, object) in flux_objects(&rendered.helm).iter().enumerate() {
+    // The Flux files keep their own numbers (10, 11) after the objects' tier numbers.
+    for (i, object) in rendered.flux_objects().iter().enumerate() {
         let name = format!(
             "{:02}-{}-{}.yaml",
             10 + i,
-            object["kind"]
-                .as_str()
-                .unwrap_or_default()
-                .to_ascii_lowercase(),
-            object["metadata"]["name"].as_str().unwrap_or_default()
+            object.kind().to_ascii_lowercase(),
+            object.name()
         );
         files.insert(name.clone(), crate::yaml::to_yaml(object));
         resources.push(name);
     }
-    let kustomization = json!({
+    let kustomization = serde_json::json!({
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
         "resources": resources,
@@ -116,6 +139,7 @@ pub fn gitops_files(rendered: &Rendered) -> BTreeMap<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn rendered() -> Rendered {
         let valid = gatehouse_model::Deployment::guide_example()
@@ -127,7 +151,7 @@ mod tests {
     #[test]
     fn release_points_at_repository_and_pins_the_chart() {
         let r = rendered();
-        let objects = flux_objects(&r.helm);
+        let objects = r.flux_objects().map(|o| o.to_json());
         let (repo, release) = (&objects[0], &objects[1]);
         assert_eq!(repo["spec"]["url"], json!(r.helm.repository));
         let chart = &release["spec"]["chart"]["spec"];
@@ -143,7 +167,7 @@ mod tests {
     #[test]
     fn secrets_are_only_referenced() {
         let r = rendered();
-        let release = &flux_objects(&r.helm)[1];
+        let release = &r.flux_objects()[1].to_json();
         let env = release["spec"]["values"]["gateway"]["env"]
             .as_array()
             .unwrap();
@@ -175,5 +199,43 @@ mod tests {
             assert!(kustomization.contains(name.as_str()), "{name}");
         }
         assert!(files.keys().any(|k| k.contains("helmrelease")));
+    }
+
+    #[test]
+    fn typed_objects_serialize_to_the_documented_shape() {
+        let r = rendered();
+        let [repo, release] = r.flux_objects().map(|o| o.to_json());
+        let (name, ns) = (&r.helm.release_name, &r.helm.namespace);
+        let labels = json!({ labels::MANAGED_BY: labels::GATEHOUSE });
+        assert_eq!(
+            repo,
+            json!({
+                "apiVersion": "source.toolkit.fluxcd.io/v1",
+                "kind": "HelmRepository",
+                "metadata": {"name": format!("{name}-charts"), "namespace": ns, "labels": labels},
+                "spec": {"url": r.helm.repository, "interval": "1h"},
+            })
+        );
+        assert_eq!(
+            release,
+            json!({
+                "apiVersion": "helm.toolkit.fluxcd.io/v2",
+                "kind": "HelmRelease",
+                "metadata": {"name": name, "namespace": ns, "labels": labels},
+                "spec": {
+                    "releaseName": name,
+                    "interval": "10m",
+                    "timeout": "10m",
+                    "chart": {"spec": {
+                        "chart": r.helm.chart,
+                        "version": r.helm.version,
+                        "sourceRef": {"kind": "HelmRepository", "name": format!("{name}-charts"), "namespace": ns},
+                    }},
+                    "install": {"remediation": {"retries": 3}},
+                    "upgrade": {"remediation": {"retries": 3}},
+                    "values": serde_json::to_value(&r.helm.values).unwrap(),
+                },
+            })
+        );
     }
 }

@@ -15,8 +15,10 @@
 //! assert!(rendered.to_text(gatehouse_render::Format::Yaml).contains("ratelimit:"));
 //! ```
 
+pub mod flux;
 pub mod gitops;
 pub mod helm;
+mod kinds;
 pub mod names;
 mod objects;
 mod output;
@@ -25,6 +27,7 @@ pub mod yaml;
 
 use gatehouse_model::{SecretRole, ValidDeployment};
 
+pub use kinds::{KINDS, ObjectKind, Scope};
 pub use names::Names;
 pub use output::{ApplyTier, Format, HelmRelease, KubeObject, Rendered, SecretRequirement};
 pub use redis_files::{RedisFiles, redis_files};

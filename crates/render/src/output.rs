@@ -3,104 +3,12 @@
 use std::collections::BTreeMap;
 
 use gatehouse_model::{SecretKeyRef, SecretRole, SecretSource};
-use k8s_openapi::api::apps::v1::StatefulSet;
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service, ServiceAccount};
-use k8s_openapi::api::networking::v1::NetworkPolicy;
-use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use serde::Serialize;
 
 use crate::helm::GatewayValues;
-
-/// The order in which objects reach the cluster: each tier is applied (and, for workloads, waited
-/// for) before the next one starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub enum ApplyTier {
-    /// Namespaces.
-    Namespace,
-    /// Secrets, ConfigMaps and ServiceAccounts.
-    Config,
-    /// Services, NetworkPolicies and PodDisruptionBudgets.
-    Network,
-    /// StatefulSets and Deployments.
-    Workload,
-}
-
-/// One rendered Kubernetes object, typed by k8s-openapi.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(untagged)]
-#[allow(clippy::large_enum_variant)]
-pub enum KubeObject {
-    /// A Namespace.
-    Namespace(Namespace),
-    /// A ServiceAccount.
-    ServiceAccount(ServiceAccount),
-    /// A ConfigMap.
-    ConfigMap(ConfigMap),
-    /// A Service.
-    Service(Service),
-    /// A NetworkPolicy.
-    NetworkPolicy(NetworkPolicy),
-    /// A PodDisruptionBudget.
-    PodDisruptionBudget(PodDisruptionBudget),
-    /// A StatefulSet.
-    StatefulSet(StatefulSet),
-}
+pub use crate::kinds::{ApplyTier, KubeObject};
 
 impl KubeObject {
-    /// The tier the object is applied in.
-    pub fn tier(&self) -> ApplyTier {
-        match self {
-            KubeObject::Namespace(_) => ApplyTier::Namespace,
-            KubeObject::ServiceAccount(_) | KubeObject::ConfigMap(_) => ApplyTier::Config,
-            KubeObject::Service(_)
-            | KubeObject::NetworkPolicy(_)
-            | KubeObject::PodDisruptionBudget(_) => ApplyTier::Network,
-            KubeObject::StatefulSet(_) => ApplyTier::Workload,
-        }
-    }
-
-    /// `apiVersion` of the object.
-    pub fn api_version(&self) -> &'static str {
-        use k8s_openapi::Resource;
-        match self {
-            KubeObject::Namespace(_) => Namespace::API_VERSION,
-            KubeObject::ServiceAccount(_) => ServiceAccount::API_VERSION,
-            KubeObject::ConfigMap(_) => ConfigMap::API_VERSION,
-            KubeObject::Service(_) => Service::API_VERSION,
-            KubeObject::NetworkPolicy(_) => NetworkPolicy::API_VERSION,
-            KubeObject::PodDisruptionBudget(_) => PodDisruptionBudget::API_VERSION,
-            KubeObject::StatefulSet(_) => StatefulSet::API_VERSION,
-        }
-    }
-
-    /// `kind` of the object.
-    pub fn kind(&self) -> &'static str {
-        use k8s_openapi::Resource;
-        match self {
-            KubeObject::Namespace(_) => Namespace::KIND,
-            KubeObject::ServiceAccount(_) => ServiceAccount::KIND,
-            KubeObject::ConfigMap(_) => ConfigMap::KIND,
-            KubeObject::Service(_) => Service::KIND,
-            KubeObject::NetworkPolicy(_) => NetworkPolicy::KIND,
-            KubeObject::PodDisruptionBudget(_) => PodDisruptionBudget::KIND,
-            KubeObject::StatefulSet(_) => StatefulSet::KIND,
-        }
-    }
-
-    /// Object metadata.
-    pub fn metadata(&self) -> &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
-        match self {
-            KubeObject::Namespace(o) => &o.metadata,
-            KubeObject::ServiceAccount(o) => &o.metadata,
-            KubeObject::ConfigMap(o) => &o.metadata,
-            KubeObject::Service(o) => &o.metadata,
-            KubeObject::NetworkPolicy(o) => &o.metadata,
-            KubeObject::PodDisruptionBudget(o) => &o.metadata,
-            KubeObject::StatefulSet(o) => &o.metadata,
-        }
-    }
-
     /// `metadata.name`.
     pub fn name(&self) -> &str {
         self.metadata().name.as_deref().unwrap_or_default()
@@ -193,9 +101,15 @@ pub enum Format {
 }
 
 impl Rendered {
+    /// The gateway release as Flux objects (`HelmRepository`, `HelmRelease`), in apply order: what
+    /// `deploy --flux` applies and `render --gitops` writes.
+    pub fn flux_objects(&self) -> [KubeObject; 2] {
+        crate::gitops::flux_objects(&self.helm)
+    }
+
     /// The objects as multi-document YAML in apply order.
     pub fn manifests_yaml(&self) -> String {
-        let documents: Vec<String> = self.objects.iter().map(crate::yaml::to_yaml).collect();
+        let documents: Vec<String> = self.objects.iter().map(crate::yaml::object_yaml).collect();
         documents.join("---\n")
     }
 
@@ -233,7 +147,7 @@ impl Rendered {
             .map(|o| {
                 (
                     format!("manifests/{}", o.file_name()),
-                    crate::yaml::to_yaml(o),
+                    crate::yaml::object_yaml(o),
                 )
             })
             .collect();

@@ -27,7 +27,7 @@ pub const PRESTOP_REDIS: &str = "prestop-redis.sh";
 /// Helpers sourced by the other scripts.
 pub const COMMON: &str = "common.sh";
 
-const SCRIPTS: [(&str, &str); 5] = [
+pub(crate) const SCRIPTS: [(&str, &str); 5] = [
     (COMMON, include_str!("../scripts/common.sh")),
     (START_REDIS, include_str!("../scripts/start-redis.sh")),
     (START_SENTINEL, include_str!("../scripts/start-sentinel.sh")),

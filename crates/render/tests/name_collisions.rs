@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use gatehouse_model::arbitrary::valid_deployment;
 use gatehouse_model::{Deployment, SecretSource};
-use gatehouse_render::{Rendered, gitops::flux_objects, render};
+use gatehouse_render::{Rendered, render};
 use proptest::prelude::*;
 
 /// Every name one deployment claims in its namespace, as `kind/name`.
@@ -25,8 +25,8 @@ fn claimed(r: &Rendered) -> BTreeSet<String> {
         names.insert(format!("Secret/{}", secret.secret.name));
     }
     names.insert(format!("HelmRelease/{}", r.helm.release_name));
-    for flux in flux_objects(&r.helm) {
-        names.insert(format!("{}/{}", flux["kind"], flux["metadata"]["name"]));
+    for flux in r.flux_objects() {
+        names.insert(format!("{}/{}", flux.kind(), flux.name()));
     }
     names
 }

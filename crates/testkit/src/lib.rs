@@ -18,8 +18,28 @@ pub fn external_required() -> bool {
     std::env::var(REQUIRE_EXTERNAL).as_deref() == Ok("1")
 }
 
-/// The one skip-or-fail rule: prints why the calling test skips (`what` is missing; `install`
-/// says how to get it) and returns, or panics when [`REQUIRE_EXTERNAL`] is `1`.
+/// The one skip-or-fail rule, for callers that report rather than panic (`cargo xtask bench`):
+/// `Ok` with the message saying why the caller skips (`what` is missing; `install` says how to get
+/// it), or `Err` with the failure message when [`REQUIRE_EXTERNAL`] is `1`.
+///
+/// ```
+/// let outcome = gatehouse_testkit::skip_message("a frobnicator", "apt-get install frobnicator");
+/// assert_eq!(outcome.is_err(), gatehouse_testkit::external_required());
+/// ```
+pub fn skip_message(what: &str, install: &str) -> Result<String, String> {
+    if external_required() {
+        Err(format!(
+            "{what} is required ({REQUIRE_EXTERNAL}=1) but missing: {install}"
+        ))
+    } else {
+        Ok(format!(
+            "SKIPPED: {what} is missing ({install}); set {REQUIRE_EXTERNAL}=1 to fail instead"
+        ))
+    }
+}
+
+/// The one skip-or-fail rule for tests: prints why the calling test skips (`what` is missing;
+/// `install` says how to get it) and returns, or panics when [`REQUIRE_EXTERNAL`] is `1`.
 ///
 /// ```
 /// // (outside CI) a missing optional part skips:
@@ -28,10 +48,10 @@ pub fn external_required() -> bool {
 /// }
 /// ```
 pub fn skip_or_fail(what: &str, install: &str) {
-    if external_required() {
-        panic!("{what} is required ({REQUIRE_EXTERNAL}=1) but missing: {install}");
+    match skip_message(what, install) {
+        Ok(message) => eprintln!("{message}"),
+        Err(message) => panic!("{message}"),
     }
-    eprintln!("SKIPPED: {what} is missing ({install}); set {REQUIRE_EXTERNAL}=1 to fail instead");
 }
 
 /// The program `name` on PATH, or `None` after [`skip_or_fail`].
@@ -127,4 +147,76 @@ pub fn gatehouse_bin() -> PathBuf {
         bin
     })
     .clone()
+}
+
+/// Words of the implementation that a message for a person must never contain (Rust types,
+/// library names): checked on every bad-config report and parse error.
+pub const RUST_WORDS: [&str; 9] = [
+    "Option<",
+    "u32",
+    "u16",
+    "serde",
+    "from_str",
+    "DuplicateKeyPolicy",
+    "SecretSource",
+    "struct ",
+    "enum ",
+];
+
+/// One file of the bad-config corpus (`crates/model/tests/bad-configs/*.yaml`). Each file starts
+/// with `# path: <field path>` and `# expect: <message fragment>` (and `# severity: warning` when
+/// the file is valid but warned about); values containing `GH-SECRET-` stand for secrets.
+#[derive(Debug, Clone)]
+pub struct BadConfig {
+    /// The file.
+    pub file: PathBuf,
+    /// Its file name, for messages.
+    pub name: String,
+    /// Its text.
+    pub yaml: String,
+    /// The field path the report must name (`# path:`).
+    pub path: String,
+    /// A fragment of the expected message (`# expect:`; empty when absent).
+    pub expect: String,
+    /// The file is valid but warned about (`# severity: warning`).
+    pub warning: bool,
+}
+
+/// The marker of a value that stands for a secret in the corpus.
+pub const SECRET_MARK: &str = "GH-SECRET-";
+
+/// The bad-config corpus, sorted by file name; the one reader of its headers for the model, the
+/// build-script and the command-line corpus tests.
+pub fn bad_config_corpus() -> Vec<BadConfig> {
+    let dir = fixture("crates/model/tests/bad-configs");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("read the bad-config corpus")
+        .map(|e| e.expect("a corpus entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|file| {
+            let yaml = std::fs::read_to_string(&file).expect("read a corpus file");
+            let header = |key: &str| {
+                yaml.lines()
+                    .find_map(|l| l.strip_prefix(&format!("# {key}: ")))
+                    .map(str::to_string)
+            };
+            BadConfig {
+                name: file
+                    .file_name()
+                    .expect("a file name")
+                    .to_string_lossy()
+                    .into_owned(),
+                path: header("path")
+                    .unwrap_or_else(|| panic!("{}: no `# path:` header", file.display())),
+                expect: header("expect").unwrap_or_default(),
+                warning: header("severity").as_deref() == Some("warning"),
+                yaml,
+                file,
+            }
+        })
+        .collect()
 }

@@ -126,61 +126,38 @@ impl ResourceType {
         }
     }
 
-    /// The built-in types the server knows from the start.
-    pub fn builtin() -> Vec<ResourceType> {
-        vec![
-            ResourceType::new("", "v1", "Namespace", "namespaces", false),
-            ResourceType::new("", "v1", "Secret", "secrets", true),
-            ResourceType::new("", "v1", "ConfigMap", "configmaps", true),
-            ResourceType::new("", "v1", "ServiceAccount", "serviceaccounts", true),
-            ResourceType::new("", "v1", "Service", "services", true),
-            ResourceType::new("", "v1", "Pod", "pods", true),
-            ResourceType::new("", "v1", "Event", "events", true),
-            ResourceType::new(
-                "",
-                "v1",
-                "PersistentVolumeClaim",
-                "persistentvolumeclaims",
-                true,
-            ),
-            ResourceType::new("apps", "v1", "StatefulSet", "statefulsets", true),
-            ResourceType::new("apps", "v1", "Deployment", "deployments", true),
-            ResourceType::new(
-                "networking.k8s.io",
-                "v1",
-                "NetworkPolicy",
-                "networkpolicies",
-                true,
-            ),
-            ResourceType::new(
-                "policy",
-                "v1",
-                "PodDisruptionBudget",
-                "poddisruptionbudgets",
-                true,
-            ),
-        ]
+    fn of(kind: &gatehouse_render::ObjectKind) -> Self {
+        ResourceType::new(
+            kind.group,
+            kind.version,
+            kind.kind,
+            kind.plural,
+            kind.namespaced,
+        )
     }
 
-    /// The Flux types `HelmRepository` (source.toolkit.fluxcd.io/v1) and `HelmRelease`
-    /// (helm.toolkit.fluxcd.io/v2), for [`MockApiServer::add_resource`].
-    pub fn flux() -> Vec<ResourceType> {
-        vec![
-            ResourceType::new(
-                "source.toolkit.fluxcd.io",
-                "v1",
-                "HelmRepository",
-                "helmrepositories",
-                true,
-            ),
-            ResourceType::new(
-                "helm.toolkit.fluxcd.io",
-                "v2",
-                "HelmRelease",
-                "helmreleases",
-                true,
-            ),
+    /// The built-in types the server knows from the start: every built-in kind gatehouse writes
+    /// (from the renderer's one table of kinds), and the ones it only reads (Pods, Events,
+    /// PersistentVolumeClaims).
+    pub fn builtin() -> Vec<ResourceType> {
+        let written = gatehouse_render::KINDS.iter().filter(|k| !k.custom);
+        let read_only = [
+            ("Pod", "pods"),
+            ("Event", "events"),
+            ("PersistentVolumeClaim", "persistentvolumeclaims"),
         ]
+        .map(|(kind, plural)| ResourceType::new("", "v1", kind, plural, true));
+        written.map(ResourceType::of).chain(read_only).collect()
+    }
+
+    /// The custom types gatehouse writes (Flux's `HelmRepository` and `HelmRelease`), for
+    /// [`MockApiServer::add_resource`] (as if their CRDs were installed).
+    pub fn flux() -> Vec<ResourceType> {
+        gatehouse_render::KINDS
+            .iter()
+            .filter(|k| k.custom)
+            .map(ResourceType::of)
+            .collect()
     }
 }
 
