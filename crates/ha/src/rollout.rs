@@ -27,6 +27,8 @@ pub struct RolledPod {
     pub handover: Option<Duration>,
     /// Output of the pre-stop hook (empty for Sentinels, which have none).
     pub pre_stop_output: String,
+    /// When its pre-stop hook (or, for a Sentinel, its stop) started.
+    pub started: Instant,
     /// From the start of the pre-stop hook to the pod being ready again.
     pub took: Duration,
 }
@@ -80,6 +82,7 @@ impl Cluster {
                 name,
                 was_master,
                 handover: was_master.then_some(pre_stop_took),
+                started: t0,
                 master_at_stop,
                 pre_stop_output,
                 took: t0.elapsed(),

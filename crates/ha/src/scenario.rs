@@ -510,8 +510,16 @@ async fn rolling_restart(
                     ),
                 });
             }
+            // As the client sees it: pre-stop start → first write acknowledged by another node.
+            if let Some(seen) = failover_after(cluster, &w.snapshot(), pod.started, index) {
+                failovers.push(seen);
+            }
             if let Some(handover) = pod.handover {
-                failovers.push(handover);
+                notes.push(format!(
+                    "pre-stop handed {} over in {:.2} s",
+                    pod.name,
+                    handover.as_secs_f64()
+                ));
             }
         }
     }
