@@ -217,7 +217,7 @@ async fn restarted_sentinel_keeps_the_current_master_and_the_quorum_works() {
     assert!(
         cluster.sentinels[0]
             .log()
-            .contains("reusing the Sentinel state")
+            .contains("the saved Sentinel state names master")
     );
     assert_eq!(
         sentinel_id(&cluster, 0).await,
