@@ -1,19 +1,24 @@
-//! `cargo xtask failover-report`: measures Redis Sentinel failover on real processes started from
-//! the rendered configuration (see the `gatehouse-ha` crate), N times, and prints the spread.
+//! `cargo xtask failover-report`: runs every fault scenario of `gatehouse_ha::scenario` (the ones
+//! the `gatehouse-ha` tests assert on) N times on real processes started from the rendered
+//! configuration, and prints per scenario the failover times and the exact acknowledged writes
+//! lost (tagged writes), as a Markdown table for README.
 
 use std::time::Duration;
 
-use gatehouse_ha::measure::{Failover, Totals};
+use gatehouse_ha::scenario::{Outcome, Scenario};
 
 /// Arguments of `failover-report`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Number of runs (each starts a fresh group of 3 data nodes and 3 Sentinels).
-    #[arg(long, default_value_t = 5)]
+    /// Runs per scenario (each starts a fresh group of 3 data nodes and 3 Sentinels).
+    #[arg(long, default_value_t = 3)]
     runs: u32,
     /// `down-after-milliseconds` of the measured group (the production default is 10000).
     #[arg(long, default_value_t = gatehouse_ha::TEST_DOWN_AFTER_MS)]
     down_after_ms: u32,
+    /// Only the scenarios whose title contains this text (e.g. `killed`, `rolling`).
+    #[arg(long)]
+    only: Option<String>,
 }
 
 /// Runs the measurements and prints the report.
@@ -34,62 +39,151 @@ pub fn run(args: Args) -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| format!("tokio runtime: {e}"))?;
-    let mut results: Vec<(Failover, Totals)> = Vec::new();
-    for run in 1..=args.runs {
-        let mut deployment = gatehouse_ha::test_deployment();
-        deployment.redis.sentinel.down_after_milliseconds = args.down_after_ms;
-        let (failover, totals) = runtime
-            .block_on(gatehouse_ha::measure_failover(
-                deployment,
-                gatehouse_ha::TEST_PASSWORD,
-            ))
-            .map_err(|e| format!("run {run}: {e}"))?;
-        println!(
-            "run {run}/{}: failover {:.2} s (data node {} -> {}), {} failed writes, {} of {} \
-             acknowledged increments lost",
-            args.runs,
-            failover.time.as_secs_f64(),
-            failover.killed,
-            failover.new_master,
-            failover.failed_writes,
-            totals.lost,
-            totals.acked
-        );
-        results.push((failover, totals));
+    let mut rows = Vec::new();
+    for scenario in Scenario::ALL {
+        if let Some(only) = &args.only
+            && !scenario.title().contains(only.as_str())
+        {
+            continue;
+        }
+        if scenario.needs_partitions()
+            && let Some(reason) = gatehouse_ha::partitions_unavailable()
+        {
+            println!("{}: skipped, {reason}", scenario.title());
+            rows.push(format!("| {} | skipped: {reason} | | |", scenario.title()));
+            continue;
+        }
+        let mut outcomes: Vec<Outcome> = Vec::new();
+        let mut errors = Vec::new();
+        for run in 1..=args.runs {
+            let mut deployment = gatehouse_ha::test_deployment();
+            deployment.redis.sentinel.down_after_milliseconds = args.down_after_ms;
+            match runtime.block_on(scenario.run(deployment, gatehouse_ha::TEST_PASSWORD)) {
+                Ok(outcome) => {
+                    let broken = outcome.broken_promises();
+                    println!(
+                        "{} run {run}/{}: failovers {}, {} of {} acknowledged writes lost \
+                         (bound {}), {} failed{}{}",
+                        scenario.title(),
+                        args.runs,
+                        seconds(&outcome.failovers),
+                        outcome.totals.lost,
+                        outcome.totals.acked,
+                        outcome.loss_bound,
+                        outcome.totals.failed,
+                        if outcome.notes.is_empty() {
+                            String::new()
+                        } else {
+                            format!("; {}", outcome.notes.join(", "))
+                        },
+                        if broken.is_empty() {
+                            String::new()
+                        } else {
+                            format!("; BROKEN: {}", broken.join("; "))
+                        }
+                    );
+                    outcomes.push(outcome);
+                }
+                Err(e) => {
+                    let first_line = e.to_string().lines().next().unwrap_or_default().to_string();
+                    println!("{} run {run}/{}: FAILED: {e}", scenario.title(), args.runs);
+                    errors.push(first_line);
+                }
+            }
+        }
+        rows.push(row(scenario, &outcomes, &errors));
     }
-    let times: Vec<Duration> = results.iter().map(|(f, _)| f.time).collect();
-    let failed: Vec<u64> = results.iter().map(|(f, _)| f.failed_writes).collect();
-    let lost: Vec<u64> = results.iter().map(|(_, t)| t.lost).collect();
-    let acked: u64 = results.iter().map(|(_, t)| t.acked).sum();
-    let bound = gatehouse_ha::failover_bound(Duration::from_millis(args.down_after_ms.into()));
     println!();
     println!(
-        "{} runs, 1 master + 2 replicas + 3 Sentinels (quorum 2), down-after-milliseconds {}, \
-         one INCR client finding the master through Sentinel; master killed with SIGKILL",
+        "{} run(s) per scenario, 1 master + 2 replicas + 3 Sentinels (quorum 2), \
+         down-after-milliseconds {}, one client writing tagged increments and finding the master \
+         through Sentinel",
         args.runs, args.down_after_ms
     );
-    let (lo, mid, hi) = spread(&times);
+    println!();
     println!(
-        "failover time (kill -> first acknowledged write on the new master): min {:.2} s, \
-         median {:.2} s, max {:.2} s (bound {:.0} s)",
-        lo.as_secs_f64(),
-        mid.as_secs_f64(),
-        hi.as_secs_f64(),
-        bound.as_secs_f64()
+        "| scenario | failover (fault → first acknowledged write elsewhere) min / median / max \
+         | acknowledged writes lost per run (of acknowledged) | bound |"
     );
-    let (lo, mid, hi) = spread(&failed);
-    println!("failed writes per failover: min {lo}, median {mid}, max {hi}");
-    let (lo, mid, hi) = spread(&lost);
-    println!(
-        "lost acknowledged increments per run: min {lo}, median {mid}, max {hi} \
-         ({} of {acked} in total)",
-        lost.iter().sum::<u64>()
-    );
+    println!("|---|---|---|---|");
+    for row in rows {
+        println!("{row}");
+    }
     Ok(())
 }
 
+fn row(scenario: Scenario, outcomes: &[Outcome], errors: &[String]) -> String {
+    // Each failover position (first, second) on its own.
+    let positions = outcomes
+        .iter()
+        .map(|o| o.failovers.len())
+        .max()
+        .unwrap_or(0);
+    let times: Vec<String> = (0..positions)
+        .map(|k| {
+            let values: Vec<Duration> = outcomes
+                .iter()
+                .filter_map(|o| o.failovers.get(k).copied())
+                .collect();
+            let (lo, mid, hi) = spread(&values);
+            format!(
+                "{:.2} / {:.2} / {:.2} s",
+                lo.as_secs_f64(),
+                mid.as_secs_f64(),
+                hi.as_secs_f64()
+            )
+        })
+        .collect();
+    let lost: Vec<String> = outcomes
+        .iter()
+        .map(|o| format!("{} of {}", o.totals.lost, o.totals.acked))
+        .collect();
+    let bound = outcomes
+        .first()
+        .map(|o| o.loss_bound.to_string())
+        .unwrap_or_default();
+    let mut failures = String::new();
+    if !errors.is_empty() {
+        failures = format!(
+            "; {} of {} runs failed: {}",
+            errors.len(),
+            errors.len() + outcomes.len(),
+            errors.join(" / ")
+        );
+    }
+    let broken: Vec<String> = outcomes.iter().flat_map(|o| o.broken_promises()).collect();
+    if !broken.is_empty() {
+        failures.push_str(&format!("; broken: {}", broken.join(" / ")));
+    }
+    format!(
+        "| {} | {} | {}{failures} | {bound} |",
+        scenario.title(),
+        if times.is_empty() {
+            "–".to_string()
+        } else {
+            times.join(", then ")
+        },
+        lost.join(", ")
+    )
+}
+
+fn seconds(values: &[Duration]) -> String {
+    let parts: Vec<String> = values
+        .iter()
+        .map(|d| format!("{:.2} s", d.as_secs_f64()))
+        .collect();
+    if parts.is_empty() {
+        "none".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
 /// min, median (lower middle), max.
-fn spread<T: Ord + Copy>(values: &[T]) -> (T, T, T) {
+fn spread<T: Ord + Copy + Default>(values: &[T]) -> (T, T, T) {
+    if values.is_empty() {
+        return (T::default(), T::default(), T::default());
+    }
     let mut sorted = values.to_vec();
     sorted.sort();
     (
@@ -106,5 +200,6 @@ mod tests {
         assert_eq!(super::spread(&[5, 1, 3]), (1, 3, 5));
         assert_eq!(super::spread(&[2, 1]), (1, 1, 2));
         assert_eq!(super::spread(&[7]), (7, 7, 7));
+        assert_eq!(super::spread::<u32>(&[]), (0, 0, 0));
     }
 }

@@ -311,6 +311,72 @@ impl Cluster {
         Ok(())
     }
 
+    /// Stops pod `i` as the kubelet does after the pre-stop hook: SIGTERM, then SIGKILL when it has
+    /// not exited within `grace`.
+    pub async fn stop_pod(
+        &mut self,
+        role: Role,
+        i: usize,
+        grace: Duration,
+    ) -> Result<(), HarnessError> {
+        let pod = &mut self.pods_mut(role)[i];
+        let Some(mut process) = pod.process.take() else {
+            return Err(HarnessError::State {
+                message: format!("{} is not running", pod.name),
+            });
+        };
+        process.signal(rustix::process::Signal::TERM);
+        match process.wait_exit(grace).await {
+            Ok(_) => Ok(()),
+            Err(HarnessError::Timeout { .. }) => process.kill().await,
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A changed model as `deploy` would apply it: renders `deployment`, writes the new ConfigMap
+    /// files into every pod's template directory (the kubelet updates a mounted ConfigMap in
+    /// running pods) and returns the StatefulSets whose pod template changed, which Kubernetes
+    /// rolls. Running processes are not touched. The new model must keep the group's shape (pods,
+    /// ports, names) and the pods' environment.
+    pub fn update_config(&mut self, deployment: Deployment) -> Result<Vec<Role>, HarnessError> {
+        let valid: ValidDeployment =
+            deployment.validated().map_err(|e| HarnessError::Rendered {
+                message: format!("the changed deployment is invalid: {e}"),
+            })?;
+        let new = RenderedRedis::of(&valid)?;
+        if new.names != self.rendered.names
+            || new.data.env != self.rendered.data.env
+            || new.sentinel.env != self.rendered.sentinel.env
+        {
+            return Err(HarnessError::State {
+                message: "the harness rolls config changes only; this change moves names, ports \
+                          or the pods' environment"
+                    .into(),
+            });
+        }
+        let mut changed = Vec::new();
+        if new.data_template != self.rendered.data_template {
+            changed.push(Role::Data);
+        }
+        if new.sentinel_template != self.rendered.sentinel_template {
+            changed.push(Role::Sentinel);
+        }
+        write_files(&self.template_dir, &new, None)?;
+        for pod in self.data.iter().chain(&self.sentinels) {
+            write_files(&pod.template_dir(), &new, Some(pod.host))?;
+        }
+        self.down_after = Duration::from_millis(
+            valid
+                .deployment()
+                .redis
+                .sentinel
+                .down_after_milliseconds
+                .into(),
+        );
+        self.rendered = new;
+        Ok(changed)
+    }
+
     /// SIGKILLs pod `i` (its whole process group) and waits until it is reaped.
     pub async fn kill_pod(&mut self, role: Role, i: usize) -> Result<(), HarnessError> {
         let pod = &mut self.pods_mut(role)[i];
@@ -646,6 +712,8 @@ fn write_files(
             Some(host) if name.ends_with(".conf") => format!("{text}\nbind-source-addr {host}\n"),
             _ => text.clone(),
         };
+        // Replaced, not written over: the previous copy is read-only (see below).
+        let _ = std::fs::remove_file(&path);
         std::fs::write(&path, text).map_err(|source| HarnessError::Io {
             what: format!("write {}", path.display()),
             source,

@@ -1,9 +1,8 @@
-//! Finding the Redis binaries, and skipping (or failing, in CI) when they are missing.
+//! Finding the Redis binaries. Whether a test skips or fails without them is decided in the tests,
+//! by the workspace's one rule (`gatehouse_testkit::skip_or_fail`); `cargo xtask failover-report`
+//! refuses to run without them.
 
 use std::path::PathBuf;
-
-/// Environment variable that turns a missing external binary into a failure instead of a skip.
-pub const REQUIRE_EXTERNAL: &str = "GATEHOUSE_REQUIRE_EXTERNAL";
 
 /// How to install what the real-process tests need.
 pub const INSTALL_HINT: &str = "install Redis 7 with `sudo apt-get install -y redis-server redis-sentinel` \
@@ -23,36 +22,4 @@ pub fn missing_binaries() -> Vec<&'static str> {
         .into_iter()
         .filter(|name| which(name).is_none())
         .collect()
-}
-
-/// Whether `GATEHOUSE_REQUIRE_EXTERNAL=1` is set (CI).
-pub fn external_required() -> bool {
-    std::env::var(REQUIRE_EXTERNAL).is_ok_and(|v| v == "1")
-}
-
-/// `true` when the Redis binaries are present. Otherwise prints why `test` is skipped and how to
-/// install them, and returns `false` — or panics when `GATEHOUSE_REQUIRE_EXTERNAL=1`.
-///
-/// ```
-/// if !gatehouse_ha::redis_available("doc example") {
-///     return; // skipped, with a message on stderr
-/// }
-/// ```
-pub fn redis_available(test: &str) -> bool {
-    let missing = missing_binaries();
-    if missing.is_empty() {
-        return true;
-    }
-    let message = format!(
-        "{test}: {} not found on PATH; {INSTALL_HINT}",
-        missing.join(", ")
-    );
-    if external_required() {
-        panic!("{message} ({REQUIRE_EXTERNAL}=1, so this is a failure, not a skip)");
-    }
-    // Written to the stderr handle, not with eprintln!, so the test harness's output capture
-    // does not hide it: a skipped test must say so.
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "SKIPPED {message}");
-    false
 }

@@ -15,7 +15,7 @@ use rustix::process::Signal;
 
 use crate::HarnessError;
 use crate::cluster::{Cluster, Role};
-use crate::external::{REQUIRE_EXTERNAL, external_required, which};
+use crate::external::which;
 
 /// Prefix of the chains this module creates: `GH<pid>-<n>`.
 const CHAIN_PREFIX: &str = "GH";
@@ -31,20 +31,6 @@ pub fn partitions_unavailable() -> Option<String> {
         );
     }
     None
-}
-
-/// `true` when partitions can be made. Otherwise prints why `test` is skipped and returns `false`,
-/// or panics when `GATEHOUSE_REQUIRE_EXTERNAL=1` (CI runs as root with iptables installed).
-pub fn partitions_available(test: &str) -> bool {
-    let Some(reason) = partitions_unavailable() else {
-        return true;
-    };
-    if external_required() {
-        panic!("{test}: {reason} ({REQUIRE_EXTERNAL}=1, so this is a failure, not a skip)");
-    }
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {reason}");
-    false
 }
 
 fn iptables(args: &[&str]) -> Result<String, HarnessError> {

@@ -8,8 +8,10 @@
 //! the way the gateway does and counts writes; [`measure`] kills masters and measures failovers.
 //! Every process is killed when its owner is dropped, also when a test panics.
 //!
-//! Tests call [`redis_available`] first: without the Redis binaries they skip with a message, or
-//! fail when `GATEHOUSE_REQUIRE_EXTERNAL=1`.
+//! Without the Redis binaries ([`external::missing_binaries`]) the tests skip with a message, or
+//! fail when `GATEHOUSE_REQUIRE_EXTERNAL=1` (`gatehouse_testkit::skip_or_fail`, in the tests'
+//! shared `common` module). [`rollout`] rolls the StatefulSets after a config change as Kubernetes
+//! does.
 
 pub mod cluster;
 pub mod external;
@@ -19,14 +21,16 @@ pub mod pods;
 pub mod ports;
 pub mod process;
 pub mod resp;
+pub mod rollout;
+pub mod scenario;
 pub mod workload;
 
 use std::time::Duration;
 
 pub use cluster::{Cluster, Hook, Role, TEST_DOWN_AFTER_MS, TEST_PASSWORD, test_deployment};
-pub use external::{INSTALL_HINT, redis_available};
-pub use faults::{Partition, partitions_available};
-pub use measure::{FAILOVER_MARGIN, MAX_LOST_PER_FAILOVER, failover_bound, measure_failover};
+pub use external::INSTALL_HINT;
+pub use faults::{Partition, partitions_unavailable};
+pub use measure::{FAILOVER_MARGIN, MAX_LOST_PER_FAILOVER, failover_bound};
 
 /// What went wrong while running the processes.
 #[derive(Debug, thiserror::Error)]

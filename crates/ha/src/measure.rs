@@ -215,23 +215,3 @@ impl Cluster {
         })
     }
 }
-
-/// One complete measurement: start a cluster of `deployment`, write, kill the master, wait for the
-/// group to heal, and count.
-pub async fn measure_failover(
-    deployment: gatehouse_model::Deployment,
-    password: &str,
-) -> Result<(Failover, Totals), HarnessError> {
-    let mut cluster = Cluster::start(deployment, password).await?;
-    let key = "gatehouse:ratelimit:measure";
-    let bound = failover_bound(cluster.down_after);
-    let writer = crate::workload::Writer::start(
-        cluster.writer_config(key, bound + Duration::from_secs(120)),
-    );
-    let failover = cluster
-        .kill_master(&writer, bound + Duration::from_secs(30))
-        .await?;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let totals = cluster.totals(writer, key).await?;
-    Ok((failover, totals))
-}

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use gatehouse_model::ValidDeployment;
 use gatehouse_render::names::paths;
 use gatehouse_render::{KubeObject, Names};
-use k8s_openapi::api::core::v1::{Container, EnvVar, ExecAction};
+use k8s_openapi::api::core::v1::{Container, EnvVar, ExecAction, PodTemplateSpec};
 
 use crate::HarnessError;
 
@@ -42,6 +42,10 @@ pub struct RenderedRedis {
     pub data: Container,
     /// The Sentinels' container.
     pub sentinel: Container,
+    /// The data StatefulSet's whole pod template (Kubernetes rolls the pods when it changes).
+    pub data_template: PodTemplateSpec,
+    /// The Sentinel StatefulSet's whole pod template.
+    pub sentinel_template: PodTemplateSpec,
     /// Derived names.
     pub names: Names,
 }
@@ -54,12 +58,15 @@ impl RenderedRedis {
         let mut files = None;
         let mut data = None;
         let mut sentinel = None;
+        let mut data_template = None;
+        let mut sentinel_template = None;
         for object in &rendered.objects {
             match object {
                 KubeObject::ConfigMap(cm) if object.name() == names.config_map => {
                     files = cm.data.clone();
                 }
                 KubeObject::StatefulSet(sts) => {
+                    let template = sts.spec.as_ref().map(|s| s.template.clone());
                     let container = sts
                         .spec
                         .as_ref()
@@ -68,8 +75,10 @@ impl RenderedRedis {
                         .cloned();
                     if object.name() == names.data_statefulset {
                         data = container;
+                        data_template = template;
                     } else if object.name() == names.sentinel_statefulset {
                         sentinel = container;
+                        sentinel_template = template;
                     }
                 }
                 _ => {}
@@ -83,6 +92,10 @@ impl RenderedRedis {
             data: data
                 .ok_or_else(|| missing(&format!("StatefulSet {}", names.data_statefulset)))?,
             sentinel: sentinel
+                .ok_or_else(|| missing(&format!("StatefulSet {}", names.sentinel_statefulset)))?,
+            data_template: data_template
+                .ok_or_else(|| missing(&format!("StatefulSet {}", names.data_statefulset)))?,
+            sentinel_template: sentinel_template
                 .ok_or_else(|| missing(&format!("StatefulSet {}", names.sentinel_statefulset)))?,
             names,
         })

@@ -6,12 +6,13 @@
 //! ports (free loopback ports), the data directory and, where the test needs a reachable master,
 //! the master's host name (`redis-master` becomes `127.0.0.1`).
 
+mod common;
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use gatehouse_ha::ports::lease_ports;
 use gatehouse_ha::process::{Launch, ManagedProcess};
-use gatehouse_ha::redis_available;
 use gatehouse_ha::resp::{Connection, Reply};
 
 /// `redis.conf` from the guide.
@@ -75,7 +76,7 @@ async fn exits_with_log(launch: &Launch) -> String {
 /// `sentinel monitor mymaster redis-master ...` without `sentinel resolve-hostnames yes`.
 #[tokio::test]
 async fn guide_sentinel_refuses_the_master_host_name() {
-    if !redis_available("guide_sentinel_refuses_the_master_host_name") {
+    if !common::redis_available() {
         return;
     }
     let dir = tempfile::tempdir().expect("temp dir");
@@ -98,7 +99,7 @@ async fn guide_sentinel_refuses_the_master_host_name() {
 /// The guide mounts sentinel.conf read-only (a ConfigMap subPath); Sentinel must rewrite it.
 #[tokio::test]
 async fn guide_sentinel_exits_on_a_read_only_config() {
-    if !redis_available("guide_sentinel_exits_on_a_read_only_config") {
+    if !common::redis_available() {
         return;
     }
     let dir = tempfile::tempdir().expect("temp dir");
@@ -163,7 +164,7 @@ async fn sentinel_field(port: u16, field: &str) -> Option<String> {
 /// master's death is detected, but there is nothing to fail over to, and writes stay down.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn guide_single_master_cannot_fail_over() {
-    if !redis_available("guide_single_master_cannot_fail_over") {
+    if !common::redis_available() {
         return;
     }
     let dir = tempfile::tempdir().expect("temp dir");

@@ -2,28 +2,18 @@
 //! the configuration gatehouse renders (see `gatehouse_ha`). Each test starts its own group of
 //! 3 data nodes and 3 Sentinels on free loopback ports; `down-after-milliseconds` is 2000 here.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use gatehouse_ha::measure::Failover;
 use gatehouse_ha::resp::{Connection, Reply};
 use gatehouse_ha::workload::Writer;
 use gatehouse_ha::{
-    Cluster, Hook, MAX_LOST_PER_FAILOVER, Role, TEST_PASSWORD, failover_bound, redis_available,
-    test_deployment,
+    Cluster, Hook, MAX_LOST_PER_FAILOVER, Role, TEST_PASSWORD, failover_bound, test_deployment,
 };
 
 const LIMIT: Duration = Duration::from_secs(2);
-
-async fn start(test: &str) -> Option<Cluster> {
-    if !redis_available(test) {
-        return None;
-    }
-    Some(
-        Cluster::start(test_deployment(), TEST_PASSWORD)
-            .await
-            .expect("the group starts from the rendered configuration"),
-    )
-}
 
 fn writer(cluster: &Cluster, key: &str) -> Writer {
     Writer::start(cluster.writer_config(key, Duration::from_secs(150)))
@@ -98,7 +88,7 @@ fn assert_no_loss(totals: &gatehouse_ha::measure::Totals, failovers: u64) {
 /// Scenario 1.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_master_is_replaced_within_the_bound() {
-    let Some(mut cluster) = start("killed_master_is_replaced_within_the_bound").await else {
+    let Some(mut cluster) = common::start().await else {
         return;
     };
     let key = "ratelimit:scenario1";
@@ -128,7 +118,7 @@ async fn killed_master_is_replaced_within_the_bound() {
 /// Scenario 2.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_master_rejoins_as_a_replica() {
-    let Some(mut cluster) = start("killed_master_rejoins_as_a_replica").await else {
+    let Some(mut cluster) = common::start().await else {
         return;
     };
     let key = "ratelimit:scenario2";
@@ -178,9 +168,7 @@ async fn killed_master_rejoins_as_a_replica() {
 /// Scenario 3.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restarted_sentinel_keeps_the_current_master_and_the_quorum_works() {
-    let Some(mut cluster) =
-        start("restarted_sentinel_keeps_the_current_master_and_the_quorum_works").await
-    else {
+    let Some(mut cluster) = common::start().await else {
         return;
     };
     let key = "ratelimit:scenario3";
@@ -229,7 +217,7 @@ async fn restarted_sentinel_keeps_the_current_master_and_the_quorum_works() {
     assert!(
         cluster.sentinels[0]
             .log()
-            .contains("reusing the Sentinel state")
+            .contains("the saved Sentinel state names master")
     );
     assert_eq!(
         sentinel_id(&cluster, 0).await,
@@ -276,7 +264,7 @@ async fn sentinel_id(cluster: &Cluster, i: usize) -> String {
 /// Scenario 4.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clients_without_the_password_are_refused() {
-    let Some(cluster) = start("clients_without_the_password_are_refused").await else {
+    let Some(cluster) = common::start().await else {
         return;
     };
     for pod in &cluster.data {
@@ -341,12 +329,11 @@ async fn clients_without_the_password_are_refused() {
 /// model turns it on by default) while the data nodes still refuse.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sentinel_auth_off_answers_anyone() {
-    if !redis_available("sentinel_auth_off_answers_anyone") {
-        return;
-    }
     let mut d = test_deployment();
     d.redis.sentinel.auth = false;
-    let cluster = Cluster::start(d, TEST_PASSWORD).await.expect("starts");
+    let Some(cluster) = common::start_deployment(d).await else {
+        return;
+    };
     let mut anonymous = Connection::connect(&cluster.sentinels[0].addr(), LIMIT)
         .await
         .expect("connect");
@@ -368,7 +355,7 @@ async fn sentinel_auth_off_answers_anyone() {
 /// Scenario 6.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_failovers_in_a_row_without_split_brain() {
-    let Some(mut cluster) = start("three_failovers_in_a_row_without_split_brain").await else {
+    let Some(mut cluster) = common::start().await else {
         return;
     };
     let key = "ratelimit:scenario6";
@@ -393,7 +380,7 @@ async fn three_failovers_in_a_row_without_split_brain() {
 /// The rendered readiness/liveness probes on real processes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn probes_follow_the_replication_state() {
-    let Some(mut cluster) = start("probes_follow_the_replication_state").await else {
+    let Some(mut cluster) = common::start().await else {
         return;
     };
     let master = cluster.agreed_master().await.expect("master");
@@ -483,7 +470,7 @@ async fn probes_follow_the_replication_state() {
 /// 2 s, a couple of failed writes, nothing lost).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prestop_on_the_master_hands_over_to_a_replica() {
-    let Some(mut cluster) = start("prestop_on_the_master_hands_over_to_a_replica").await else {
+    let Some(mut cluster) = common::start().await else {
         return;
     };
     let key = "ratelimit:prestop";

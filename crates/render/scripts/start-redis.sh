@@ -4,6 +4,10 @@
 # The node's role is decided here, at every start, by asking the Sentinels for the current master:
 # a restarted old master comes back as a replica of the new one instead of a second master.
 #
+# The config is rebuilt from the rendered template at every start (a copy left in CONFIG_DIR, which
+# Sentinel's CONFIG REWRITE may have changed, is never reused), so changed settings apply when the
+# pod restarts.
+#
 # Two rules keep old or missing data from becoming the master:
 # - Bootstrap (the bootstrap node as master) happens only on the group's very first start, told by
 #   the absence of the marker file on this node's data volume. A node of a group that has started

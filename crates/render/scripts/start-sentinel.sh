@@ -2,10 +2,14 @@
 # Starts one Sentinel (rendered by gatehouse).
 #
 # Sentinel rewrites its own config file (state, epochs, known replicas and Sentinels), so the file
-# lives in a writable directory (CONFIG_DIR, a volume). When that file exists from an earlier run
-# it is used as it is: the Sentinel keeps its ID and what it knew. Otherwise the template is
-# completed with the current master, asked from the other Sentinels (or the bootstrap master on the
-# very first start).
+# lives in a writable directory (CONFIG_DIR, a volume). The file is rebuilt from the rendered
+# template on EVERY start, so changed settings (quorum, down-after, failover-timeout,
+# parallel-syncs, auth) take effect when the pod restarts:
+# - with a saved state from an earlier run, only what the Sentinel learned is carried over: the
+#   master it last knew (host and port of its `sentinel monitor` line), its ID, the epochs, and the
+#   replicas and Sentinels it discovered. Every setting comes from the template.
+# - without one, the template is completed with the current master, asked from the other Sentinels
+#   (or the bootstrap master on the very first start).
 #
 # Environment (besides common.sh):
 #   SENTINEL_PORT      port of this Sentinel
@@ -23,10 +27,10 @@ set -eu
 mkdir -p "$CONFIG_DIR"
 umask 077
 config="$CONFIG_DIR/sentinel.conf"
-# The password lines, from the environment (the Secret). Written on every start, also into a reused
-# state file: Sentinel writes `sentinel auth-pass` back UNQUOTED when it rewrites its config, so a
-# password with a space or quote would make the saved file unreadable on the next start; and a
-# rotated Secret takes effect at the next restart.
+# The password lines, from the environment (the Secret), written on every start and never carried
+# over from the saved state: Sentinel writes `sentinel auth-pass` back UNQUOTED when it rewrites its
+# config (a password with a space or quote would make the saved file unreadable), and a rotated
+# Secret takes effect at the next restart.
 password_lines() {
   printf 'sentinel auth-pass %s %s\n' "$MASTER_NAME" "$(config_quoted_password)"
   if [ "$SENTINEL_AUTH" = yes ]; then
@@ -34,25 +38,40 @@ password_lines() {
   fi
 }
 
-if [ -s "$config" ]; then
-  echo "gatehouse: reusing the Sentinel state in $config"
-  {
-    grep -v -e '^sentinel auth-pass ' -e '^requirepass ' "$config" || true
-    password_lines
-  } >"$config.tmp"
-  mv "$config.tmp" "$config"
-  exec "$REDIS_SENTINEL" "$config"
-fi
+# learned_state: the lines of the saved state that hold what this Sentinel learned (never a
+# setting), printed after the template's `sentinel monitor` line that they refer to.
+learned_state() {
+  awk -v m="$MASTER_NAME" '
+    $1 != "sentinel" { next }
+    $2 == "myid" || $2 == "current-epoch" { print; next }
+    ($2 == "config-epoch" || $2 == "leader-epoch" || $2 == "known-replica" || $2 == "known-sentinel") && $3 == m { print }
+  ' "$config"
+}
 
-if master=$(current_master_with_retry "$SENTINEL_ATTEMPTS" "$ANNOUNCE_HOST:$SENTINEL_PORT"); then
-  master_host=${master% *}
-  master_port=${master#* }
-  echo "gatehouse: the other Sentinels report master $master_host:$master_port"
-else
-  master_host=${BOOTSTRAP_MASTER%:*}
-  master_port=${BOOTSTRAP_MASTER##*:}
-  echo "gatehouse: no Sentinel knows a master yet; monitoring bootstrap master $master_host:$master_port"
+saved=
+if [ -s "$config" ]; then
+  saved=$(awk -v m="$MASTER_NAME" '$1 == "sentinel" && $2 == "monitor" && $3 == m { print $4, $5; exit }' "$config")
 fi
+case "$saved" in
+  *' '[0-9]*)
+    master_host=${saved% *}
+    master_port=${saved#* }
+    echo "gatehouse: the saved Sentinel state names master $master_host:$master_port; keeping what it learned, applying the rendered settings"
+    learned_state >"$config.state"
+    ;;
+  *)
+    : >"$config.state"
+    if master=$(current_master_with_retry "$SENTINEL_ATTEMPTS" "$ANNOUNCE_HOST:$SENTINEL_PORT"); then
+      master_host=${master% *}
+      master_port=${master#* }
+      echo "gatehouse: the other Sentinels report master $master_host:$master_port"
+    else
+      master_host=${BOOTSTRAP_MASTER%:*}
+      master_port=${BOOTSTRAP_MASTER##*:}
+      echo "gatehouse: no Sentinel knows a master yet; monitoring bootstrap master $master_host:$master_port"
+    fi
+    ;;
+esac
 
 {
   sed -e "s/%MASTER_HOST%/$master_host/" -e "s/%MASTER_PORT%/$master_port/" "$TEMPLATE_DIR/sentinel.conf"
@@ -61,6 +80,8 @@ fi
   echo "sentinel announce-ip $ANNOUNCE_HOST"
   echo "sentinel announce-port $SENTINEL_PORT"
   password_lines
+  cat "$config.state"
 } >"$config.tmp"
+rm -f "$config.state"
 mv "$config.tmp" "$config"
 exec "$REDIS_SENTINEL" "$config"

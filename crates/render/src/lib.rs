@@ -15,6 +15,7 @@
 //! assert!(rendered.to_text(gatehouse_render::Format::Yaml).contains("ratelimit:"));
 //! ```
 
+mod config_digest;
 pub mod flux;
 pub mod gitops;
 pub mod helm;

@@ -31,6 +31,15 @@ pub mod labels {
     pub const GRAVITEE_GATEWAY: &str = "gateway";
 }
 
+/// Annotation keys gatehouse puts on the objects it renders.
+pub mod annotations {
+    /// On each Redis pod template: the sha256 of exactly the config that pod consumes (the
+    /// ConfigMap entries it mounts and the Secret references, names and keys, of its environment).
+    /// A changed setting changes the pod template of the StatefulSet(s) that read it, so Kubernetes
+    /// rolls those pods and no other.
+    pub const CONFIG_DIGEST: &str = "gatehouse/config-sha256";
+}
+
 /// Mount paths and file names shared by the pod specs and the start scripts.
 pub mod paths {
     /// Where the ConfigMap with templates and scripts is mounted (read-only).

@@ -8,10 +8,10 @@ use k8s_openapi::api::apps::v1::{
 };
 use k8s_openapi::api::core::v1::{
     Affinity, ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource,
-    EnvVar, EnvVarSource, ExecAction, Lifecycle, LifecycleHandler, Namespace, ObjectFieldSelector,
-    PersistentVolumeClaim, PersistentVolumeClaimSpec, PodAffinityTerm, PodAntiAffinity,
-    PodSecurityContext, PodSpec, PodTemplateSpec, Probe, SecurityContext, Service, ServiceAccount,
-    ServicePort, ServiceSpec, Volume, VolumeMount, VolumeResourceRequirements,
+    EnvVar, EnvVarSource, ExecAction, KeyToPath, Lifecycle, LifecycleHandler, Namespace,
+    ObjectFieldSelector, PersistentVolumeClaim, PersistentVolumeClaimSpec, PodAffinityTerm,
+    PodAntiAffinity, PodSecurityContext, PodSpec, PodTemplateSpec, Probe, SecurityContext, Service,
+    ServiceAccount, ServicePort, ServiceSpec, Volume, VolumeMount, VolumeResourceRequirements,
     WeightedPodAffinityTerm,
 };
 use k8s_openapi::api::networking::v1::{
@@ -35,9 +35,10 @@ const PRESTOP_TIMEOUT_SECONDS: i64 = 20;
 /// Size of each Sentinel's state volume (its rewritten sentinel.conf).
 const SENTINEL_STATE_SIZE: &str = "64Mi";
 
-/// Every object, in apply order.
+/// Every object, in apply order; each pod template carries its config digest
+/// ([`crate::config_digest`]).
 pub(crate) fn kube_objects(d: &Deployment, names: &Names, files: &RedisFiles) -> Vec<KubeObject> {
-    vec![
+    let mut objects = vec![
         KubeObject::Namespace(Namespace {
             metadata: ObjectMeta {
                 name: Some(names.namespace.clone()),
@@ -78,7 +79,9 @@ pub(crate) fn kube_objects(d: &Deployment, names: &Names, files: &RedisFiles) ->
         disruption_budget(names, labels::SENTINEL, sentinel_max_unavailable(d)),
         data_statefulset(d, names),
         sentinel_statefulset(d, names),
-    ]
+    ];
+    crate::config_digest::annotate(&mut objects);
+    objects
 }
 
 fn meta(names: &Names, name: &str, labels: BTreeMap<String, String>) -> ObjectMeta {
@@ -257,12 +260,24 @@ fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {
     }
 }
 
-fn templates_volume(names: &Names) -> Volume {
+/// The ConfigMap volume with only the entries the pod reads (`files`): what a pod mounts is what
+/// its config digest covers.
+fn templates_volume(names: &Names, files: &[&str]) -> Volume {
     Volume {
         name: "templates".into(),
         config_map: Some(ConfigMapVolumeSource {
             name: names.config_map.clone(),
             default_mode: Some(0o444),
+            items: Some(
+                files
+                    .iter()
+                    .map(|file| KeyToPath {
+                        key: file.to_string(),
+                        path: file.to_string(),
+                        ..Default::default()
+                    })
+                    .collect(),
+            ),
             ..Default::default()
         }),
         ..Default::default()
@@ -416,7 +431,10 @@ fn data_statefulset(d: &Deployment, names: &Names) -> KubeObject {
         "PRESTOP_TIMEOUT",
         PRESTOP_TIMEOUT_SECONDS.to_string(),
     ));
-    let mut volumes = vec![templates_volume(names), empty_dir("config")];
+    let mut volumes = vec![
+        templates_volume(names, &redis_files::DATA_POD_FILES),
+        empty_dir("config"),
+    ];
     let claims = match &d.redis.persistence.volume {
         DataVolume::Persistent {
             size,
@@ -476,7 +494,7 @@ fn data_statefulset(d: &Deployment, names: &Names) -> KubeObject {
 fn sentinel_statefulset(d: &Deployment, names: &Names) -> KubeObject {
     let mut env = script_env(d, names, &names.sentinel_service);
     env.push(plain_env("CONFIG_DIR", paths::DATA));
-    let mut volumes = vec![templates_volume(names)];
+    let mut volumes = vec![templates_volume(names, &redis_files::SENTINEL_POD_FILES)];
     let claims = match &d.redis.persistence.volume {
         DataVolume::Persistent { storage_class, .. } => {
             vec![claim("state", SENTINEL_STATE_SIZE, storage_class.as_ref())]

@@ -27,6 +27,12 @@ pub const PRESTOP_REDIS: &str = "prestop-redis.sh";
 /// Helpers sourced by the other scripts.
 pub const COMMON: &str = "common.sh";
 
+/// The ConfigMap entries a data pod mounts (and so the ones its config digest covers): its start
+/// script, probes, pre-stop hook, their helpers and redis.conf.
+pub const DATA_POD_FILES: [&str; 5] = [COMMON, START_REDIS, PROBE, PRESTOP_REDIS, REDIS_CONF_FILE];
+/// The ConfigMap entries a Sentinel pod mounts (and so the ones its config digest covers).
+pub const SENTINEL_POD_FILES: [&str; 4] = [COMMON, START_SENTINEL, PROBE, SENTINEL_CONF_FILE];
+
 pub(crate) const SCRIPTS: [(&str, &str); 5] = [
     (COMMON, include_str!("../scripts/common.sh")),
     (START_REDIS, include_str!("../scripts/start-redis.sh")),

@@ -1,0 +1,122 @@
+//! Rolling restarts of the rendered StatefulSets, as the StatefulSet controller performs them
+//! (`RollingUpdate`): one pod at a time, highest ordinal first; for each pod the kubelet runs the
+//! pre-stop hook, sends SIGTERM, kills what is left after the grace period, starts the container
+//! again, and the controller moves on once the new pod passes its readiness probe.
+
+use std::time::{Duration, Instant};
+
+use crate::HarnessError;
+use crate::cluster::{Cluster, Hook, POLL, Role};
+
+/// Limit of one pod's readiness after its restart (a replica's first sync waits
+/// `repl-diskless-sync-delay`, 5 s).
+pub const READY_LIMIT: Duration = Duration::from_secs(60);
+
+/// What happened to one pod of a rolling restart.
+#[derive(Debug, Clone)]
+pub struct RolledPod {
+    /// The pod.
+    pub name: String,
+    /// For a data pod: whether it was the master the Sentinels agreed on before its pre-stop hook.
+    pub was_master: bool,
+    /// For a data pod: the master the Sentinels agreed on when it was stopped (`None`: they did
+    /// not agree, or a Sentinel pod).
+    pub master_at_stop: Option<usize>,
+    /// For the master's pod: how long its pre-stop hook took to hand the master over (it returns
+    /// once the Sentinels report another master).
+    pub handover: Option<Duration>,
+    /// Output of the pre-stop hook (empty for Sentinels, which have none).
+    pub pre_stop_output: String,
+    /// When its pre-stop hook (or, for a Sentinel, its stop) started.
+    pub started: Instant,
+    /// From the start of the pre-stop hook to the pod being ready again.
+    pub took: Duration,
+}
+
+impl Cluster {
+    /// Rolls every pod of `role`, highest ordinal first, as described in the module docs.
+    /// The grace period is the rendered pod's `terminationGracePeriodSeconds`.
+    pub async fn roll(&mut self, role: Role) -> Result<Vec<RolledPod>, HarnessError> {
+        let template = match role {
+            Role::Data => &self.rendered().data_template,
+            Role::Sentinel => &self.rendered().sentinel_template,
+        };
+        let grace = template
+            .spec
+            .as_ref()
+            .and_then(|s| s.termination_grace_period_seconds)
+            .and_then(|s| u64::try_from(s).ok())
+            .map(Duration::from_secs)
+            .ok_or_else(|| HarnessError::Rendered {
+                message: format!("the {role:?} pod template has no terminationGracePeriodSeconds"),
+            })?;
+        let count = match role {
+            Role::Data => self.data.len(),
+            Role::Sentinel => self.sentinels.len(),
+        };
+        let mut rolled = Vec::new();
+        for i in (0..count).rev() {
+            let t0 = Instant::now();
+            let before = self.agreed_master().await.ok();
+            let mut pre_stop_output = String::new();
+            let mut pre_stop_took = Duration::ZERO;
+            if role == Role::Data {
+                let (_, output) = self.run_hook(role, i, Hook::PreStop, grace).await?;
+                pre_stop_output = output;
+                pre_stop_took = t0.elapsed();
+            }
+            let master_at_stop = match role {
+                Role::Data => self.agreed_master().await.ok(),
+                Role::Sentinel => None,
+            };
+            let remaining = grace.saturating_sub(t0.elapsed());
+            self.stop_pod(role, i, remaining).await?;
+            self.start_pod(role, i)?;
+            self.wait_ready(role, i, READY_LIMIT).await?;
+            let name = match role {
+                Role::Data => self.data[i].name.clone(),
+                Role::Sentinel => self.sentinels[i].name.clone(),
+            };
+            let was_master = role == Role::Data && before == Some(i);
+            rolled.push(RolledPod {
+                name,
+                was_master,
+                handover: was_master.then_some(pre_stop_took),
+                started: t0,
+                master_at_stop,
+                pre_stop_output,
+                took: t0.elapsed(),
+            });
+        }
+        Ok(rolled)
+    }
+
+    /// Polls the pod's rendered readiness probe until it passes (at most `limit`), restarting the
+    /// container when it exits on its own, as the kubelet would.
+    pub async fn wait_ready(
+        &mut self,
+        role: Role,
+        i: usize,
+        limit: Duration,
+    ) -> Result<(), HarnessError> {
+        let deadline = Instant::now() + limit;
+        let mut last = String::new();
+        while Instant::now() < deadline {
+            self.restart_exited()?;
+            match self
+                .run_hook(role, i, Hook::Readiness, Duration::from_secs(5))
+                .await
+            {
+                Ok((true, _)) => return Ok(()),
+                Ok((false, output)) => last = output,
+                Err(e) => last = e.to_string(),
+            }
+            tokio::time::sleep(POLL * 5).await;
+        }
+        Err(HarnessError::NotConverged {
+            limit,
+            last: format!("pod {role:?} {i} not ready: {last}"),
+            logs: self.log_tails(),
+        })
+    }
+}
