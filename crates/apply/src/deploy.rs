@@ -292,7 +292,16 @@ impl Cluster {
             Vec::new()
         };
         match self
-            .write_stages(&plan, &checked.dry_runs, checked.parent.as_ref(), &widened, &mut stale, options, &masker, &mut report)
+            .write_stages(
+                &plan,
+                &checked.dry_runs,
+                checked.parent.as_ref(),
+                &widened,
+                &mut stale,
+                options,
+                &masker,
+                &mut report,
+            )
             .await
         {
             Ok(()) => {}
@@ -397,8 +406,9 @@ impl Cluster {
             if !errors.is_empty() {
                 return Err(ApplyError::WriteFailed(errors));
             }
-            let (now, later): (Vec<_>, Vec<_>) =
-                std::mem::take(stale).into_iter().partition(|(k, _)| k.stage == stage);
+            let (now, later): (Vec<_>, Vec<_>) = std::mem::take(stale)
+                .into_iter()
+                .partition(|(k, _)| k.stage == stage);
             *stale = later;
             let mut now = now.into_iter();
             while let Some((kind, object)) = now.next() {

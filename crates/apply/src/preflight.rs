@@ -129,9 +129,15 @@ impl Cluster {
             .await;
         // `diff` without --force: a conflict on an object it already reports as foreign is that
         // same finding again.
-        errors.extend(dry_errors.into_iter().filter(|(object, e)| {
-            !(matches!(e, ApplyError::Conflict { .. }) && foreign_names.contains(object.as_str()))
-        }).map(|(_, e)| e));
+        errors.extend(
+            dry_errors
+                .into_iter()
+                .filter(|(object, e)| {
+                    !(matches!(e, ApplyError::Conflict { .. })
+                        && foreign_names.contains(object.as_str()))
+                })
+                .map(|(_, e)| e),
+        );
         if !errors.is_empty() {
             return Err(fail(errors));
         }

@@ -223,7 +223,9 @@ impl Cluster {
             }
         }
         for (kind, object) in &checked.stale {
-            report.prunable.push(crate::deploy::display_of(kind, object));
+            report
+                .prunable
+                .push(crate::deploy::display_of(kind, object));
         }
         if options.release == ReleaseMode::Helm {
             report.notes.push(format!(
