@@ -277,19 +277,25 @@ impl Cluster {
         let listed_objects: Vec<Result<Vec<(&'static KindInfo, Value)>, ApplyError>> =
             futures::stream::iter(lists)
                 .map(|((_, namespace), kind)| async move {
-                    let list = self
+                    let list = match self
                         .api(kind, Some(&namespace))
                         .list(&ListParams::default())
                         .await
-                        .map_err(|e| {
-                            self.kube_err(
+                    {
+                        Ok(list) => list,
+                        // A kind the server does not serve (e.g. Flux's, listed by an earlier
+                        // `--flux` deploy, after Flux was removed) has no objects.
+                        Err(kube::Error::Api(s)) if s.code == 404 => return Ok(Vec::new()),
+                        Err(e) => {
+                            return Err(self.kube_err(
                                 e,
                                 &format!("{} in namespace {namespace}", kind.plural),
                                 Verb::List,
                                 kind,
                                 masker,
-                            )
-                        })?;
+                            ));
+                        }
+                    };
                     Ok(list
                         .items
                         .into_iter()

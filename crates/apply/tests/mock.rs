@@ -993,3 +993,33 @@ async fn objects_without_the_applyset_label_are_refused_unless_adopted() {
     // And it is ours from then on.
     h.deploy(&r, &h.options()).await.unwrap();
 }
+
+#[tokio::test]
+async fn a_kind_listed_by_the_parent_that_the_server_no_longer_serves_has_no_members() {
+    let h = Harness::mock().await;
+    let r = h.render(&h.deployment());
+    h.deploy(&r, &h.options()).await.unwrap();
+    // An earlier `--flux` deploy listed the Flux kinds; Flux has been removed since.
+    let parent = "/api/v1/namespaces/gh-test/secrets/gh-applyset";
+    let mut live = h.mock_server().get(parent).unwrap();
+    let kinds = live["metadata"]["annotations"]["applyset.kubernetes.io/contains-group-kinds"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    live["metadata"]["annotations"]["applyset.kubernetes.io/contains-group-kinds"] =
+        json!(format!("{kinds},HelmRelease.helm.toolkit.fluxcd.io"));
+    h.mock_server().insert(live);
+    let mut options = h.options();
+    options.prune = true;
+    let report = h.deploy(&r, &options).await.unwrap();
+    assert!(
+        report.objects.iter().all(|(_, a)| *a == Action::Unchanged),
+        "{report}"
+    );
+    // The parent lists what is rendered again.
+    let shrunk = h.mock_server().get(parent).unwrap();
+    assert_eq!(
+        shrunk["metadata"]["annotations"]["applyset.kubernetes.io/contains-group-kinds"],
+        json!(kinds)
+    );
+}
