@@ -197,6 +197,18 @@ async fn failed_dry_run_writes_nothing_and_names_object_and_field() {
     // The server's message already holds the cause: it is printed once.
     assert_eq!(text.matches("must not be empty").count(), 1, "{text}");
     assert!(writes(&h.mock_server().requests()).is_empty());
+    // diff reports the same problem, without claiming a write it never attempts.
+    let err = h
+        .cluster
+        .diff_with_env(&r, &h.options(), &support::env)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("spec.template.spec.containers[0].image"),
+        "{err}"
+    );
+    assert!(!err.contains("nothing was written"), "{err}");
 }
 
 #[tokio::test]
