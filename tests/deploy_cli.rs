@@ -171,3 +171,170 @@ fn diff_needs_no_secret_values_and_status_reports_what_it_can_see() {
         "{shown}"
     );
 }
+
+/// Runs `gatehouse` with the secret values set, `extra` added, and no `helm` on PATH.
+fn without_helm(args: &[&str], kubeconfig: &Path, dir: &Path) -> Output {
+    let mut args = args.to_vec();
+    args.extend(["--kubeconfig", kubeconfig.to_str().unwrap()]);
+    run(
+        &args,
+        "",
+        &[
+            ("PATH", "/usr/bin:/bin"),
+            ("GATEHOUSE_REDIS_PASSWORD", SECRET),
+            ("GRAVITEE_LICENSE_KEY", SECRET),
+            ("GRAVITEE_CLOUD_TOKEN", SECRET),
+        ],
+        Some(dir),
+    )
+}
+
+#[test]
+fn deploy_says_what_happened_needs_helm_only_to_release_and_refuses_another_deployments_objects() {
+    let server = MockApiServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = server.write_kubeconfig(dir.path());
+    std::fs::write(dir.path().join("one.yaml"), "namespace: day2\nname: one\n").unwrap();
+    std::fs::write(
+        dir.path().join("two.yaml"),
+        "namespace: day2\nname: two\nredis:\n  sentinel:\n    serviceName: one-redis-headless\n",
+    )
+    .unwrap();
+
+    // A server dry-run needs no helm: one line per object, consistent with what the server
+    // checked, and a line saying the release was not validated.
+    let out = without_helm(
+        &["deploy", "-f", "one.yaml", "--dry-run=server"],
+        &kubeconfig,
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let (release, objects): (Vec<&str>, Vec<&str>) =
+        stdout.lines().partition(|l| l.starts_with("Helm release"));
+    assert!(objects[0].ends_with("created (server dry run)"), "{stdout}");
+    assert!(
+        objects[1..].iter().all(|l| l
+            .ends_with("(dry run; not checked by the server: namespace day2 does not exist yet)")),
+        "{stdout}"
+    );
+    assert!(
+        release.len() == 1
+            && release[0].contains("not validated")
+            && release[0].contains("--skip-release"),
+        "{stdout}"
+    );
+    assert!(server.requests().iter().all(|r| !r.is_write()));
+
+    // A real deploy needs helm for the release: refused before the first write, with all three
+    // ways out, printed once.
+    let out = without_helm(&["deploy", "-f", "one.yaml"], &kubeconfig, dir.path());
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let shown = text(&out);
+    for way_out in ["https://helm.sh", "--flux", "--skip-release"] {
+        assert_eq!(shown.matches(way_out).count(), 1, "{way_out}: {shown}");
+    }
+    assert!(server.requests().iter().all(|r| !r.is_write()));
+
+    // Objects only: one line per object in kubectl's words.
+    let out = without_helm(
+        &[
+            "deploy",
+            "-f",
+            "one.yaml",
+            "--skip-release",
+            "--timeout",
+            "30s",
+        ],
+        &kubeconfig,
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(stdout.lines().all(|l| l.ends_with(" created")), "{stdout}");
+    assert!(
+        stdout.contains("Service day2/one-redis-headless created"),
+        "{stdout}"
+    );
+
+    // The second deployment would take over the first one's Sentinel Service: refused (deploy,
+    // its dry-run and diff alike), naming the Service, the first deployment's ApplySet and the fix.
+    let service = "/api/v1/namespaces/day2/services/one-redis-headless";
+    let before = server.get(service).unwrap();
+    server.clear_requests();
+    for args in [
+        &["deploy", "-f", "two.yaml", "--skip-release"][..],
+        &[
+            "deploy",
+            "-f",
+            "two.yaml",
+            "--skip-release",
+            "--dry-run=server",
+        ][..],
+    ] {
+        let out = without_helm(args, &kubeconfig, dir.path());
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+        let shown = text(&out);
+        assert!(
+            shown.contains("Service day2/one-redis-headless belongs to another ApplySet (parent Secret day2/one-applyset)")
+                && shown.contains("--adopt"),
+            "{shown}"
+        );
+    }
+    let out = without_helm(
+        &["diff", "-f", "two.yaml", "--skip-release"],
+        &kubeconfig,
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("deploy would refuse it"),
+        "{}",
+        text(&out)
+    );
+    // diff --force previews the takeover: the selector changes to the second deployment's pods.
+    let out = without_helm(
+        &["diff", "-f", "two.yaml", "--skip-release", "--force"],
+        &kubeconfig,
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let shown = text(&out);
+    assert!(shown.contains("deploy would take it over"), "{shown}");
+    assert!(
+        shown.contains("+++ merged/Service day2/one-redis-headless")
+            && shown.contains("+    app.kubernetes.io/instance: two"),
+        "{shown}"
+    );
+    assert!(server.requests().iter().all(|r| !r.is_write()));
+    assert_eq!(server.get(service).unwrap(), before);
+}
+
+#[test]
+fn a_failed_wait_says_what_was_written_and_prints_the_timeout_once() {
+    let server = MockApiServer::start();
+    server.set_readiness(gatehouse_apply_mock::Readiness::Never);
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = server.write_kubeconfig(dir.path());
+    std::fs::write(dir.path().join("one.yaml"), "namespace: day2\nname: one\n").unwrap();
+    let out = without_helm(
+        &[
+            "deploy",
+            "-f",
+            "one.yaml",
+            "--skip-release",
+            "--timeout",
+            "1s",
+        ],
+        &kubeconfig,
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let shown = text(&out);
+    assert!(shown.contains("changed before the failure"), "{shown}");
+    assert!(
+        shown.contains("StatefulSet day2/one-redis created"),
+        "{shown}"
+    );
+    assert_eq!(shown.matches("not ready after 1s").count(), 1, "{shown}");
+}

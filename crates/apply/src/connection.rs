@@ -11,6 +11,9 @@ use serde_json::Value;
 use crate::secrets::Masker;
 use crate::{ApplyError, Desired, FIELD_MANAGER, KindInfo, Verb, WriteMode, error};
 
+/// The HTTP `User-Agent` of every request, so that API server audit logs name gatehouse.
+pub const USER_AGENT: &str = concat!("gatehouse/", env!("CARGO_PKG_VERSION"));
+
 /// Where the cluster is: kubeconfig file and context, resolved like kubectl.
 #[derive(Debug, Clone, Default)]
 pub struct ConnectOptions {
@@ -31,6 +34,7 @@ pub struct Cluster {
 }
 
 impl Cluster {
+    /// Connects like kubectl (the kubeconfig file, else `KUBECONFIG`, else `~/.kube/config`,
     /// then in-cluster) and checks that the API server answers.
     pub async fn connect(options: &ConnectOptions) -> Result<Cluster, ApplyError> {
         let kubeconfig = match &options.kubeconfig {
@@ -88,6 +92,11 @@ impl Cluster {
                     .into(),
             })?,
         };
+        let mut config = config;
+        config.headers.push((
+            http::header::USER_AGENT,
+            http::HeaderValue::from_static(USER_AGENT),
+        ));
         let server = config.cluster_url.to_string();
         let client = Client::try_from(config).map_err(|e| ApplyError::Unreachable {
             server: server.clone(),

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::connection::to_value;
 use crate::events::{Event, EventSink, emit};
-use crate::preflight::DryRun;
+use crate::preflight::{DryRun, ForeignPolicy};
 use crate::secrets::{self, Masker};
 use crate::{
     ApplyError, Cluster, DeployReport, Desired, KindInfo, Plan, ReleaseMode, Stage, Verb,
@@ -27,8 +27,11 @@ pub struct DeployOptions {
     pub dry_run: bool,
     /// Delete ApplySet members that are no longer rendered.
     pub prune: bool,
-    /// Take ownership of fields other managers own (server-side apply `force`).
+    /// Take ownership of fields other managers own (server-side apply `force`); implies `adopt`.
     pub force: bool,
+    /// Apply over objects that exist but belong to another ApplySet or to none (otherwise the
+    /// deploy refuses before the first write, naming them).
+    pub adopt: bool,
     /// How long to wait for workloads (and for `helm --wait`).
     pub timeout: Duration,
     /// How the gateway is released.
@@ -49,6 +52,7 @@ impl Default for DeployOptions {
             dry_run: false,
             prune: false,
             force: false,
+            adopt: false,
             timeout: Duration::from_secs(300),
             release: ReleaseMode::Helm,
             concurrency: 8,
@@ -161,11 +165,7 @@ impl Cluster {
         masker: &Masker,
     ) -> Result<String, ApplyError> {
         let (_, ns, name) = plan::identity_of(object);
-        let display = if kind.namespaced {
-            format!("{} {ns}/{name}", kind.kind)
-        } else {
-            format!("{} {name}", kind.kind)
-        };
+        let display = display_of(kind, object);
         let params = DeleteParams {
             dry_run,
             ..DeleteParams::background()
@@ -202,17 +202,36 @@ impl Cluster {
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<DeployReport, ApplyError> {
         let (masker, plan) = plan_with_env(rendered, options, env)?;
+        // The release's prerequisite is checked with everything else; a dry-run without `helm`
+        // only says that the release was not validated.
+        let mut early = Vec::new();
+        let mut release_note = None;
         let helm = match (options.release, options.skip_release) {
-            (ReleaseMode::Helm, false) => Some(helm::Helm::locate(
+            (ReleaseMode::Helm, false) => match helm::Helm::locate(
                 options.helm.clone(),
                 self.context.clone(),
                 self.kubeconfig.clone(),
-            )?),
+            ) {
+                Ok(h) => Some(h),
+                Err(e) if options.dry_run => {
+                    release_note = Some(format!(
+                        "Helm release {}/{} not validated: {e}",
+                        rendered.helm.namespace, rendered.helm.release_name
+                    ));
+                    None
+                }
+                Err(e) => {
+                    early.push(e);
+                    None
+                }
+            },
             _ => None,
         };
         // Preflight: nothing is written before every check and dry-run passed.
-        let (parent, dry_runs) = self.preflight(&plan, options, &masker).await?;
-        for r in &dry_runs {
+        let checked = self
+            .preflight(&plan, options, &masker, early, ForeignPolicy::Refuse)
+            .await?;
+        for r in &checked.dry_runs {
             emit(&options.events, || Event::Planned {
                 object: r.desired.display(),
                 action: r.action,
@@ -220,14 +239,17 @@ impl Cluster {
         }
         let mut report = DeployReport {
             dry_run: options.dry_run,
-            not_dry_run: dry_runs
+            not_dry_run: checked
+                .dry_runs
                 .iter()
                 .filter(|r| !r.validated)
                 .map(|r| r.desired.display())
                 .collect(),
+            taken_over: checked.foreign.clone(),
             ..Default::default()
         };
-        let listed = parent
+        let listed = checked
+            .parent
             .as_ref()
             .map(applyset::listed_group_kinds)
             .unwrap_or_default();
@@ -235,15 +257,17 @@ impl Cluster {
         let widened: BTreeSet<String> = listed.union(&current).cloned().collect();
 
         if options.dry_run {
-            report.objects = dry_runs
+            report.objects = checked
+                .dry_runs
                 .iter()
                 .map(|r| (r.desired.display(), r.action))
                 .collect();
-            if options.prune && parent.is_some() {
-                for (kind, object) in self.stale_members(&plan, &widened, &masker).await? {
-                    let name = self.delete(kind, &object, true, &masker).await?;
-                    emit(&options.events, || Event::Deleted {
+            if options.prune {
+                for (kind, object) in &checked.stale {
+                    let name = self.delete(kind, object, true, &masker).await?;
+                    emit(&options.events, || Event::Planned {
                         object: name.clone(),
+                        action: Action::Pruned,
                     });
                     report.objects.push((name, Action::Pruned));
                 }
@@ -256,21 +280,96 @@ impl Cluster {
                     summary: summary.clone(),
                 });
                 report.release = Some(summary);
+            } else {
+                report.release = release_note;
             }
             return Ok(report);
         }
 
-        // Writes, stage by stage.
-        let mut written = 0usize;
+        let mut stale = if options.prune {
+            checked.stale
+        } else {
+            Vec::new()
+        };
+        match self
+            .write_stages(
+                &plan,
+                &checked.dry_runs,
+                checked.parent.as_ref(),
+                &widened,
+                &mut stale,
+                options,
+                &masker,
+                &mut report,
+            )
+            .await
+        {
+            Ok(()) => {}
+            Err(cause) => {
+                return Err(ApplyError::Stopped {
+                    done: report.objects,
+                    not_pruned: stale.iter().map(|(k, v)| display_of(k, v)).collect(),
+                    cause: Box::new(cause),
+                });
+            }
+        }
+        let finish = async {
+            if let Some(helm) = &helm {
+                let summary = if helm.is_current(&rendered.helm, &masker).await? {
+                    format!(
+                        "Helm release {}/{} unchanged (chart {} {}, same values)",
+                        rendered.helm.namespace,
+                        rendered.helm.release_name,
+                        rendered.helm.chart,
+                        rendered.helm.version
+                    )
+                } else {
+                    helm.upgrade_install(&rendered.helm, false, options.timeout, &masker)
+                        .await?
+                };
+                emit(&options.events, || Event::Released {
+                    summary: summary.clone(),
+                });
+                report.release = Some(summary);
+            }
+            if options.prune {
+                let parent = self.live_parent(&plan, &masker).await?;
+                self.write_parent(&plan, parent.as_ref(), &current, false, &masker)
+                    .await?;
+            }
+            Ok::<(), ApplyError>(())
+        };
+        if let Err(cause) = finish.await {
+            return Err(ApplyError::Stopped {
+                done: report.objects,
+                not_pruned: Vec::new(),
+                cause: Box::new(cause),
+            });
+        }
+        Ok(report)
+    }
+
+    /// The writes, stage by stage: the parent before the first member, each stage's changed
+    /// objects, then (with prune) that stage's stale members, then the wait for its workloads.
+    /// Prune does not wait for readiness: a stage's stale members go as soon as its writes are
+    /// done. Everything done is recorded in `report` as it happens; `stale` keeps what is left.
+    #[allow(clippy::too_many_arguments)]
+    async fn write_stages(
+        &self,
+        plan: &Plan,
+        dry_runs: &[DryRun],
+        parent: Option<&Value>,
+        widened: &BTreeSet<String>,
+        stale: &mut Vec<(&'static KindInfo, Value)>,
+        options: &DeployOptions,
+        masker: &Masker,
+        report: &mut DeployReport,
+    ) -> Result<(), ApplyError> {
         let mut parent_written = false;
         for stage in Stage::ALL {
             if stage > Stage::Namespace && !parent_written {
-                self.write_parent(&plan, parent.as_ref(), &widened, false, &masker)
-                    .await
-                    .map_err(|e| ApplyError::ApplyFailed {
-                        applied: written,
-                        errors: vec![e],
-                    })?;
+                self.write_parent(plan, parent, widened, false, masker)
+                    .await?;
                 parent_written = true;
             }
             let in_stage: Vec<&DryRun> = dry_runs
@@ -278,24 +377,21 @@ impl Cluster {
                 .filter(|r| r.desired.stage() == stage)
                 .collect();
             let outcomes: Vec<Result<(String, Action), ApplyError>> =
-                futures::stream::iter(in_stage)
-                    .map(|r| {
-                        let masker = &masker;
-                        async move {
-                            if r.action != Action::Unchanged {
-                                match self.write(&r.desired, false, options.force, masker).await {
-                                    Ok(_) => {}
-                                    Err(ApplyError::Api { code: 409, .. })
-                                        if r.desired.mode == WriteMode::CreateOnce => {}
-                                    Err(e) => return Err(e),
-                                }
+                futures::stream::iter(in_stage.iter().copied())
+                    .map(|r| async move {
+                        if r.action != Action::Unchanged {
+                            match self.write(&r.desired, false, options.force, masker).await {
+                                Ok(_) => {}
+                                Err(ApplyError::Api { code: 409, .. })
+                                    if r.desired.mode == WriteMode::CreateOnce => {}
+                                Err(e) => return Err(e),
                             }
-                            emit(&options.events, || Event::Applied {
-                                object: r.desired.display(),
-                                action: r.action,
-                            });
-                            Ok((r.desired.display(), r.action))
                         }
+                        emit(&options.events, || Event::Applied {
+                            object: r.desired.display(),
+                            action: r.action,
+                        });
+                        Ok((r.desired.display(), r.action))
                     })
                     .buffered(options.concurrency.max(1))
                     .collect()
@@ -303,59 +399,64 @@ impl Cluster {
             let mut errors = Vec::new();
             for outcome in outcomes {
                 match outcome {
-                    Ok((name, action)) => {
-                        if action != Action::Unchanged {
-                            written += 1;
-                        }
-                        report.objects.push((name, action));
-                    }
+                    Ok(done) => report.objects.push(done),
                     Err(e) => errors.push(e),
                 }
             }
             if !errors.is_empty() {
-                return Err(ApplyError::ApplyFailed {
-                    applied: written,
-                    errors,
-                });
+                return Err(ApplyError::WriteFailed(errors));
+            }
+            let (now, later): (Vec<_>, Vec<_>) = std::mem::take(stale)
+                .into_iter()
+                .partition(|(k, _)| k.stage == stage);
+            *stale = later;
+            let mut now = now.into_iter();
+            while let Some((kind, object)) = now.next() {
+                match self.delete(kind, &object, false, masker).await {
+                    Ok(name) => {
+                        emit(&options.events, || Event::Applied {
+                            object: name.clone(),
+                            action: Action::Pruned,
+                        });
+                        report.objects.push((name, Action::Pruned));
+                    }
+                    Err(e) => {
+                        stale.push((kind, object));
+                        stale.extend(now);
+                        return Err(e);
+                    }
+                }
             }
             if matches!(stage, Stage::Workload | Stage::Release) {
-                let workloads: Vec<&Desired> = plan.stage(stage).collect();
-                wait::wait_for(self, &workloads, options.timeout, &options.events, &masker).await?;
+                // An unchanged workload that is ready already needs no watch.
+                let mut waited = Vec::new();
+                for r in &in_stage {
+                    let ready = r.action == Action::Unchanged
+                        && r.live
+                            .as_ref()
+                            .is_some_and(|l| wait::progress_of(r.desired.kind.kind, l).0);
+                    if ready {
+                        emit(&options.events, || Event::Ready {
+                            object: r.desired.display(),
+                        });
+                    } else {
+                        waited.push(&r.desired);
+                    }
+                }
+                wait::wait_for(self, &waited, options.timeout, &options.events, masker).await?;
             }
         }
+        Ok(())
+    }
+}
 
-        if let Some(helm) = &helm {
-            let summary = if helm.is_current(&rendered.helm, &masker).await? {
-                format!(
-                    "Helm release {}/{} unchanged (chart {} {}, same values)",
-                    rendered.helm.namespace,
-                    rendered.helm.release_name,
-                    rendered.helm.chart,
-                    rendered.helm.version
-                )
-            } else {
-                helm.upgrade_install(&rendered.helm, false, options.timeout, &masker)
-                    .await?
-            };
-            emit(&options.events, || Event::Released {
-                summary: summary.clone(),
-            });
-            report.release = Some(summary);
-        }
-
-        if options.prune {
-            for (kind, object) in self.stale_members(&plan, &widened, &masker).await? {
-                let name = self.delete(kind, &object, false, &masker).await?;
-                emit(&options.events, || Event::Deleted {
-                    object: name.clone(),
-                });
-                report.objects.push((name, Action::Pruned));
-            }
-            let parent = self.live_parent(&plan, &masker).await?;
-            self.write_parent(&plan, parent.as_ref(), &current, false, &masker)
-                .await?;
-        }
-        Ok(report)
+/// `Kind namespace/name` of a live object.
+pub(crate) fn display_of(kind: &KindInfo, object: &Value) -> String {
+    let (_, ns, name) = plan::identity_of(object);
+    if kind.namespaced {
+        format!("{} {ns}/{name}", kind.kind)
+    } else {
+        format!("{} {name}", kind.kind)
     }
 }
 

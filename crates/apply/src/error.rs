@@ -20,6 +20,62 @@ pub struct Rejection {
     pub message: String,
 }
 
+/// Who an existing object belongs to, when it is not this deployment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Owner {
+    /// Another ApplySet (another gatehouse deployment, or `kubectl apply --applyset`).
+    ApplySet {
+        /// Its id (the object's `applyset.kubernetes.io/part-of` label).
+        id: String,
+        /// Its parent (`Secret ns/name`), when found in the namespace.
+        parent: Option<String>,
+    },
+    /// No ApplySet: created by hand, by another tool, or by a controller.
+    Unlabelled {
+        /// The field managers of the object (`kubectl`, `helm`, ...).
+        managers: Vec<String>,
+    },
+}
+
+/// An object of the deployment that exists and belongs to something else.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForeignObject {
+    /// `Kind namespace/name`.
+    pub object: String,
+    /// Who it belongs to.
+    pub owner: Owner,
+}
+
+impl fmt::Display for ForeignObject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.owner {
+            Owner::ApplySet {
+                parent: Some(parent),
+                ..
+            } => write!(
+                f,
+                "{} belongs to another ApplySet (parent {parent})",
+                self.object
+            ),
+            Owner::ApplySet { id, parent: None } => {
+                write!(f, "{} belongs to another ApplySet ({id})", self.object)
+            }
+            Owner::Unlabelled { managers } if managers.is_empty() => write!(
+                f,
+                "{} exists without gatehouse's ApplySet label (no field manager recorded)",
+                self.object
+            ),
+            Owner::Unlabelled { managers } => write!(
+                f,
+                "{} exists without gatehouse's ApplySet label (field managers: {})",
+                self.object,
+                managers.join(", ")
+            ),
+        }
+    }
+}
+
 /// Errors of the apply engine. Messages never contain secret values: everything coming from the
 /// server passes through the [`crate::secrets::Masker`] of the run.
 #[derive(Debug, thiserror::Error)]
@@ -91,7 +147,7 @@ pub enum ApplyError {
         conflicts: Vec<FieldConflict>,
     },
     /// The server rejected an object (validation, admission).
-    #[error("{object}: rejected by the API server ({reason}): {message}{}", format_rejections(.causes))]
+    #[error("{object}: rejected by the API server ({reason}): {message}{}", format_rejections(.message, .causes))]
     Rejected {
         /// The object.
         object: String,
@@ -119,16 +175,33 @@ pub enum ApplyError {
     /// Several secret sources name environment variables that are not set: nothing was written.
     #[error("{} secret source(s) are missing their environment variable; nothing was written:\n{}", .0.len(), format_list(.0))]
     EnvsMissing(Vec<ApplyError>),
-    /// The server dry-run of one or more objects failed: nothing was written.
-    #[error("server dry-run failed for {} object(s); nothing was written:\n{}", .0.len(), format_list(.0))]
-    DryRunFailed(Vec<ApplyError>),
-    /// Writing stopped at the first tier with a failure; earlier tiers were applied.
-    #[error("apply stopped: {} object(s) failed after {applied} were written:\n{}", .errors.len(), format_list(.errors))]
-    ApplyFailed {
-        /// Objects written before the failure.
-        applied: usize,
-        /// The failures.
+    /// The checks before the first write (existing Secrets, the release's prerequisites, the
+    /// server dry-run of every object) found problems. `deploy` wrote nothing.
+    #[error("{} problem(s) found before the first write{}:\n{}", .errors.len(),
+        if *.wrote_nothing { "; nothing was written" } else { "" }, format_list(.errors))]
+    PreflightFailed {
+        /// Every problem found.
         errors: Vec<ApplyError>,
+        /// Whether this stopped a deploy (which then wrote nothing); `false` for `diff`.
+        wrote_nothing: bool,
+    },
+    /// Objects of the deployment already exist but belong to another ApplySet, or to no ApplySet.
+    #[error("{} object(s) already exist and do not belong to this deployment; nothing was written:\n{}\nif this deployment should own them, run again with --adopt (or --force, which also takes over fields other field managers own); otherwise change this deployment's `name` or `namespace` so that its objects do not collide", .0.len(), format_list_str(&.0.iter().map(ToString::to_string).collect::<Vec<_>>()))]
+    NotOurs(Vec<ForeignObject>),
+    /// Writing one tier failed.
+    #[error("{} object(s) could not be written:\n{}", .0.len(), format_list(.0))]
+    WriteFailed(Vec<ApplyError>),
+    /// A deploy failed after its checks passed: what it had done before the failure (the cause is
+    /// the source, printed once after this).
+    #[error("deploy stopped; {}", format_done(.done, .not_pruned))]
+    Stopped {
+        /// Each object written, left unchanged or pruned before the failure, and how.
+        done: Vec<(String, crate::Action)>,
+        /// Objects `--prune` would have deleted but did not reach.
+        not_pruned: Vec<String>,
+        /// What failed.
+        #[source]
+        cause: Box<ApplyError>,
     },
     /// A Secret the model references does not exist.
     #[error(
@@ -200,9 +273,9 @@ pub enum ApplyError {
         /// One line per object: what is not ready and why.
         not_ready: Vec<String>,
     },
-    /// `helm` is not on PATH.
+    /// `helm` is not on PATH, and the gateway release needs it.
     #[error(
-        "`helm` was not found on PATH; install Helm 3 (https://helm.sh/docs/intro/install/) or deploy the gateway with Flux (`--flux`)"
+        "`helm` was not found on PATH and the gateway release needs it; install Helm 3 (https://helm.sh/docs/intro/install/), release the gateway with Flux instead (`--flux`), or deploy without the gateway release (`--skip-release`)"
     )]
     HelmMissing,
     /// `helm` failed.
@@ -243,11 +316,39 @@ fn format_conflicts(conflicts: &[FieldConflict]) -> String {
         .join("\n")
 }
 
-fn format_rejections(causes: &[Rejection]) -> String {
+/// The causes the server listed, each once: a real API server repeats the causes inside its
+/// message (`StatefulSet.apps "x" is invalid: spec: Forbidden: ...`), so those are not listed again.
+fn format_rejections(message: &str, causes: &[Rejection]) -> String {
     causes
         .iter()
+        .filter(|c| !message.contains(&c.message))
         .map(|c| format!("\n  - {}: {}", c.field, c.message))
         .collect()
+}
+
+fn format_done(done: &[(String, crate::Action)], not_pruned: &[String]) -> String {
+    let mut text = if done.iter().all(|(_, a)| *a == crate::Action::Unchanged) {
+        "nothing was changed before the failure".to_string()
+    } else {
+        let changed = done
+            .iter()
+            .filter(|(_, a)| *a != crate::Action::Unchanged)
+            .count();
+        format!("{changed} object(s) changed before the failure")
+    };
+    if !done.is_empty() {
+        text.push(':');
+        for (object, action) in done {
+            text.push_str(&format!("\n  {object} {action}"));
+        }
+    }
+    if !not_pruned.is_empty() {
+        text.push_str("\nnot pruned (the failure came first):");
+        for object in not_pruned {
+            text.push_str(&format!("\n  {object}"));
+        }
+    }
+    text
 }
 
 fn format_list(errors: &[ApplyError]) -> String {

@@ -21,7 +21,7 @@ pub enum Event {
         /// What deploy would do.
         action: Action,
     },
-    /// One object was written (or left alone because it is unchanged).
+    /// One object was written, left alone because it is unchanged, or pruned (action `Pruned`).
     Applied {
         /// `Kind namespace/name`.
         object: String,
@@ -49,7 +49,7 @@ pub enum Event {
         /// What the release step did.
         summary: String,
     },
-    /// An object was deleted (prune or destroy).
+    /// An object was deleted by destroy.
     Deleted {
         /// `Kind namespace/name`.
         object: String,

@@ -43,10 +43,10 @@ pub mod secrets;
 mod status;
 mod wait;
 
-pub use connection::{Cluster, ConnectOptions};
+pub use connection::{Cluster, ConnectOptions, USER_AGENT};
 pub use deploy::{Action, DeployOptions};
 pub use diff::{ObjectDiff, normalize, unified_diff};
-pub use error::{ApplyError, FieldConflict, Rejection, Verb};
+pub use error::{ApplyError, FieldConflict, ForeignObject, Owner, Rejection, Verb};
 pub use events::{Event, EventSink};
 pub use plan::{Desired, KindInfo, Plan, ReleaseMode, Stage, WriteMode};
 pub use report::{DeployReport, DiffReport, UnverifiedSecret};

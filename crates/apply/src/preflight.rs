@@ -1,17 +1,25 @@
-//! The checks `deploy` and `diff` share before anything is written: existing Secrets, Flux APIs,
-//! the live ApplySet parent, and a GET plus server dry-run of every object.
+//! The checks `deploy` and `diff` share before anything is written: existing Secrets, the
+//! release's prerequisites, Flux APIs, the live ApplySet parent, who owns the objects that exist,
+//! and a server dry-run of every object.
+//!
+//! Requests: the live objects come from one LIST per kind and namespace (not one GET per object),
+//! the same LISTs give the ApplySet members that prune would delete, and objects in a namespace
+//! that does not exist yet are not sent (the server would answer 404 for each). A no-op re-deploy
+//! therefore costs one dry-run per object plus a constant.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use futures::StreamExt;
+use kube::api::ListParams;
 use serde_json::Value;
 
 use crate::FIELD_MANAGER;
 use crate::connection::to_value;
+use crate::error::{ForeignObject, Owner};
 use crate::secrets::Masker;
 use crate::{
     Action, ApplyError, Cluster, DeployOptions, Desired, KindInfo, Plan, ReleaseMode, Stage, Verb,
-    WriteMode, applyset, normalize,
+    WriteMode, applyset, normalize, plan,
 };
 
 /// Outcome of the dry-run of one object.
@@ -20,37 +28,133 @@ pub(crate) struct DryRun {
     pub(crate) live: Option<Value>,
     pub(crate) result: Value,
     pub(crate) action: Action,
+    /// The server dry-ran it (false: its namespace does not exist yet, so it was not sent).
     pub(crate) validated: bool,
 }
 
+/// What the checks found.
+pub(crate) struct Checked {
+    /// The live ApplySet parent.
+    pub(crate) parent: Option<Value>,
+    /// One dry-run per object, in plan order.
+    pub(crate) dry_runs: Vec<DryRun>,
+    /// Live members of the set that are no longer rendered (never objects with owners), in
+    /// reverse apply order.
+    pub(crate) stale: Vec<(&'static KindInfo, Value)>,
+    /// Objects that exist and belong to something else (taken over with `adopt`/`force`).
+    pub(crate) foreign: Vec<ForeignObject>,
+}
+
+/// `(group-kind, namespace, name)`.
+type Identity = (String, String, String);
+
+/// Who should decide what to do with objects that belong to something else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ForeignPolicy {
+    /// `deploy` (also its dry-run) without adopt/force: refuse with [`ApplyError::NotOurs`].
+    Refuse,
+    /// `diff`, or adopt/force given: report them in [`Checked::foreign`].
+    Report,
+}
+
 impl Cluster {
-    /// The checks `deploy` and `diff` share, none of which writes: existing Secrets, Flux APIs, the
-    /// live ApplySet parent, and a server dry-run of every object.
+    /// The checks `deploy` and `diff` share, none of which writes. `early` holds problems the
+    /// caller found already (e.g. no `helm`), reported together with these.
     pub(crate) async fn preflight(
         &self,
         plan: &Plan,
         options: &DeployOptions,
         masker: &Masker,
-    ) -> Result<(Option<Value>, Vec<DryRun>), ApplyError> {
+        early: Vec<ApplyError>,
+        policy: ForeignPolicy,
+    ) -> Result<Checked, ApplyError> {
         crate::events::emit(&options.events, || crate::Event::Preflight {
             objects: plan.objects.len(),
         });
-        self.check_existing_secrets(plan, masker).await?;
-        if options.release == ReleaseMode::Flux {
-            self.check_flux(plan).await?;
+        let wrote_nothing = policy == ForeignPolicy::Refuse;
+        let fail = |errors: Vec<ApplyError>| ApplyError::PreflightFailed {
+            errors,
+            wrote_nothing,
+        };
+        let mut errors = early;
+        errors.extend(self.check_existing_secrets(plan, masker).await);
+        if options.release == ReleaseMode::Flux
+            && let Err(e) = self.check_flux(plan).await
+        {
+            errors.push(e);
         }
-        let parent = self.live_parent(plan, masker).await?;
-        let dry_runs = self
-            .dry_run_all(plan, options.force, options.concurrency, masker)
-            .await?;
-        Ok((parent, dry_runs))
+        let parent = match self.live_parent(plan, masker).await {
+            Ok(p) => p,
+            Err(e) => {
+                errors.push(e);
+                return Err(fail(errors));
+            }
+        };
+        let listed = parent
+            .as_ref()
+            .map(applyset::listed_group_kinds)
+            .unwrap_or_default();
+        let (live, new_namespaces, stale) = match self
+            .live_objects(plan, &listed, options.concurrency, masker)
+            .await
+        {
+            Ok(found) => found,
+            Err(e) => {
+                errors.push(e);
+                return Err(fail(errors));
+            }
+        };
+        let foreign: Vec<ForeignObject> = plan
+            .objects
+            .iter()
+            .filter(|d| d.member)
+            .filter_map(|d| {
+                let object = live.get(&d.identity())?;
+                let owner = foreign_owner(object, &plan.applyset.id, &live)?;
+                Some(ForeignObject {
+                    object: d.display(),
+                    owner,
+                })
+            })
+            .collect();
+        let adopting = options.adopt || options.force;
+        if !foreign.is_empty() && policy == ForeignPolicy::Refuse && !adopting {
+            // Conflicts on these objects would only repeat the refusal; other problems come too.
+            errors.insert(0, ApplyError::NotOurs(foreign));
+            return Err(fail(errors));
+        }
+        let foreign_names: BTreeSet<&str> = foreign.iter().map(|f| f.object.as_str()).collect();
+        let (dry_runs, dry_errors) = self
+            .dry_run_all(plan, &live, &new_namespaces, options, masker)
+            .await;
+        // `diff` without --force: a conflict on an object it already reports as foreign is that
+        // same finding again.
+        errors.extend(
+            dry_errors
+                .into_iter()
+                .filter(|(object, e)| {
+                    !(matches!(e, ApplyError::Conflict { .. })
+                        && foreign_names.contains(object.as_str()))
+                })
+                .map(|(_, e)| e),
+        );
+        if !errors.is_empty() {
+            return Err(fail(errors));
+        }
+        Ok(Checked {
+            parent,
+            dry_runs,
+            stale,
+            foreign,
+        })
     }
 
+    /// Missing existing Secrets (or keys), one problem each.
     pub(crate) async fn check_existing_secrets(
         &self,
         plan: &Plan,
         masker: &Masker,
-    ) -> Result<(), ApplyError> {
+    ) -> Vec<ApplyError> {
         let kind = KindInfo::of("v1", "Secret").expect("Secret");
         let mut errors = Vec::new();
         for (field, namespace, name, key) in &plan.existing_secrets {
@@ -87,7 +191,7 @@ impl Cluster {
                 }
             }
         }
-        one_or_many(errors)
+        errors
     }
 
     /// Checks that the Flux APIs are served.
@@ -122,26 +226,135 @@ impl Cluster {
         Ok(())
     }
 
-    /// GETs the live object and dry-runs the write of every object, stage by stage.
-    pub(crate) async fn dry_run_all(
+    /// The live objects the plan names (a GET per cluster-scoped object, one LIST per kind and
+    /// namespace for the rest; none in a namespace that does not exist), the namespaces the plan
+    /// creates, and the stale members of the set (from the same LISTs, plus one LIST per kind the
+    /// parent lists that the plan no longer has).
+    async fn live_objects(
         &self,
         plan: &Plan,
-        force: bool,
+        listed: &BTreeSet<String>,
         concurrency: usize,
         masker: &Masker,
-    ) -> Result<Vec<DryRun>, ApplyError> {
+    ) -> Result<
+        (
+            BTreeMap<Identity, Value>,
+            BTreeSet<String>,
+            Vec<(&'static KindInfo, Value)>,
+        ),
+        ApplyError,
+    > {
+        let mut live = BTreeMap::new();
+        let mut new_namespaces = BTreeSet::new();
+        for d in plan.objects.iter().filter(|d| !d.kind.namespaced) {
+            match self.get_live(d, masker).await? {
+                Some(object) => {
+                    live.insert(d.identity(), object);
+                }
+                None if d.kind.kind == "Namespace" => {
+                    new_namespaces.insert(d.name().to_string());
+                }
+                None => {}
+            }
+        }
+        let set_namespace = plan.applyset.namespace.as_str();
+        // (group-kind, namespace) → kind: one LIST each.
+        let mut lists: BTreeMap<(String, String), &'static KindInfo> = BTreeMap::new();
+        for d in plan.objects.iter().filter(|d| d.kind.namespaced) {
+            let namespace = d.namespace().unwrap_or_default().to_string();
+            lists.insert((d.kind.group_kind(), namespace), d.kind);
+        }
+        for gk in listed.iter().chain(plan.group_kinds().iter()) {
+            let kind = KindInfo::of_group_kind(gk).ok_or_else(|| ApplyError::UnknownGroupKind {
+                parent: plan.applyset.reference(),
+                group_kind: gk.clone(),
+            })?;
+            if kind.namespaced {
+                lists.insert((gk.clone(), set_namespace.to_string()), kind);
+            }
+        }
+        lists.retain(|(_, ns), _| !new_namespaces.contains(ns));
+        let listed_objects: Vec<Result<Vec<(&'static KindInfo, Value)>, ApplyError>> =
+            futures::stream::iter(lists)
+                .map(|((_, namespace), kind)| async move {
+                    let list = match self
+                        .api(kind, Some(&namespace))
+                        .list(&ListParams::default())
+                        .await
+                    {
+                        Ok(list) => list,
+                        // A kind the server does not serve (e.g. Flux's, listed by an earlier
+                        // `--flux` deploy, after Flux was removed) has no objects.
+                        Err(kube::Error::Api(s)) if s.code == 404 => return Ok(Vec::new()),
+                        Err(e) => {
+                            return Err(self.kube_err(
+                                e,
+                                &format!("{} in namespace {namespace}", kind.plural),
+                                Verb::List,
+                                kind,
+                                masker,
+                            ));
+                        }
+                    };
+                    Ok(list
+                        .items
+                        .into_iter()
+                        .map(|item| {
+                            let mut value = to_value(item);
+                            // List items carry no kind; the dry-run results do.
+                            value["kind"] = Value::from(kind.kind);
+                            value["apiVersion"] = Value::from(kind.api_version());
+                            (kind, value)
+                        })
+                        .collect())
+                })
+                .buffered(concurrency.max(1))
+                .collect()
+                .await;
+        let wanted = plan.member_identities();
+        let members: BTreeSet<String> = listed.union(&plan.group_kinds()).cloned().collect();
+        let mut stale = Vec::new();
+        for batch in listed_objects {
+            for (kind, value) in batch? {
+                let identity = plan::identity_of(&value);
+                let ours = value["metadata"]["labels"][applyset::PART_OF_LABEL]
+                    == plan.applyset.id.as_str();
+                let has_owner = value["metadata"]["ownerReferences"]
+                    .as_array()
+                    .is_some_and(|o| !o.is_empty());
+                if ours
+                    && !has_owner
+                    && identity.1 == set_namespace
+                    && members.contains(&kind.group_kind())
+                    && !wanted.contains(&identity)
+                {
+                    stale.push((kind, value.clone()));
+                }
+                live.insert(identity, value);
+            }
+        }
+        stale.sort_by_key(|(k, v)| (std::cmp::Reverse(k.stage), plan::identity_of(v)));
+        Ok((live, new_namespaces, stale))
+    }
+
+    /// Dry-runs the write of every object, stage by stage (objects in a namespace the deploy
+    /// creates are not sent: the server cannot dry-run them). Errors come with the object.
+    async fn dry_run_all(
+        &self,
+        plan: &Plan,
+        live: &BTreeMap<Identity, Value>,
+        new_namespaces: &BTreeSet<String>,
+        options: &DeployOptions,
+        masker: &Masker,
+    ) -> (Vec<DryRun>, Vec<(String, ApplyError)>) {
         let mut results = Vec::new();
         let mut errors = Vec::new();
-        let mut new_namespaces = BTreeSet::new();
         for stage in Stage::ALL {
             let objects: Vec<Desired> = plan.stage(stage).cloned().collect();
-            let outcomes: Vec<Result<DryRun, ApplyError>> = futures::stream::iter(objects)
-                .map(|d| {
-                    let new_namespaces = &new_namespaces;
-                    async move {
-                        let live = self.get_live(&d, masker).await?;
-                        let namespace_is_new =
-                            d.namespace().is_some_and(|ns| new_namespaces.contains(ns));
+            let outcomes: Vec<Result<DryRun, (String, ApplyError)>> =
+                futures::stream::iter(objects)
+                    .map(|d| async move {
+                        let live = live.get(&d.identity()).cloned();
                         if d.mode == WriteMode::CreateOnce
                             && let Some(live) = live
                         {
@@ -153,12 +366,18 @@ impl Cluster {
                                 validated: true,
                             });
                         }
-                        let (result, validated) = match self.write(&d, true, force, masker).await {
-                            Ok(r) => (r, true),
-                            Err(e) if e.is_not_found() && namespace_is_new => {
-                                (d.body.clone(), false)
-                            }
-                            Err(e) => return Err(e),
+                        if d.namespace().is_some_and(|ns| new_namespaces.contains(ns)) {
+                            return Ok(DryRun {
+                                result: d.body.clone(),
+                                live: None,
+                                desired: d,
+                                action: Action::Created,
+                                validated: false,
+                            });
+                        }
+                        let result = match self.write(&d, true, options.force, masker).await {
+                            Ok(r) => r,
+                            Err(e) => return Err((d.display(), e)),
                         };
                         let action = match &live {
                             None => Action::Created,
@@ -172,30 +391,20 @@ impl Cluster {
                             live,
                             result,
                             action,
-                            validated,
+                            validated: true,
                         })
-                    }
-                })
-                .buffered(concurrency.max(1))
-                .collect()
-                .await;
+                    })
+                    .buffered(options.concurrency.max(1))
+                    .collect()
+                    .await;
             for outcome in outcomes {
                 match outcome {
-                    Ok(r) => {
-                        if r.desired.kind.kind == "Namespace" && r.live.is_none() {
-                            new_namespaces.insert(r.desired.name().to_string());
-                        }
-                        results.push(r);
-                    }
+                    Ok(r) => results.push(r),
                     Err(e) => errors.push(e),
                 }
             }
         }
-        if errors.is_empty() {
-            Ok(results)
-        } else {
-            Err(ApplyError::DryRunFailed(errors))
-        }
+        (results, errors)
     }
 
     pub(crate) async fn live_parent(
@@ -235,16 +444,40 @@ impl Cluster {
     }
 }
 
+/// Who a live object belongs to when it is not the set `id`: another set (its parent looked up
+/// among the live Secrets), or nobody (no part-of label). `None` when it is ours.
+fn foreign_owner(object: &Value, id: &str, live: &BTreeMap<Identity, Value>) -> Option<Owner> {
+    match object["metadata"]["labels"][applyset::PART_OF_LABEL].as_str() {
+        Some(other) if other == id => None,
+        Some(other) => {
+            let parent = live
+                .iter()
+                .find(|((gk, _, _), v)| {
+                    gk == "Secret" && v["metadata"]["labels"][applyset::ID_LABEL] == other
+                })
+                .map(|((_, ns, name), _)| format!("Secret {ns}/{name}"));
+            Some(Owner::ApplySet {
+                id: other.to_string(),
+                parent,
+            })
+        }
+        None => {
+            let mut managers: Vec<String> = object["metadata"]["managedFields"]
+                .as_array()
+                .map(|m| {
+                    m.iter()
+                        .filter_map(|e| e["manager"].as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
+            managers.dedup();
+            Some(Owner::Unlabelled { managers })
+        }
+    }
+}
+
 fn managed_by_us(live: &Value) -> bool {
     live["metadata"]["managedFields"]
         .as_array()
         .is_some_and(|m| m.iter().any(|e| e["manager"] == FIELD_MANAGER))
-}
-
-fn one_or_many(mut errors: Vec<ApplyError>) -> Result<(), ApplyError> {
-    match errors.len() {
-        0 => Ok(()),
-        1 => Err(errors.remove(0)),
-        _ => Err(ApplyError::DryRunFailed(errors)),
-    }
 }

@@ -1,42 +1,54 @@
 //! What a deploy did and what a diff found, as data a caller can print or inspect.
 
-use std::collections::BTreeSet;
 use std::fmt;
 
 use gatehouse_model::SecretSource;
 use gatehouse_render::Rendered;
 
 use crate::deploy::plan_with_env;
-use crate::{Action, ApplyError, Cluster, DeployOptions, ObjectDiff, ReleaseMode, applyset, plan};
+use crate::error::ForeignObject;
+use crate::preflight::ForeignPolicy;
+use crate::{Action, ApplyError, Cluster, DeployOptions, ObjectDiff, ReleaseMode};
 
 /// The result of a deploy.
 #[derive(Debug, Clone, Default)]
 pub struct DeployReport {
     /// Dry-run only.
     pub dry_run: bool,
-    /// Each object and what happened to it, in apply order.
+    /// Each object and what happened to it (in a dry-run: would happen), in apply order, with
+    /// kubectl's words: created, configured, unchanged, pruned.
     pub objects: Vec<(String, Action)>,
     /// Objects whose namespace did not exist yet, so the server could not dry-run them.
     pub not_dry_run: Vec<String>,
+    /// Objects that belonged to another ApplySet or to none and were taken over (`adopt`/`force`).
+    pub taken_over: Vec<ForeignObject>,
     /// The release step's summary.
     pub release: Option<String>,
 }
 
 impl fmt::Display for DeployReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let suffix = if self.dry_run {
-            " (server dry run)"
-        } else {
-            ""
-        };
         for (object, action) in &self.objects {
-            writeln!(f, "{object} {action}{suffix}")?;
+            if !self.dry_run {
+                writeln!(f, "{object} {action}")?;
+            } else if self.not_dry_run.contains(object) {
+                // One line per object, saying exactly what the server checked.
+                let namespace = object
+                    .split_once(' ')
+                    .and_then(|(_, rest)| rest.split_once('/'))
+                    .map(|(ns, _)| ns)
+                    .unwrap_or_default();
+                writeln!(
+                    f,
+                    "{object} {action} (dry run; not checked by the server: namespace {namespace} does not exist yet)"
+                )?;
+            } else {
+                writeln!(f, "{object} {action} (server dry run)")?;
+            }
         }
-        for object in &self.not_dry_run {
-            writeln!(
-                f,
-                "{object}: namespace does not exist yet, validated at apply time"
-            )?;
+        for foreign in &self.taken_over {
+            let verb = if self.dry_run { "would be" } else { "was" };
+            writeln!(f, "note: {foreign}; it {verb} taken over")?;
         }
         if let Some(release) = &self.release {
             writeln!(f, "{release}")?;
@@ -88,6 +100,11 @@ pub struct DiffReport {
     pub notes: Vec<String>,
     /// Secrets whose value could not be compared (variable unset); new ones count as changes.
     pub unverified: Vec<UnverifiedSecret>,
+    /// Objects that exist and belong to another ApplySet or to none: deploy refuses them, or
+    /// takes them over with `--adopt`/`--force` (see `adopt`).
+    pub foreign: Vec<ForeignObject>,
+    /// The diff was made for `--adopt`/`--force`: the foreign objects would be taken over.
+    pub adopt: bool,
 }
 
 impl DiffReport {
@@ -96,6 +113,7 @@ impl DiffReport {
         !self.diffs.is_empty()
             || !self.prunable.is_empty()
             || self.unverified.iter().any(|u| !u.exists)
+            || !self.foreign.is_empty()
     }
 
     /// The report as text; `color` adds ANSI colors.
@@ -109,6 +127,15 @@ impl DiffReport {
         }
         for u in &self.unverified {
             out.push_str(&format!("{u}\n"));
+        }
+        for f in &self.foreign {
+            if self.adopt {
+                out.push_str(&format!("{f}: deploy would take it over\n"));
+            } else {
+                out.push_str(&format!(
+                    "{f}: deploy would refuse it (take it over with --adopt or --force)\n"
+                ));
+            }
         }
         for n in &self.notes {
             out.push_str(&format!("note: {n}\n"));
@@ -158,9 +185,15 @@ impl Cluster {
                 _ => None,
             })
             .collect();
-        let (parent, dry_runs) = self.preflight(&plan, options, &masker).await?;
-        let mut report = DiffReport::default();
-        for r in &dry_runs {
+        let checked = self
+            .preflight(&plan, options, &masker, Vec::new(), ForeignPolicy::Report)
+            .await?;
+        let mut report = DiffReport {
+            adopt: options.adopt || options.force,
+            foreign: checked.foreign,
+            ..Default::default()
+        };
+        for r in &checked.dry_runs {
             if let Some((object, variable)) = unverified
                 .iter()
                 .find(|(object, _)| *object == r.desired.display())
@@ -189,13 +222,10 @@ impl Cluster {
                 ));
             }
         }
-        if let Some(parent) = &parent {
-            let listed = applyset::listed_group_kinds(parent);
-            let widened: BTreeSet<String> = listed.union(&plan.group_kinds()).cloned().collect();
-            for (kind, object) in self.stale_members(&plan, &widened, &masker).await? {
-                let (_, ns, name) = plan::identity_of(&object);
-                report.prunable.push(format!("{} {ns}/{name}", kind.kind));
-            }
+        for (kind, object) in &checked.stale {
+            report
+                .prunable
+                .push(crate::deploy::display_of(kind, object));
         }
         if options.release == ReleaseMode::Helm {
             report.notes.push(format!(

@@ -1,15 +1,23 @@
-//! The apply engine against the in-memory mock API server: exact request sequences, and the
-//! shared scenarios (tests/scenarios) that the e2e suite runs against a real cluster.
+//! The apply engine against the in-memory mock API server: exact request sequences, errors and
+//! their messages. (The whole-product scenarios, run against this mock and, with
+//! `GATEHOUSE_E2E=1`, a real API server, are in the top-level `tests/` package.)
 
-mod scenarios;
+mod support;
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
 use gatehouse_apply::{Action, ApplyError, DeployOptions, ReleaseMode};
 use gatehouse_apply_mock::{Failure, Readiness, RecordedRequest, ResourceType};
-use scenarios::Harness;
 use serde_json::json;
+use support::Harness;
+
+/// The deployment's namespace exists already (created by someone else).
+fn existing_namespace(h: &Harness) {
+    h.mock_server()
+        .insert(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "gh-test"}}));
+    h.mock_server().clear_requests();
+}
 
 fn writes(requests: &[RecordedRequest]) -> Vec<&RecordedRequest> {
     requests.iter().filter(|r| r.is_write()).collect()
@@ -36,62 +44,15 @@ fn stage_of(path: &str) -> u8 {
 }
 
 #[tokio::test]
-async fn scenario_deploy_redeploy_change() {
-    scenarios::deploy_redeploy_change(&Harness::mock().await).await;
-}
-
-#[tokio::test]
-async fn scenario_prune_removed_object() {
-    scenarios::prune_removed_object(&Harness::mock().await).await;
-}
-
-#[tokio::test]
-async fn scenario_destroy_everything() {
-    scenarios::destroy_everything(&Harness::mock().await).await;
-}
-
-#[tokio::test]
-async fn scenario_conflict_is_reported() {
-    let h = Harness::mock().await;
-    scenarios::conflict_is_reported(&h, async |h, r| {
-        let cm = r.objects.iter().find(|o| o.kind() == "ConfigMap").unwrap();
-        h.mock_server().fail(Failure::conflict(
-            &format!(
-                "/api/v1/namespaces/{}/configmaps/{}",
-                h.namespace,
-                cm.name()
-            ),
-            "other-tool",
-            &[".data.redis.conf"],
-        ));
-        // A change, so the object is written (unchanged objects are not sent).
-        h.mock_server()
-            .insert(json!({"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": cm.name(), "namespace": h.namespace,
-                         "managedFields": [{"manager": "other-tool", "operation": "Apply"}]},
-            "data": {"redis.conf": "changed by someone else"}}));
-    })
-    .await;
-    let requests = h.mock_server().requests();
-    let forced: Vec<_> = requests
-        .iter()
-        .filter(|r| {
-            r.query.get("force").map(String::as_str) == Some("true")
-                && r.path.contains("/configmaps/")
-        })
-        .collect();
-    assert!(!forced.is_empty());
-}
-
-#[tokio::test]
-async fn first_deploy_sends_dry_run_of_everything_then_one_patch_per_object_in_stage_order() {
+async fn first_deploy_dry_runs_what_the_server_can_check_then_one_patch_per_object_in_stage_order()
+{
     let h = Harness::mock().await;
     let r = h.render(&h.deployment());
     let mut options = h.options();
     options.concurrency = 1;
     let report = h.deploy(&r, &options).await.unwrap();
     let requests = h.mock_server().requests();
-    // The namespace is new: the server cannot dry-run objects inside it, and says so.
+    // The namespace is new: the server cannot dry-run objects inside it, so they are not sent.
     assert!(
         report
             .not_dry_run
@@ -124,12 +85,21 @@ async fn first_deploy_sends_dry_run_of_everything_then_one_patch_per_object_in_s
         .filter(|p| !p.is_dry_run() && p.path != parent)
         .map(|p| p.path.as_str())
         .collect();
-    // One dry-run and one real PATCH per object, no object twice.
-    assert_eq!(dry, real);
+    // Only the Namespace could be dry-run; one real PATCH per object, no object twice, and no
+    // LIST inside the namespace that does not exist yet.
+    assert_eq!(dry, vec!["/api/v1/namespaces/gh-test"]);
     assert_eq!(real.iter().collect::<BTreeSet<_>>().len(), real.len());
     assert_eq!(real.len(), report.objects.len());
-    // Every dry-run precedes the first write.
+    assert_eq!(report.not_dry_run.len(), report.objects.len() - 1);
     let first_write = requests.iter().position(|r| r.is_write()).unwrap();
+    assert!(
+        !requests[..first_write].iter().any(|r| r.method == "GET"
+            && r.path.starts_with("/api/v1/namespaces/gh-test/")
+            && !r.path.ends_with("/gh-applyset")),
+        "{:#?}",
+        &requests[..first_write]
+    );
+    // Every dry-run precedes the first write.
     let last_dry = requests.iter().rposition(|r| r.is_dry_run()).unwrap();
     assert!(last_dry < first_write);
     // Writes in stage order; the parent right after the Namespace.
@@ -193,6 +163,7 @@ async fn redeploy_without_change_writes_nothing() {
 #[tokio::test]
 async fn failed_dry_run_writes_nothing_and_names_object_and_field() {
     let h = Harness::mock().await;
+    existing_namespace(&h);
     let r = h.render(&h.deployment());
     let sts = r
         .objects
@@ -213,7 +184,7 @@ async fn failed_dry_run_writes_nothing_and_names_object_and_field() {
     );
     let err = h.deploy(&r, &h.options()).await.unwrap_err();
     let text = err.to_string();
-    assert!(matches!(err, ApplyError::DryRunFailed(_)), "{text}");
+    assert!(matches!(err, ApplyError::PreflightFailed { .. }), "{text}");
     assert!(
         text.contains(&format!("StatefulSet gh-test/{}", sts.name())),
         "{text}"
@@ -223,12 +194,27 @@ async fn failed_dry_run_writes_nothing_and_names_object_and_field() {
         "{text}"
     );
     assert!(text.contains("nothing was written"), "{text}");
+    // The server's message already holds the cause: it is printed once.
+    assert_eq!(text.matches("must not be empty").count(), 1, "{text}");
     assert!(writes(&h.mock_server().requests()).is_empty());
+    // diff reports the same problem, without claiming a write it never attempts.
+    let err = h
+        .cluster
+        .diff_with_env(&r, &h.options(), &support::env)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("spec.template.spec.containers[0].image"),
+        "{err}"
+    );
+    assert!(!err.contains("nothing was written"), "{err}");
 }
 
 #[tokio::test]
 async fn rbac_denial_names_verb_and_resource() {
     let h = Harness::mock().await;
+    existing_namespace(&h);
     let r = h.render(&h.deployment());
     let cm = r.objects.iter().find(|o| o.kind() == "ConfigMap").unwrap();
     let path = format!("/api/v1/namespaces/gh-test/configmaps/{}", cm.name());
@@ -316,7 +302,7 @@ async fn env_secrets_are_written_and_never_shown() {
         .get("/api/v1/namespaces/gh-test/secrets/gh-redis-password")
         .unwrap();
     use base64::Engine;
-    let value = scenarios::env("GATEHOUSE_REDIS_PASSWORD").unwrap();
+    let value = support::env("GATEHOUSE_REDIS_PASSWORD").unwrap();
     assert_eq!(
         secret["data"]["password"],
         json!(base64::engine::general_purpose::STANDARD.encode(&value))
@@ -342,7 +328,7 @@ async fn env_secrets_are_written_and_never_shown() {
     assert!(!err.contains(&value), "{err}");
     // Diff of a changed env value shows that it changed, not the value.
     h.mock_server().clear_failures();
-    let changed = |v: &str| Some(format!("{}-rotated", scenarios::env(v).unwrap()));
+    let changed = |v: &str| Some(format!("{}-rotated", support::env(v).unwrap()));
     let diff = h
         .cluster
         .diff_with_env(&r, &h.options(), &changed)
@@ -460,8 +446,21 @@ async fn wait_timeout_names_what_is_not_ready_and_why() {
     let mut options = h.options();
     options.timeout = Duration::from_secs(1);
     let err = h.deploy(&r, &options).await.unwrap_err();
-    let text = err.to_string();
-    assert!(matches!(err, ApplyError::WaitTimeout { .. }), "{text}");
+    // The summary of what was written comes first; the timeout is its cause, printed once.
+    let ApplyError::Stopped { done, cause, .. } = &err else {
+        panic!("{err}");
+    };
+    assert!(
+        done.iter()
+            .any(|(o, a)| o.starts_with("StatefulSet") && *a == Action::Created)
+    );
+    assert!(matches!(**cause, ApplyError::WaitTimeout { .. }), "{cause}");
+    assert!(
+        err.to_string().contains("changed before the failure"),
+        "{err}"
+    );
+    let text = cause.to_string();
+    assert!(!err.to_string().contains("not ready after"), "{err}");
     assert!(
         text.contains(&format!("StatefulSet gh-test/{}", sts.name())),
         "{text}"
@@ -531,7 +530,7 @@ async fn helm_release_gets_pinned_chart_and_values_on_stdin_without_secrets() {
         "GRAVITEE_LICENSE_KEY",
         "GRAVITEE_CLOUD_TOKEN",
     ] {
-        assert!(!stdin.contains(&scenarios::env(var).unwrap()), "{var}");
+        assert!(!stdin.contains(&support::env(var).unwrap()), "{var}");
     }
     assert!(stdin.contains("secretKeyRef"));
 }
@@ -546,9 +545,20 @@ async fn missing_helm_fails_before_any_write() {
         ..h.options()
     };
     let err = h.deploy(&r, &options).await.unwrap_err();
-    assert!(matches!(err, ApplyError::HelmMissing), "{err}");
-    assert!(err.to_string().contains("https://helm.sh"));
-    assert_eq!(h.mock_server().request_count(), 0);
+    let ApplyError::PreflightFailed { errors, .. } = &err else {
+        panic!("{err}");
+    };
+    assert!(matches!(errors[..], [ApplyError::HelmMissing]), "{err}");
+    let text = err.to_string();
+    for way_out in [
+        "https://helm.sh",
+        "--flux",
+        "--skip-release",
+        "nothing was written",
+    ] {
+        assert!(text.contains(way_out), "{way_out}: {text}");
+    }
+    assert!(writes(&h.mock_server().requests()).is_empty());
 }
 
 #[tokio::test]
@@ -603,7 +613,7 @@ async fn diff_shows_new_changed_and_nothing_after_deploy() {
     let r = h.render(&h.deployment());
     let before = h
         .cluster
-        .diff_with_env(&r, &h.options(), &scenarios::env)
+        .diff_with_env(&r, &h.options(), &support::env)
         .await
         .unwrap();
     assert!(before.has_changes());
@@ -612,7 +622,7 @@ async fn diff_shows_new_changed_and_nothing_after_deploy() {
     h.mock_server().clear_requests();
     let after = h
         .cluster
-        .diff_with_env(&r, &h.options(), &scenarios::env)
+        .diff_with_env(&r, &h.options(), &support::env)
         .await
         .unwrap();
     assert!(!after.has_changes(), "{}", after.render(false));
@@ -621,7 +631,7 @@ async fn diff_shows_new_changed_and_nothing_after_deploy() {
     d.redis.sentinel.down_after_milliseconds += 1000;
     let changed = h
         .cluster
-        .diff_with_env(&h.render(&d), &h.options(), &scenarios::env)
+        .diff_with_env(&h.render(&d), &h.options(), &support::env)
         .await
         .unwrap();
     let text = changed.render(false);
@@ -762,4 +772,266 @@ async fn existing_namespace_means_every_object_is_dry_run_by_the_server() {
     let err = h.deploy(&r, &h.options()).await.unwrap_err();
     assert!(err.to_string().contains("spec.ports[0].port"), "{err}");
     assert!(writes(&h.mock_server().requests()).is_empty());
+}
+
+#[tokio::test]
+async fn every_request_names_gatehouse_as_user_agent() {
+    let h = Harness::mock().await;
+    h.deploy(&h.render(&h.deployment()), &h.options())
+        .await
+        .unwrap();
+    let requests = h.mock_server().requests();
+    assert!(!requests.is_empty());
+    let expected = format!("gatehouse/{}", env!("CARGO_PKG_VERSION"));
+    assert_eq!(gatehouse_apply::USER_AGENT, expected);
+    for r in &requests {
+        assert_eq!(
+            r.user_agent.as_deref(),
+            Some(expected.as_str()),
+            "{}",
+            r.summary()
+        );
+    }
+}
+
+#[tokio::test]
+async fn noop_redeploy_costs_one_request_per_object_plus_one_list_per_kind() {
+    let h = Harness::mock().await;
+    let r = h.render(&h.deployment());
+    let first = h.deploy(&r, &h.options()).await.unwrap();
+    h.mock_server().clear_requests();
+    let report = h.deploy(&r, &h.options()).await.unwrap();
+    assert!(
+        report.objects.iter().all(|(_, a)| *a == Action::Unchanged),
+        "{report}"
+    );
+    let requests = h.mock_server().requests();
+    let summaries: Vec<String> = requests.iter().map(|r| r.summary()).collect();
+    let objects = first.objects.len();
+    let kinds: BTreeSet<&str> = first
+        .objects
+        .iter()
+        .filter_map(|(o, _)| o.split(' ').next())
+        .collect();
+    let dry_runs = requests.iter().filter(|r| r.is_dry_run()).count();
+    let lists = requests
+        .iter()
+        .filter(|r| r.method == "GET" && !r.is_watch() && r.path.ends_with('s'))
+        .count();
+    // One dry-run per object, one LIST per namespaced kind; the constant: the Namespace and the
+    // ApplySet parent. No watch: the workloads were ready already.
+    assert_eq!(dry_runs, objects, "{summaries:#?}");
+    assert_eq!(lists, kinds.len() - 1, "{summaries:#?}");
+    assert!(!requests.iter().any(|r| r.is_watch()), "{summaries:#?}");
+    assert!(
+        requests.len() <= objects + kinds.len() + 2,
+        "{} requests for {objects} objects: {summaries:#?}",
+        requests.len()
+    );
+    assert!(writes(&requests).is_empty());
+}
+
+#[tokio::test]
+async fn dry_run_lines_say_what_the_server_checked() {
+    let h = Harness::mock().await;
+    let r = h.render(&h.deployment());
+    let mut options = h.options();
+    options.dry_run = true;
+    let report = h.deploy(&r, &options).await.unwrap();
+    let text = report.to_string();
+    let lines: Vec<&str> = text.lines().collect();
+    // One line per object, each saying whether the server checked it.
+    assert_eq!(lines.len(), report.objects.len(), "{text}");
+    assert_eq!(lines[0], "Namespace gh-test created (server dry run)");
+    assert!(
+        lines[1..].iter().all(|l| l.ends_with(
+            "created (dry run; not checked by the server: namespace gh-test does not exist yet)"
+        )),
+        "{text}"
+    );
+    // Once the namespace exists, every object is checked by the server.
+    existing_namespace(&h);
+    let report = h.deploy(&r, &options).await.unwrap();
+    let text = report.to_string();
+    assert!(
+        text.lines().all(|l| l.ends_with("(server dry run)")),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn helm_is_checked_with_everything_else_and_not_needed_for_a_dry_run() {
+    let h = Harness::mock().await;
+    let mut d = h.deployment();
+    d.redis.password = gatehouse_model::SecretSource::ExistingSecret {
+        name: "corp-redis".into(),
+        key: "pw".into(),
+    };
+    let r = h.render(&d);
+    let options = DeployOptions {
+        skip_release: false,
+        helm: Some("/nonexistent/helm".into()),
+        ..h.options()
+    };
+    // Both problems in one report.
+    let err = h.deploy(&r, &options).await.unwrap_err();
+    let ApplyError::PreflightFailed { errors, .. } = &err else {
+        panic!("{err}");
+    };
+    assert_eq!(errors.len(), 2, "{err}");
+    assert!(
+        errors.iter().any(|e| matches!(e, ApplyError::HelmMissing)),
+        "{err}"
+    );
+    assert!(err.to_string().contains("corp-redis"), "{err}");
+    // A dry-run without helm validates the objects and says the release was not validated.
+    h.mock_server()
+        .insert(json!({"apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "corp-redis", "namespace": "gh-test"}, "data": {"pw": "eA=="}}));
+    let report = h
+        .deploy(
+            &r,
+            &DeployOptions {
+                dry_run: true,
+                ..options
+            },
+        )
+        .await
+        .unwrap();
+    let release = report.release.clone().unwrap_or_default();
+    assert!(
+        release.contains("not validated") && release.contains("--skip-release"),
+        "{report}"
+    );
+    assert!(writes(&h.mock_server().requests()).is_empty());
+}
+
+/// A ConfigMap of the deployment, created by someone else before gatehouse.
+fn preexisting_config_map(
+    h: &Harness,
+    r: &gatehouse_render::Rendered,
+    labels: serde_json::Value,
+) -> String {
+    let cm = r.objects.iter().find(|o| o.kind() == "ConfigMap").unwrap();
+    h.mock_server().insert(json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": cm.name(), "namespace": "gh-test", "labels": labels,
+                     "managedFields": [{"manager": "kubectl-client-side-apply", "operation": "Update"}]},
+        "data": {"redis.conf": "hand-made"}}))
+}
+
+#[tokio::test]
+async fn objects_without_the_applyset_label_are_refused_unless_adopted() {
+    let h = Harness::mock().await;
+    existing_namespace(&h);
+    let r = h.render(&h.deployment());
+    let path = preexisting_config_map(&h, &r, json!({}));
+    let before = h.mock_server().get(&path).unwrap();
+    h.mock_server().clear_requests();
+    let err = h.deploy(&r, &h.options()).await.unwrap_err();
+    let text = err.to_string();
+    let ApplyError::PreflightFailed { errors, .. } = &err else {
+        panic!("{text}");
+    };
+    let ApplyError::NotOurs(foreign) = &errors[0] else {
+        panic!("{text}");
+    };
+    assert_eq!(foreign.len(), 1, "{text}");
+    assert!(
+        foreign[0].object.starts_with("ConfigMap gh-test/"),
+        "{text}"
+    );
+    for part in [
+        "without gatehouse's ApplySet label",
+        "kubectl-client-side-apply",
+        "--adopt",
+        "nothing was written",
+    ] {
+        assert!(text.contains(part), "{part}: {text}");
+    }
+    assert!(writes(&h.mock_server().requests()).is_empty());
+    assert_eq!(h.mock_server().get(&path).unwrap(), before);
+    // The dry-run refuses the same way; diff shows it, and with --adopt previews the takeover.
+    let dry = h
+        .deploy(
+            &r,
+            &DeployOptions {
+                dry_run: true,
+                ..h.options()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        dry.to_string()
+            .contains("without gatehouse's ApplySet label"),
+        "{dry}"
+    );
+    let diff = h
+        .cluster
+        .diff_with_env(&r, &h.options(), &support::env)
+        .await
+        .unwrap();
+    assert!(diff.has_changes());
+    assert!(
+        diff.render(false).contains("deploy would refuse it"),
+        "{}",
+        diff.render(false)
+    );
+    let adopt = DeployOptions {
+        adopt: true,
+        ..h.options()
+    };
+    let diff = h
+        .cluster
+        .diff_with_env(&r, &adopt, &support::env)
+        .await
+        .unwrap();
+    let text = diff.render(false);
+    assert!(
+        text.contains("deploy would take it over") && text.contains("-  redis.conf: hand-made"),
+        "{text}"
+    );
+    assert!(writes(&h.mock_server().requests()).is_empty());
+    // --adopt takes it over: labelled as a member, configured.
+    let report = h.deploy(&r, &adopt).await.unwrap();
+    assert_eq!(report.taken_over.len(), 1, "{report}");
+    assert!(report.to_string().contains("was taken over"), "{report}");
+    let after = h.mock_server().get(&path).unwrap();
+    let id = gatehouse_apply::applyset::applyset_id("gh-applyset", "gh-test", "Secret", "");
+    assert_eq!(
+        after["metadata"]["labels"]["applyset.kubernetes.io/part-of"],
+        json!(id)
+    );
+    // And it is ours from then on.
+    h.deploy(&r, &h.options()).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_kind_listed_by_the_parent_that_the_server_no_longer_serves_has_no_members() {
+    let h = Harness::mock().await;
+    let r = h.render(&h.deployment());
+    h.deploy(&r, &h.options()).await.unwrap();
+    // An earlier `--flux` deploy listed the Flux kinds; Flux has been removed since.
+    let parent = "/api/v1/namespaces/gh-test/secrets/gh-applyset";
+    let mut live = h.mock_server().get(parent).unwrap();
+    let kinds = live["metadata"]["annotations"]["applyset.kubernetes.io/contains-group-kinds"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    live["metadata"]["annotations"]["applyset.kubernetes.io/contains-group-kinds"] =
+        json!(format!("{kinds},HelmRelease.helm.toolkit.fluxcd.io"));
+    h.mock_server().insert(live);
+    let mut options = h.options();
+    options.prune = true;
+    let report = h.deploy(&r, &options).await.unwrap();
+    assert!(
+        report.objects.iter().all(|(_, a)| *a == Action::Unchanged),
+        "{report}"
+    );
+    // The parent lists what is rendered again.
+    let shrunk = h.mock_server().get(parent).unwrap();
+    assert_eq!(
+        shrunk["metadata"]["annotations"]["applyset.kubernetes.io/contains-group-kinds"],
+        json!(kinds)
+    );
 }

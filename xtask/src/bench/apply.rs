@@ -86,7 +86,11 @@ fn bench_env(_variable: &str) -> Option<String> {
     Some("bench-only-value".into())
 }
 
-async fn deploy(kubeconfig: &Path, rendered: &Rendered) -> Result<Duration, String> {
+/// One deploy: its time and the number of objects it handled.
+async fn deploy_counted(
+    kubeconfig: &Path,
+    rendered: &Rendered,
+) -> Result<(Duration, usize), String> {
     let start = Instant::now();
     let cluster = Cluster::connect(&ConnectOptions {
         kubeconfig: Some(kubeconfig.to_path_buf()),
@@ -94,11 +98,15 @@ async fn deploy(kubeconfig: &Path, rendered: &Rendered) -> Result<Duration, Stri
     })
     .await
     .map_err(|e| format!("connect: {e}"))?;
-    cluster
+    let report = cluster
         .deploy_with_env(rendered, &deploy_options(), &bench_env)
         .await
         .map_err(|e| format!("deploy: {e}"))?;
-    Ok(start.elapsed())
+    Ok((start.elapsed(), report.objects.len()))
+}
+
+async fn deploy(kubeconfig: &Path, rendered: &Rendered) -> Result<Duration, String> {
+    Ok(deploy_counted(kubeconfig, rendered).await?.0)
 }
 
 /// `kubectl apply --server-side -f`. The mock server serves no OpenAPI document, so kubectl's
@@ -198,12 +206,13 @@ pub fn measure(
     // Requests of a first deploy and of a re-deploy with no change.
     let server = MockApiServer::start();
     let kubeconfig = server.write_kubeconfig(work);
-    runtime.block_on(deploy(&kubeconfig, rendered))?;
+    let (_, objects) = runtime.block_on(deploy_counted(&kubeconfig, rendered))?;
     let first_requests = server.requests();
     let first = RequestCounts::of(&first_requests);
     server.clear_requests();
     runtime.block_on(deploy(&kubeconfig, rendered))?;
-    let again = RequestCounts::of(&server.requests());
+    let again_requests = server.requests();
+    let again = RequestCounts::of(&again_requests);
     lines.push(format!(
         "gatehouse deploy of {} objects (mock API server), first: {}",
         rendered.objects.len(),
@@ -214,6 +223,15 @@ pub fn measure(
         breakdown(&first_requests)
     ));
     lines.push(format!("gatehouse re-deploy, no change: {}", again.line()));
+    lines.push(format!(
+        "gatehouse re-deploy, no change, requests by kind: {}",
+        breakdown(&again_requests)
+    ));
+    lines.push(format!(
+        "gatehouse re-deploy, no change: {:.2} requests per object ({} requests, {objects} objects)",
+        again.total as f64 / objects as f64,
+        again.total
+    ));
     drop(server);
 
     let mut rows = Vec::new();
@@ -235,6 +253,20 @@ pub fn measure(
         lines.push(format!(
             "kubectl apply --server-side of the same objects (mock API server, empty discovery cache): {}",
             RequestCounts::of(&server.requests()).line()
+        ));
+        // The same apply again: kubectl's no-op re-apply, beside gatehouse's no-op re-deploy.
+        server.clear_requests();
+        kubectl_apply(&kubeconfig, &manifests, true)?;
+        let kubectl_again = RequestCounts::of(&server.requests());
+        let kubectl_objects = rendered.objects.len();
+        let without_discovery = kubectl_again.total - kubectl_again.discovery;
+        lines.push(format!(
+            "kubectl re-apply, no change: {} requests ({} without discovery) for {kubectl_objects} objects: {:.2} per object without discovery; gatehouse / kubectl requests per object: {:.2}",
+            kubectl_again.total,
+            without_discovery,
+            without_discovery as f64 / kubectl_objects as f64,
+            (again.total as f64 / objects as f64)
+                / (without_discovery as f64 / kubectl_objects as f64)
         ));
         drop(server);
         let mut times = Vec::new();

@@ -55,6 +55,8 @@ pub struct RecordedRequest {
     pub query: BTreeMap<String, String>,
     /// The JSON body, when there was one.
     pub body: Option<Value>,
+    /// The `User-Agent` header, when there was one.
+    pub user_agent: Option<String>,
 }
 
 impl RecordedRequest {
@@ -737,6 +739,11 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Response<Bod
     let method = request.method().clone();
     let path = request.uri().path().to_string();
     let query = parse_query(request.uri().query());
+    let user_agent = request
+        .headers()
+        .get(hyper::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let bytes = request
         .into_body()
         .collect()
@@ -754,6 +761,7 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Response<Bod
         path: path.clone(),
         query: query.clone(),
         body: body.clone(),
+        user_agent,
     });
     if let Some(failure) = state
         .failures

@@ -58,9 +58,13 @@ pub struct DeployArgs {
     /// Delete objects gatehouse applied before that are no longer rendered (ApplySet members).
     #[arg(long)]
     prune: bool,
-    /// Take over fields owned by other field managers (server-side apply force).
+    /// Take over fields owned by other field managers (server-side apply force); implies --adopt.
     #[arg(long)]
     force: bool,
+    /// Apply over objects that exist but belong to another deployment (ApplySet) or to none;
+    /// without it, deploy refuses them before the first write.
+    #[arg(long)]
+    adopt: bool,
 }
 
 /// Arguments of `diff`.
@@ -71,6 +75,14 @@ pub struct DiffArgs {
     /// Print the differences as data instead of a unified diff.
     #[arg(short = 'o', long = "output", value_enum)]
     output: Option<Output>,
+    /// Preview `deploy --force`: take over fields other field managers own, and objects that
+    /// belong to another deployment or to none.
+    #[arg(long)]
+    force: bool,
+    /// Preview `deploy --adopt`: objects that belong to another deployment or to none are shown
+    /// as taken over.
+    #[arg(long)]
+    adopt: bool,
 }
 
 /// Arguments of `destroy`.
@@ -143,6 +155,7 @@ pub fn deploy(args: DeployArgs, globals: &Globals) -> Result<ExitCode, CliError>
     options.dry_run = args.dry_run.is_some();
     options.prune = args.prune;
     options.force = args.force;
+    options.adopt = args.adopt;
     check_env_secrets(&rendered)?;
     runtime()?.block_on(async {
         let cluster = connect(globals).await?;
@@ -157,6 +170,8 @@ pub fn diff(args: DiffArgs, globals: &Globals) -> Result<ExitCode, CliError> {
     let rendered = args.target.rendered(globals)?;
     let mut options = args.target.options();
     options.events = None;
+    options.force = args.force;
+    options.adopt = args.adopt;
     let report = runtime()?.block_on(async {
         let cluster = connect(globals).await?;
         Ok::<_, CliError>(cluster.diff(&rendered, &options).await?)
@@ -175,6 +190,9 @@ pub fn diff(args: DiffArgs, globals: &Globals) -> Result<ExitCode, CliError> {
                 "prunable": report.prunable,
                 "secretsNotCompared": report.unverified.iter().map(|u| serde_json::json!({
                     "object": u.object, "variable": u.variable, "exists": u.exists,
+                })).collect::<Vec<_>>(),
+                "foreign": report.foreign.iter().map(|f| serde_json::json!({
+                    "object": f.object, "owner": f.to_string(), "takenOver": report.adopt,
                 })).collect::<Vec<_>>(),
                 "notes": report.notes,
             });

@@ -65,10 +65,15 @@ pub enum CliError {
 }
 
 fn apply_help(e: &gatehouse_apply::ApplyError) -> &'static str {
-    if e.to_string().contains("kubeconfig") {
-        "pass --kubeconfig FILE or --context NAME, or set KUBECONFIG"
-    } else {
-        "nothing was changed unless the message says what was applied; fix the cause and run the command again"
+    use gatehouse_apply::ApplyError;
+    match e {
+        ApplyError::Stopped { .. } => {
+            "fix the cause and run deploy again: it skips what is already as rendered"
+        }
+        _ if e.to_string().contains("kubeconfig") => {
+            "pass --kubeconfig FILE or --context NAME, or set KUBECONFIG"
+        }
+        _ => "fix the cause and run the command again",
     }
 }
 

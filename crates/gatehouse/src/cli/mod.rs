@@ -114,11 +114,15 @@ pub fn main_named(
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
+    let wrap = std::io::stderr().is_terminal();
     let _ = miette::set_hook(Box::new(move |_| {
         Box::new(
             miette::MietteHandlerOpts::new()
                 .color(color)
                 .unicode(color)
+                // Wrapped to the terminal's width on a terminal; one line per message in a log
+                // or a pipe, so that a grep finds it whole.
+                .wrap_lines(wrap)
                 .build(),
         )
     }));
