@@ -56,7 +56,9 @@ impl Node {
             matches!(
                 k.shape,
                 Shape::PassThrough | Shape::FreeFormMap | Shape::RawList
-            ) && (self.path == k.path || self.path.starts_with(&format!("{}.", k.path)))
+            ) && (self.path == k.path
+                || self.path.starts_with(&format!("{}.", k.path))
+                || self.path.starts_with(&format!("{}[]", k.path)))
         })
     }
 

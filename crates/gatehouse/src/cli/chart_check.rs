@@ -1,6 +1,7 @@
 //! `gatehouse chart-check`: checks a values file against the chart contract and, with
 //! `--chart DIR`, renders that chart offline and checks what it rendered.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use gatehouse_chart::contract::{self, CLOUD_TOKEN_ENV, LICENSE_KEY_ENV};
@@ -54,10 +55,9 @@ pub fn run(args: Args, globals: &Globals) -> Result<std::process::ExitCode, CliE
             )
         })?;
         let schema = gatehouse_chart::schema::values_schema(chart);
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&schema).expect("a JSON value serializes")
-        );
+        let text = serde_json::to_string_pretty(&schema).expect("a JSON value serializes");
+        // A reader that stops early (`| head`) is not an error of ours.
+        let _ = writeln!(std::io::stdout().lock(), "{text}");
         return Ok(std::process::ExitCode::SUCCESS);
     }
     let values_file = args
