@@ -463,6 +463,37 @@ ratelimit:
     }
 
     #[test]
+    fn real_keys_take_their_type_from_the_parse_and_commented_ones_from_the_example() {
+        let p = paths();
+        for (path, kind) in [
+            ("top", ValueKind::Int),
+            ("gateway.deployment.strategy.type", ValueKind::String),
+            ("gateway.deployment.annotations", ValueKind::Map),
+            ("gateway.env", ValueKind::List),
+            ("gateway.extraText", ValueKind::String),
+            // Commented out: the example value, or map/list from the keys shown below it.
+            ("gateway.ratelimit.redis", ValueKind::Map),
+            ("gateway.ratelimit.redis.sentinel.nodes", ValueKind::List),
+            (
+                "gateway.ratelimit.redis.sentinel.nodes[].port",
+                ValueKind::Int,
+            ),
+            ("gateway.ratelimit.redis.password", ValueKind::Null),
+            ("gateway.reporters.elasticsearch.enabled", ValueKind::Bool),
+            ("gateway.management.http.url", ValueKind::String),
+            // Real but empty, with commented children.
+            ("gateway.management.http", ValueKind::Map),
+        ] {
+            assert_eq!(p.kind(path), Some(kind), "{path}");
+        }
+    }
+
+    #[test]
+    fn a_file_that_is_not_yaml_is_an_error() {
+        assert!(ValuesPaths::from_values_yaml("a: [1, 2\nb: {").is_err());
+    }
+
+    #[test]
     fn block_scalar_text_and_prose_are_not_keys() {
         let p = paths();
         for path in [
