@@ -397,3 +397,20 @@ fn a_problem_in_a_flow_mapping_has_one_place_in_json_and_in_the_report() {
     let caret_at = chars_before(lines[shown + 1], lines[shown + 1].find('^').unwrap());
     assert_eq!(caret_at, key_at, "{stderr}");
 }
+
+#[test]
+fn chart_check_prints_the_values_schema_of_a_supported_chart_line_only() {
+    let schema: serde_json::Value =
+        serde_json::from_str(&ok(&["chart-check", "--schema", "4.12"])).expect("JSON schema");
+    let ratelimit = &schema["properties"]["gateway"]["properties"]["ratelimit"];
+    assert_eq!(ratelimit["additionalProperties"], false);
+    assert!(ratelimit["properties"]["redis"]["properties"]["sentinel"].is_object());
+    assert!(ratelimit["properties"].get("type").is_none());
+    let out = run(&["chart-check", "--schema", "4.8"], "", &[], None);
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("4.9, 4.10, 4.11, 4.12"),
+        "{}",
+        text(&out)
+    );
+}

@@ -32,15 +32,26 @@ enum Command {
     /// `cargo xtask schema` is the same (`gatehouse schema` prints the schema instead).
     #[command(alias = "schema")]
     Codegen,
+    /// Write crates/chart-contract/contract/apim-<MAJOR.MINOR>.yaml from an upstream chart
+    /// values.yaml: the key paths it declares (commented-out examples included) and their types,
+    /// never upstream text. Build afterwards: the build names every emitted key the chart dropped.
+    ChartImport {
+        /// The chart's values.yaml.
+        values: PathBuf,
+        /// The exact chart version the file comes from (MAJOR.MINOR.PATCH, e.g. 4.12.17).
+        #[arg(long)]
+        version: String,
+    },
     /// Run exactly what CI runs (`bash .ci/run`: installs, fmt, clippy, tests).
     Ci,
 }
 
 /// The developer commands; everything else goes to the `gatehouse` command line.
-const DEVELOPER_COMMANDS: [&str; 8] = [
+const DEVELOPER_COMMANDS: [&str; 9] = [
     "bench",
     "failover-report",
     "codegen",
+    "chart-import",
     "schema",
     "ci",
     "help",
@@ -59,6 +70,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench::run(args),
         Command::FailoverReport(args) => failover_report::run(args),
         Command::Codegen => codegen(),
+        Command::ChartImport { values, version } => chart_import(&values, &version),
         Command::Ci => ci(),
     };
     match result {
@@ -84,6 +96,24 @@ fn codegen() -> Result<(), String> {
     std::fs::write(&out, gatehouse_model::json_schema())
         .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
     eprintln!("wrote {}", out.display());
+    Ok(())
+}
+
+/// `cargo xtask chart-import`.
+fn chart_import(values: &Path, version: &str) -> Result<(), String> {
+    use gatehouse_chart_contract::import;
+    let text = std::fs::read_to_string(values)
+        .map_err(|e| format!("cannot read {}: {e}", values.display()))?;
+    let declared = import::declared_from_values_yaml(&text, version)
+        .map_err(|e| format!("{}: {e}", values.display()))?;
+    let out = import::contract_file(&declared.version);
+    std::fs::write(&out, import::to_yaml(&declared))
+        .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    eprintln!(
+        "wrote {} ({} paths); list the line in contract/emitted.yaml `versions` if it is new",
+        out.display(),
+        declared.paths.len()
+    );
     Ok(())
 }
 

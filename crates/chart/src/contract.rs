@@ -1,297 +1,52 @@
 //! What the `graviteeio/apim` chart reads, and the check of a values document against it.
 //!
-//! [`CHART_KEYS`] lists every values path gatehouse relies on with the chart fact behind it (see
-//! `../shared/notes/gravitee-chart-facts.md` and the chart's `templates/gateway/*.yaml`).
+//! [`CHART_KEYS`] lists every values path gatehouse relies on with the chart fact behind it
+//! (generated from `crates/chart-contract/contract/emitted.yaml`; see also
+//! `../shared/notes/gravitee-chart-facts.md`).
 //! [`check`] walks any values document and reports, with the path, the fact and the fix:
 //! keys the chart ignores, secrets written as values, and chart defaults that break a hybrid
 //! gateway. Messages never contain a value found at a secret-bearing path.
 
 use serde_json::Value;
 
-/// How the chart uses the value at a path.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Shape {
-    /// A scalar the templates insert.
-    Scalar,
-    /// A map whose keys are the user's (`podAnnotations`): any key below is taken as is.
-    FreeFormMap,
-    /// A list inserted with `toYaml` (`env`, `additionalPlugins`): items are not chart keys.
-    RawList,
-    /// A map copied with `toYaml` into `gravitee.yml` or the pod spec: keys below it are the
-    /// gateway's or Kubernetes' settings, not chart keys.
-    PassThrough,
-    /// A string of YAML the template inserts with `tpl` (`extraInitContainers`, `extraVolumes`).
-    YamlText,
+pub use gatehouse_chart_contract::{CHART_KEYS, ChartKey, Shape, rule};
+
+use Shape::{FreeFormMap, PassThrough, RawList, YamlText};
+
+/// The env names through which the gateway reads its secrets, in every supported layout; only
+/// `valueFrom.secretKeyRef` is acceptable for them.
+pub fn secret_env_names() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = gatehouse_chart_contract::ChartLayout::ALL
+        .iter()
+        .flat_map(|l| [l.redis_password_env(), l.sentinel_password_env()])
+        .collect();
+    names.extend([LICENSE_KEY_ENV, CLOUD_TOKEN_ENV]);
+    names.sort_unstable();
+    names.dedup();
+    names
 }
 
-/// One values path the contract knows, and the chart fact it relies on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ChartKey {
-    /// Dot-separated path, `[]` for list items.
-    pub path: &'static str,
-    /// How the chart uses it.
-    pub shape: Shape,
-    /// The template fact (what reads it, how).
-    pub fact: &'static str,
-    /// Whether the chart's `values.yaml` shows the key (possibly commented out). `false` only for
-    /// keys the templates read but `values.yaml` never mentions.
-    pub in_values_yaml: bool,
+/// The env names of one secret across the supported chart lines:
+/// "`a` (chart 4.9, 4.10, 4.11) or `b` (chart 4.12)".
+pub fn env_by_layout(name: fn(gatehouse_chart_contract::ChartLayout) -> &'static str) -> String {
+    gatehouse_chart_contract::ChartLayout::ALL
+        .iter()
+        .map(|layout| {
+            let lines: Vec<&str> = gatehouse_chart_contract::SUPPORTED
+                .iter()
+                .filter(|c| c.layout == *layout)
+                .map(|c| c.line)
+                .collect();
+            format!("`{}` (chart {})", name(*layout), lines.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(" or ")
 }
 
-const fn key(path: &'static str, shape: Shape, fact: &'static str) -> ChartKey {
-    ChartKey {
-        path,
-        shape,
-        fact,
-        in_values_yaml: true,
-    }
-}
-
-use Shape::{FreeFormMap, PassThrough, RawList, Scalar, YamlText};
-
-/// The values paths gatehouse emits or checks, each with the chart fact behind it.
-pub const CHART_KEYS: &[ChartKey] = &[
-    key(
-        "api.enabled",
-        Scalar,
-        "api-deployment.yaml renders only `if .Values.api.enabled` (default true)",
-    ),
-    key(
-        "portal.enabled",
-        Scalar,
-        "portal templates render only `if .Values.portal.enabled` (default true)",
-    ),
-    key(
-        "ui.enabled",
-        Scalar,
-        "ui templates render only `if .Values.ui.enabled` (default true)",
-    ),
-    key(
-        "alerts.enabled",
-        Scalar,
-        "gateway-configmap.yaml writes the alert-engine connector only `if .Values.alerts.enabled`",
-    ),
-    key(
-        "ratelimit.type",
-        Scalar,
-        "gateway-configmap.yaml: `type: {{ .Values.ratelimit.type | default \"mongodb\" }}` (the only key that chooses the rate-limit repository)",
-    ),
-    key(
-        "gateway.replicaCount",
-        Scalar,
-        "gateway-deployment.yaml: `replicas:` when autoscaling is off",
-    ),
-    key(
-        "gateway.image.repository",
-        Scalar,
-        "gateway-deployment.yaml: container image",
-    ),
-    key(
-        "gateway.image.tag",
-        Scalar,
-        "gateway-deployment.yaml: image tag, default the chart's appVersion",
-    ),
-    key(
-        "gateway.image.pullPolicy",
-        Scalar,
-        "gateway-deployment.yaml: `imagePullPolicy` (default Always)",
-    ),
-    key(
-        "gateway.autoscaling.enabled",
-        Scalar,
-        "gateway-autoscaler.yaml creates an HPA and the Deployment drops `replicas` when true (default true)",
-    ),
-    key(
-        "gateway.podAnnotations",
-        FreeFormMap,
-        "gateway-deployment.yaml: `range .Values.gateway.podAnnotations` into the pod annotations, quoted",
-    ),
-    key(
-        "gateway.additionalPlugins",
-        RawList,
-        "gateway-deployment.yaml: init container `get-plugins` runs `wget` for each URL inside `sh -c`, unchecked",
-    ),
-    key(
-        "gateway.env",
-        RawList,
-        "gateway-deployment.yaml: `toYaml .Values.gateway.env` into the container env (EnvVar objects, valueFrom allowed)",
-    ),
-    key(
-        "gateway.deployment.envFrom",
-        RawList,
-        "gateway-deployment.yaml: `envFrom: toYaml ...`",
-    ),
-    key(
-        "gateway.services.metrics.enabled",
-        Scalar,
-        "gateway-configmap.yaml: `services.metrics` copied with toYaml",
-    ),
-    key(
-        "gateway.services.metrics.prometheus.enabled",
-        Scalar,
-        "gateway-configmap.yaml: `services.metrics` copied with toYaml",
-    ),
-    key(
-        "gateway.services.core.http.enabled",
-        Scalar,
-        "gateway-configmap.yaml: `services.core.http.enabled`, and the techapi container port",
-    ),
-    key(
-        "gateway.services.sync",
-        PassThrough,
-        "gateway-configmap.yaml: `sync: {{ toYaml .Values.gateway.services.sync }}` into gravitee.yml `services.sync`",
-    ),
-    key(
-        "gateway.services.bridge.enabled",
-        Scalar,
-        "gateway-configmap.yaml: bridge server only `if .Values.gateway.services.bridge.enabled`",
-    ),
-    key(
-        "gateway.service.type",
-        Scalar,
-        "gateway-service.yaml: Service type (default ClusterIP)",
-    ),
-    key(
-        "gateway.service.externalPort",
-        Scalar,
-        "gateway-service.yaml: Service port (default 82)",
-    ),
-    key(
-        "gateway.ingress.enabled",
-        Scalar,
-        "gateway-ingress.yaml creates an Ingress when true (default true)",
-    ),
-    key(
-        "gateway.resources",
-        PassThrough,
-        "gateway-deployment.yaml: `resources: toYaml .Values.gateway.resources`",
-    ),
-    key(
-        "gateway.resources.limits.cpu",
-        Scalar,
-        "gateway-deployment.yaml: `resources: toYaml .Values.gateway.resources`",
-    ),
-    key(
-        "gateway.resources.limits.memory",
-        Scalar,
-        "gateway-deployment.yaml: `resources: toYaml .Values.gateway.resources`",
-    ),
-    key(
-        "gateway.resources.requests.cpu",
-        Scalar,
-        "gateway-deployment.yaml: `resources: toYaml .Values.gateway.resources`",
-    ),
-    key(
-        "gateway.resources.requests.memory",
-        Scalar,
-        "gateway-deployment.yaml: `resources: toYaml .Values.gateway.resources`",
-    ),
-    key(
-        "gateway.deployment.revisionHistoryLimit",
-        Scalar,
-        "gateway-deployment.yaml: `revisionHistoryLimit` when set",
-    ),
-    key(
-        "gateway.deployment.strategy",
-        PassThrough,
-        "gateway-deployment.yaml: `strategy: toYaml .Values.gateway.deployment.strategy`",
-    ),
-    key(
-        "gateway.deployment.strategy.type",
-        Scalar,
-        "gateway-deployment.yaml: `strategy: toYaml .Values.gateway.deployment.strategy`",
-    ),
-    key(
-        "gateway.deployment.strategy.rollingUpdate.maxUnavailable",
-        Scalar,
-        "gateway-deployment.yaml: `strategy: toYaml .Values.gateway.deployment.strategy`",
-    ),
-    key(
-        "gateway.reporters.elasticsearch.enabled",
-        Scalar,
-        "gateway-configmap.yaml: `reporters.elasticsearch.enabled` (the switch `es.enabled` is not)",
-    ),
-    key(
-        "gateway.reporters",
-        PassThrough,
-        "gateway-configmap.yaml: every reporter but elasticsearch copied with toYaml into gravitee.yml `reporters`",
-    ),
-    key(
-        "gateway.terminationGracePeriod",
-        Scalar,
-        "gateway-deployment.yaml: `terminationGracePeriodSeconds`",
-    ),
-    key(
-        "gateway.gracefulShutdown.delay",
-        Scalar,
-        "gateway-configmap.yaml: `gracefulShutdown.delay`",
-    ),
-    key(
-        "gateway.gracefulShutdown.unit",
-        Scalar,
-        "gateway-configmap.yaml: `gracefulShutdown.unit`",
-    ),
-    key(
-        "gateway.ratelimit.redis.host",
-        Scalar,
-        "gateway-configmap.yaml: `redis.host` when top-level ratelimit.type is redis",
-    ),
-    key(
-        "gateway.ratelimit.redis.port",
-        Scalar,
-        "gateway-configmap.yaml: `redis.port` when top-level ratelimit.type is redis",
-    ),
-    key(
-        "gateway.ratelimit.redis.username",
-        Scalar,
-        "gateway-configmap.yaml: `redis.username` when set",
-    ),
-    key(
-        "gateway.ratelimit.redis.ssl",
-        Scalar,
-        "gateway-configmap.yaml: `redis.ssl` and its TLS settings when true",
-    ),
-    key(
-        "gateway.ratelimit.redis.sentinel.master",
-        Scalar,
-        "gateway-configmap.yaml: `sentinel.master` when sentinel.nodes is not empty",
-    ),
-    key(
-        "gateway.ratelimit.redis.sentinel.nodes[].host",
-        Scalar,
-        "gateway-configmap.yaml: `range .Values.gateway.ratelimit.redis.sentinel.nodes` renders `- host:`",
-    ),
-    key(
-        "gateway.ratelimit.redis.sentinel.nodes[].port",
-        Scalar,
-        "gateway-configmap.yaml: `range .Values.gateway.ratelimit.redis.sentinel.nodes` renders `port:`",
-    ),
-    key(
-        "gateway.extraVolumes",
-        YamlText,
-        "gateway-deployment.yaml: `tpl .Values.gateway.extraVolumes` appended to the pod volumes",
-    ),
-    key(
-        "gateway.extraVolumeMounts",
-        YamlText,
-        "gateway-deployment.yaml: `tpl .Values.gateway.extraVolumeMounts` appended to the gateway container's volumeMounts",
-    ),
-    ChartKey {
-        path: "gateway.extraInitContainers",
-        shape: YamlText,
-        fact: "gateway-deployment.yaml: `with .Values.gateway.extraInitContainers` / `tpl . $` appended to initContainers (read by the template, absent from values.yaml)",
-        in_values_yaml: false,
-    },
-];
-
-/// The env names through which the gateway reads its secrets; only `valueFrom.secretKeyRef` is
-/// acceptable for them.
-pub const SECRET_ENV_NAMES: [&str; 4] = [
-    "gravitee_ratelimit_redis_password",
-    "gravitee_ratelimit_redis_sentinel_password",
-    "gravitee_license_key",
-    "gravitee_cloud_token",
-];
+/// The env name the gateway reads its license key from (any layout).
+pub const LICENSE_KEY_ENV: &str = "gravitee_license_key";
+/// The env name the gateway reads its cloud token from (any layout).
+pub const CLOUD_TOKEN_ENV: &str = "gravitee_cloud_token";
 
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -357,12 +112,14 @@ pub enum ContractError {
     SingleSentinelNode,
     /// The Redis password in values.
     #[error(
-        "gateway.ratelimit.redis.password is set: the chart writes it verbatim and unquoted into the gateway ConfigMap (gravitee.yml): remove it and give `gravitee_ratelimit_redis_password` in gateway.env with valueFrom.secretKeyRef"
+        "gateway.ratelimit.redis.password is set: the chart writes it verbatim and unquoted into the gateway ConfigMap (gravitee.yml): remove it and give {env} in gateway.env with valueFrom.secretKeyRef",
+        env = env_by_layout(gatehouse_chart_contract::ChartLayout::redis_password_env)
     )]
     RedisPasswordInValues,
     /// A Sentinel password in values (never rendered).
     #[error(
-        "gateway.ratelimit.redis.sentinel.password is ignored by the chart (no template renders it), and it is a secret in values: remove it and give `gravitee_ratelimit_redis_sentinel_password` in gateway.env with valueFrom.secretKeyRef"
+        "gateway.ratelimit.redis.sentinel.password is ignored by the chart (no template renders it), and it is a secret in values: remove it and give {env} in gateway.env with valueFrom.secretKeyRef",
+        env = env_by_layout(gatehouse_chart_contract::ChartLayout::sentinel_password_env)
     )]
     SentinelPasswordInValues,
     /// `license.key` in values.
@@ -512,11 +269,6 @@ impl Report {
     pub fn is_ok(&self) -> bool {
         self.errors().next().is_none()
     }
-}
-
-/// The rule for an exact path.
-pub fn rule(path: &str) -> Option<&'static ChartKey> {
-    CHART_KEYS.iter().find(|k| k.path == path)
 }
 
 /// Every path of a document as the contract sees it: leaves, with `[]` for list items, stopping
@@ -790,7 +542,7 @@ fn env_checks(index: usize, item: &Value, findings: &mut Vec<ContractError>) {
         return;
     }
     let lower = name.to_ascii_lowercase();
-    if SECRET_ENV_NAMES.contains(&lower.as_str()) {
+    if secret_env_names().contains(&lower.as_str()) {
         findings.push(ContractError::LiteralSecretEnv {
             index,
             name: name.to_string(),

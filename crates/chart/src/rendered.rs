@@ -13,47 +13,9 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::contract::SECRET_ENV_NAMES;
+use crate::contract::secret_env_names;
 
-/// Where the rendered `gravitee.yml` keeps the rate-limit repository.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChartLayout {
-    /// Chart 4.9.x and older: top-level `ratelimit:`.
-    V4_9,
-    /// Chart 4.12 and newer: `repositories.ratelimit:`.
-    V4_12,
-}
-
-impl ChartLayout {
-    /// The layout of a chart version (`4.9.32`, `4.12`): 4.12 and later nest under `repositories`.
-    pub fn of_version(version: &str) -> Option<ChartLayout> {
-        let mut parts = version.trim().trim_start_matches('v').split('.');
-        let major: u32 = parts.next()?.parse().ok()?;
-        let minor: u32 = parts
-            .next()
-            .map(|m| {
-                m.chars()
-                    .take_while(char::is_ascii_digit)
-                    .collect::<String>()
-            })
-            .unwrap_or_default()
-            .parse()
-            .ok()?;
-        Some(if (major, minor) >= (4, 12) {
-            ChartLayout::V4_12
-        } else {
-            ChartLayout::V4_9
-        })
-    }
-
-    /// The path of the rate-limit block in `gravitee.yml`.
-    pub fn ratelimit_path(self) -> &'static str {
-        match self {
-            ChartLayout::V4_9 => "ratelimit",
-            ChartLayout::V4_12 => "repositories.ratelimit",
-        }
-    }
-}
+pub use gatehouse_chart_contract::ChartLayout;
 
 /// A way to render a chart offline.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -464,7 +426,7 @@ pub fn check_manifests(
             .collect();
         for var in &env {
             let var_name = var.get("name").and_then(Value::as_str).unwrap_or_default();
-            if SECRET_ENV_NAMES.contains(&var_name.to_ascii_lowercase().as_str())
+            if secret_env_names().contains(&var_name.to_ascii_lowercase().as_str())
                 && var.pointer("/valueFrom/secretKeyRef").is_none()
             {
                 errors.push(RenderedError::SecretEnvNotFromSecret {

@@ -3,14 +3,94 @@
 
 mod common;
 
+use gatehouse_chart::ChartLayout;
 use gatehouse_chart::contract::{
     CHART_KEYS, ContractError, Shape, check, document_paths, pass_through_parent, rule,
 };
-use gatehouse_chart::{Severity, ValuesPaths};
-use gatehouse_model::Deployment;
+use gatehouse_chart::{Severity, SupportedChart};
 use gatehouse_model::arbitrary::valid_deployment;
+use gatehouse_model::{Deployment, SecretRole};
 use proptest::prelude::*;
 use serde_json::Value;
+
+/// The names of the env entries that read the Redis password's Secret key.
+fn password_env_names(d: &Deployment) -> Vec<String> {
+    let valid = d.clone().validated().expect("valid model");
+    let secret = d
+        .secret_key_ref(SecretRole::RedisPassword)
+        .expect("the password has a source");
+    gatehouse_render::render(&valid)
+        .helm
+        .values
+        .gateway
+        .env
+        .iter()
+        .filter(|e| {
+            e.value_from
+                .as_ref()
+                .and_then(|v| v.secret_key_ref.as_ref())
+                .is_some_and(|r| r.name == secret.name && r.key == secret.key)
+        })
+        .map(|e| e.name.clone())
+        .collect()
+}
+
+/// The password env names the gateway of `d`'s chart line reads.
+fn expected_password_envs(d: &Deployment) -> Vec<String> {
+    let layout = ChartLayout::of_version(&d.gateway.version).expect("supported line");
+    let mut names = vec![layout.redis_password_env().to_string()];
+    if d.redis.sentinel.auth {
+        names.push(layout.sentinel_password_env().to_string());
+    }
+    names
+}
+
+#[test]
+fn every_password_env_render_emits_is_the_one_its_chart_line_reads() {
+    let mut seen = std::collections::BTreeSet::new();
+    for chart in gatehouse_chart::SUPPORTED {
+        for auth in [false, true] {
+            let mut d = Deployment::guide_example().with_gateway_version(chart.imported_from);
+            d.redis.sentinel.auth = auth;
+            let names = password_env_names(&d);
+            assert_eq!(names, expected_password_envs(&d), "{}", chart.line);
+            seen.extend(names);
+        }
+    }
+    // 4.12 reads `repositories.ratelimit.*`; the older lines the top-level `ratelimit.*`.
+    assert_eq!(
+        seen.into_iter().collect::<Vec<_>>(),
+        [
+            "gravitee_ratelimit_redis_password",
+            "gravitee_ratelimit_redis_sentinel_password",
+            "gravitee_repositories_ratelimit_redis_password",
+            "gravitee_repositories_ratelimit_redis_sentinel_password",
+        ]
+    );
+}
+
+#[test]
+fn the_redis_timeouts_are_emitted_for_every_chart_line() {
+    for chart in gatehouse_chart::SUPPORTED {
+        let d = Deployment::guide_example().with_gateway_version(chart.imported_from);
+        let values = values_of(&d);
+        let redis = &values["gateway"]["ratelimit"]["redis"];
+        assert_eq!(
+            redis["operation"]["timeout"],
+            gatehouse_render::helm::REDIS_OPERATION_TIMEOUT_MS
+        );
+        assert_eq!(
+            redis["tcp"]["connectTimeout"],
+            gatehouse_render::helm::REDIS_CONNECT_TIMEOUT_MS
+        );
+        for path in [
+            "gateway.ratelimit.redis.operation.timeout",
+            "gateway.ratelimit.redis.tcp.connectTimeout",
+        ] {
+            assert!(chart.declares(path), "{}: {path}", chart.line);
+        }
+    }
+}
 
 fn values_of(d: &Deployment) -> Value {
     let valid = d.clone().validated().expect("valid model");
@@ -26,13 +106,13 @@ fn with_checksummed_plugin(mut d: Deployment) -> Deployment {
 }
 
 /// Every path of `values` that lands where the chart (per its values.yaml) does not look.
-fn ignored_by_chart(values: &Value, chart: &ValuesPaths) -> Vec<String> {
+fn ignored_by_chart(values: &Value, chart: &SupportedChart) -> Vec<String> {
     document_paths(values)
         .into_iter()
         .filter(|path| {
-            let documented = chart.contains(path);
+            let documented = chart.declares(path);
             let under_pass_through =
-                pass_through_parent(path).is_some_and(|parent| chart.contains(parent.path));
+                pass_through_parent(path).is_some_and(|parent| chart.declares(parent.path));
             let template_only = rule(path).is_some_and(|r| !r.in_values_yaml);
             !(documented || under_pass_through || template_only)
         })
@@ -40,10 +120,12 @@ fn ignored_by_chart(values: &Value, chart: &ValuesPaths) -> Vec<String> {
 }
 
 #[test]
-fn every_contract_key_is_in_both_values_files_except_the_template_only_ones() {
-    for (label, chart) in common::chart_paths() {
+fn every_contract_key_is_in_every_values_file_except_the_template_only_ones() {
+    for (label, chart) in common::charts() {
         for key in CHART_KEYS {
-            let shown = chart.contains(key.path);
+            // Declared itself, or below a declared map the chart passes through whole.
+            let shown = chart.declares(key.path)
+                || pass_through_parent(key.path).is_some_and(|p| chart.declares(p.path));
             assert_eq!(
                 shown,
                 key.in_values_yaml,
@@ -58,11 +140,14 @@ fn every_contract_key_is_in_both_values_files_except_the_template_only_ones() {
 
 #[test]
 fn the_example_values_land_only_on_paths_the_chart_documents() {
-    let charts = common::chart_paths();
-    for d in [
-        Deployment::guide_example(),
-        with_checksummed_plugin(Deployment::guide_example()),
-    ] {
+    let charts = common::charts();
+    let mut models = Vec::new();
+    for (version, _) in &charts {
+        let example = Deployment::guide_example().with_gateway_version(*version);
+        models.push(with_checksummed_plugin(example.clone()));
+        models.push(example);
+    }
+    for d in models {
         let values = values_of(&d);
         for (label, chart) in &charts {
             assert_eq!(
@@ -86,7 +171,7 @@ fn the_example_values_land_only_on_paths_the_chart_documents() {
 
 #[test]
 fn a_value_on_an_ignored_path_is_caught() {
-    let charts = common::chart_paths();
+    let charts = common::charts();
     let mut values = values_of(&Deployment::guide_example());
     values["gateway"]["ratelimit"]["type"] = "redis".into();
     values["gateway"]["replicas"] = 3.into();
@@ -163,7 +248,7 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
     #[test]
     fn generated_values_land_only_on_documented_paths_and_pass_the_contract(d in valid_deployment()) {
-        let charts = common::chart_paths();
+        let charts = common::charts();
         let values = values_of(&d);
         for (label, chart) in &charts {
             let ignored = ignored_by_chart(&values, chart);
@@ -171,6 +256,7 @@ proptest! {
         }
         let report = check(&values);
         prop_assert!(report.is_ok(), "{:#?}", report.findings);
+        prop_assert_eq!(password_env_names(&d), expected_password_envs(&d));
         for warning in report.warnings() {
             // A plain env variable the user named like a secret, or plugins without checksum, are
             // worth a warning, as is a single Sentinel (the model warns too); nothing else is.
@@ -216,7 +302,7 @@ fn the_guide_values_are_rejected_with_each_defect_named() {
     // No message repeats a secret of the guide.
     for finding in &report.findings {
         let text = finding.to_string();
-        for secret in ["myredispassword", "LICENSE KEY", "CLOUD TOKEN"] {
+        for secret in common::GUIDE_SECRETS {
             assert!(!text.contains(secret), "{text}");
         }
     }
@@ -231,8 +317,8 @@ fn the_guide_values_are_rejected_with_each_defect_named() {
 #[test]
 fn the_guide_values_put_a_value_on_a_path_the_chart_ignores() {
     let values = common::guide_values();
-    for (label, chart) in common::chart_paths() {
-        let ignored = ignored_by_chart(&values, &chart);
+    for (label, chart) in common::charts() {
+        let ignored = ignored_by_chart(&values, chart);
         assert!(
             ignored.contains(&"gateway.ratelimit.type".to_string()),
             "{label}: {ignored:?}"
@@ -258,11 +344,11 @@ fn free_form_and_raw_keys_are_the_only_ones_not_checked_leaf_by_leaf() {
         [
             "gateway.podAnnotations",
             "gateway.additionalPlugins",
-            "gateway.env",
-            "gateway.deployment.envFrom",
+            "gateway.extraInitContainers",
             "gateway.extraVolumes",
             "gateway.extraVolumeMounts",
-            "gateway.extraInitContainers"
+            "gateway.env",
+            "gateway.deployment.envFrom",
         ]
     );
 }

@@ -122,7 +122,7 @@ prop_compose! {
         redis_password in secret_source(true),
         license in option::of(secret_source(false)),
         token in secret_source(false),
-        version in (0u32..20, 0u32..20, 0u32..40),
+        version in (proptest::sample::select(gatehouse_chart_contract::SUPPORTED), 0u32..40),
         gateway_replicas in 1u32..6,
         pull_policy in proptest::sample::select(vec![PullPolicy::IfNotPresent, PullPolicy::Always, PullPolicy::Never]),
         service_type in proptest::sample::select(vec![ServiceType::ClusterIP, ServiceType::NodePort, ServiceType::LoadBalancer]),
@@ -158,7 +158,7 @@ prop_compose! {
         d.redis.resources = redis_resources;
         d.gateway.license_key = license;
         d.gateway.cloud_token = token;
-        d.gateway.version = format!("{}.{}.{}", version.0, version.1, version.2);
+        d.gateway.version = format!("{}.{}", version.0.line, version.1);
         d.gateway.replicas = gateway_replicas;
         d.gateway.image.pull_policy = pull_policy;
         d.gateway.service.service_type = service_type;

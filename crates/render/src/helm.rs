@@ -1,9 +1,12 @@
-//! The values for the `graviteeio/apim` chart, as a typed struct.
+//! The values for the `graviteeio/apim` chart, as typed structs.
 //!
-//! Only keys the chart reads are here (see `../shared/notes/gravitee-chart-facts.md`): rate limiting
-//! is chosen by the TOP-LEVEL `ratelimit.type`; the Sentinel connection sits under
-//! `gateway.ratelimit.redis.sentinel`; secrets reach the gateway only as `gateway.env` entries with
-//! `valueFrom.secretKeyRef`, never as values.
+//! The types are generated at build time from the chart contract data
+//! (`crates/chart-contract/contract/emitted.yaml`): only keys that every supported chart line
+//! declares (or that a template reads, marked so in the data) can be fields, and the build fails
+//! naming the key and the chart version otherwise. Rate limiting is chosen by the TOP-LEVEL
+//! `ratelimit.type`; the Sentinel connection sits under `gateway.ratelimit.redis.sentinel`;
+//! secrets reach the gateway only as `gateway.env` entries with `valueFrom.secretKeyRef`, never as
+//! values, under the env names the chart line's `gravitee.yml` layout makes the gateway read.
 
 use std::collections::BTreeMap;
 
@@ -13,17 +16,14 @@ use k8s_openapi::api::core::v1::{
     SecretKeySelector, SecurityContext, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
-use serde::{Deserialize, Serialize};
 
 use crate::names::Names;
 
-/// Env variable through which the gateway reads the Redis password.
-pub const ENV_REDIS_PASSWORD: &str = "gravitee_ratelimit_redis_password";
-/// Env variable through which the gateway reads the Sentinel password.
-pub const ENV_SENTINEL_PASSWORD: &str = "gravitee_ratelimit_redis_sentinel_password";
-/// Env variable through which the gateway reads the license key.
+pub use gatehouse_chart_contract::ChartLayout;
+
+/// Env variable through which the gateway reads the license key (every chart line).
 pub const ENV_LICENSE_KEY: &str = "gravitee_license_key";
-/// Env variable through which the gateway reads the cloud token.
+/// Env variable through which the gateway reads the cloud token (every chart line).
 pub const ENV_CLOUD_TOKEN: &str = "gravitee_cloud_token";
 /// Name of the plugin verifier init container and of its volume.
 pub const PLUGIN_VOLUME: &str = "gatehouse-verified-plugins";
@@ -36,31 +36,28 @@ pub const CHART_REPOSITORY: &str = "https://helm.gravitee.io";
 /// Chart name.
 pub const CHART_NAME: &str = "apim";
 
-/// Top-level values of the chart.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct GatewayValues {
-    /// Management API: off for a hybrid gateway.
-    pub api: Toggle,
-    /// Developer portal: off.
-    pub portal: Toggle,
-    /// Console UI: off.
-    pub ui: Toggle,
-    /// Alert engine: off.
-    pub alerts: Toggle,
-    /// The rate-limit repository type: the ONLY key the chart reads for it.
-    pub ratelimit: RateLimitType,
-    /// The gateway.
-    pub gateway: GatewaySection,
+/// How long (ms) the gateway waits for one rate-limit call to Redis
+/// (`gateway.ratelimit.redis.operation.timeout`). A frozen or partitioned master accepts the
+/// request and never answers; the call then gives up after this long and the API call goes on
+/// without the rate-limit check rather than hanging. It is the gateway's own default, pinned so
+/// that the rendered `gravitee.yml` states it and a changed default upstream cannot lengthen it.
+pub const REDIS_OPERATION_TIMEOUT_MS: u32 = 10;
+/// How long (ms) the gateway waits to open a connection to Redis or a Sentinel
+/// (`gateway.ratelimit.redis.tcp.connectTimeout`; the gateway's default is 5000). In-cluster
+/// connections open in milliseconds; a pod that is gone or cut off holds the reconnect for the
+/// whole timeout, so 2 s lets the client move on to the next Sentinel and the new master sooner.
+pub const REDIS_CONNECT_TIMEOUT_MS: u32 = 2000;
+
+/// The chart values types, generated from the contract data (see the module docs).
+mod generated {
+    use std::collections::BTreeMap;
+
+    use k8s_openapi::api::core::v1::{EnvVar, ResourceRequirements};
+
+    include!(env!("GATEHOUSE_CHART_VALUES_RS"));
 }
 
-/// `{enabled: bool}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Toggle {
-    /// Whether the component is on.
-    pub enabled: bool,
-}
+pub use generated::*;
 
 impl Toggle {
     const OFF: Toggle = Toggle { enabled: false };
@@ -69,208 +66,10 @@ impl Toggle {
     }
 }
 
-/// Top-level `ratelimit`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RateLimitType {
-    /// `redis`.
-    #[serde(rename = "type")]
-    pub kind: String,
-}
-
-/// `gateway:`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct GatewaySection {
-    /// Pods.
-    pub replica_count: u32,
-    /// Image.
-    pub image: Image,
-    /// HPA.
-    pub autoscaling: Toggle,
-    /// Pod annotations (free-form).
-    pub pod_annotations: BTreeMap<String, String>,
-    /// Plugin URLs the chart's own init container downloads (unchecked `wget` in `sh -c`): only
-    /// when no plugin has a sha256.
-    #[serde(skip_serializing_if = "Vec::is_empty", default)]
-    pub additional_plugins: Vec<String>,
-    /// Init containers (YAML text, inserted by the chart with `tpl`): the plugin verifier.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub extra_init_containers: Option<String>,
-    /// Extra pod volumes (YAML text): the verified plugins' emptyDir.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub extra_volumes: Option<String>,
-    /// Extra gateway container volume mounts (YAML text): the verified plugins' dir.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub extra_volume_mounts: Option<String>,
-    /// Environment: plain values and `secretKeyRef`s.
-    pub env: Vec<EnvVar>,
-    /// Internal services.
-    pub services: Services,
-    /// The Service.
-    pub service: ServiceValues,
-    /// Ingress.
-    pub ingress: Toggle,
-    /// Resources.
-    pub resources: ResourceRequirements,
-    /// Deployment settings.
-    pub deployment: DeploymentValues,
-    /// Reporters.
-    pub reporters: ReporterValues,
-    /// `terminationGracePeriodSeconds`.
-    pub termination_grace_period: u32,
-    /// Graceful shutdown delay.
-    pub graceful_shutdown: GracefulShutdown,
-    /// Rate-limit connection.
-    pub ratelimit: GatewayRateLimit,
-}
-
-/// `gateway.image`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Image {
-    /// Repository.
-    pub repository: String,
-    /// Tag (the gateway version).
-    pub tag: String,
-    /// Pull policy.
-    pub pull_policy: String,
-}
-
-/// `gateway.services`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Services {
-    /// Metrics.
-    pub metrics: MetricsService,
-    /// Core services.
-    pub core: CoreService,
-    /// API sync.
-    pub sync: SyncService,
-    /// Bridge server.
-    pub bridge: Toggle,
-}
-
-/// `gateway.services.metrics`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MetricsService {
-    /// Metrics on.
-    pub enabled: bool,
-    /// Prometheus endpoint.
-    pub prometheus: Toggle,
-}
-
-/// `gateway.services.core`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CoreService {
-    /// Core HTTP service.
-    pub http: Toggle,
-}
-
-/// `gateway.services.sync`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SyncService {
-    /// Kubernetes sync.
-    pub kubernetes: Toggle,
-}
-
-/// `gateway.service`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ServiceValues {
-    /// Service type.
-    #[serde(rename = "type")]
-    pub service_type: String,
-    /// Port of the Service.
-    pub external_port: u16,
-}
-
-/// `gateway.deployment`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct DeploymentValues {
-    /// Old ReplicaSets kept.
-    pub revision_history_limit: u32,
-    /// Update strategy.
-    pub strategy: Strategy,
-}
-
-/// `gateway.deployment.strategy`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Strategy {
-    /// `RollingUpdate`.
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// Rolling update parameters.
-    pub rolling_update: RollingUpdate,
-}
-
-/// `gateway.deployment.strategy.rollingUpdate`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct RollingUpdate {
-    /// Pods that may be unavailable during an update.
-    pub max_unavailable: u32,
-}
-
-/// `gateway.reporters`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ReporterValues {
-    /// File reporter.
-    pub file: Toggle,
-    /// Elasticsearch reporter (`es.enabled` is read by nothing; this is the switch).
-    pub elasticsearch: Toggle,
-}
-
-/// `gateway.gracefulShutdown`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GracefulShutdown {
-    /// Delay.
-    pub delay: u32,
-    /// Unit of the delay.
-    pub unit: String,
-}
-
-/// `gateway.ratelimit`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GatewayRateLimit {
-    /// Redis connection.
-    pub redis: RedisConnection,
-}
-
-/// `gateway.ratelimit.redis` (no password: it comes from `gateway.env`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RedisConnection {
-    /// Sentinel mode.
-    pub sentinel: SentinelConnection,
-}
-
-/// `gateway.ratelimit.redis.sentinel`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SentinelConnection {
-    /// Master group name.
-    pub master: String,
-    /// The Sentinels.
-    pub nodes: Vec<SentinelNode>,
-}
-
-/// One Sentinel address.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SentinelNode {
-    /// Host name.
-    pub host: String,
-    /// Port.
-    pub port: u16,
+/// The `gravitee.yml` layout of the deployment's chart line (its gateway version).
+pub fn chart_layout(d: &Deployment) -> ChartLayout {
+    ChartLayout::of_version(&d.gateway.version)
+        .expect("a validated model's gateway version is a supported chart line")
 }
 
 /// An env entry reading one key of a Secret.
@@ -308,12 +107,13 @@ pub fn resource_requirements(resources: &gatehouse_model::Resources) -> Resource
 pub fn gateway_values(d: &Deployment, names: &Names) -> GatewayValues {
     let g = &d.gateway;
     let mut env: Vec<EnvVar> = Vec::new();
+    let layout = chart_layout(d);
     let redis_secret = d
         .secret_key_ref(SecretRole::RedisPassword)
         .expect("the Redis password always has a source");
-    env.push(secret_env(ENV_REDIS_PASSWORD, &redis_secret));
+    env.push(secret_env(layout.redis_password_env(), &redis_secret));
     if d.redis.sentinel.auth {
-        env.push(secret_env(ENV_SENTINEL_PASSWORD, &redis_secret));
+        env.push(secret_env(layout.sentinel_password_env(), &redis_secret));
     }
     if let Some(license) = d.secret_key_ref(SecretRole::LicenseKey) {
         env.push(secret_env(ENV_LICENSE_KEY, &license));
@@ -380,7 +180,7 @@ pub fn gateway_values(d: &Deployment, names: &Names) -> GatewayValues {
                 bridge: Toggle::from(g.services.bridge),
             },
             service: ServiceValues {
-                service_type: g.service.service_type.as_str().into(),
+                kind: g.service.service_type.as_str().into(),
                 external_port: g.service.port,
             },
             ingress: Toggle::from(g.ingress),
@@ -413,6 +213,12 @@ pub fn gateway_values(d: &Deployment, names: &Names) -> GatewayValues {
                                 port: names.sentinel_port,
                             })
                             .collect(),
+                    },
+                    operation: RedisOperation {
+                        timeout: REDIS_OPERATION_TIMEOUT_MS,
+                    },
+                    tcp: RedisTcp {
+                        connect_timeout: REDIS_CONNECT_TIMEOUT_MS,
                     },
                 },
             },

@@ -4,7 +4,6 @@ use std::collections::BTreeMap;
 
 use gatehouse_model::arbitrary::{mutated_deployment, valid_deployment};
 use gatehouse_model::{Deployment, SecretRole, Severity};
-use gatehouse_render::helm::{ENV_REDIS_PASSWORD, ENV_SENTINEL_PASSWORD};
 use gatehouse_render::{Format, KubeObject, Rendered, render};
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{ConfigMap, EnvVar, Service};
@@ -237,7 +236,8 @@ fn assert_cross_object_invariants(d: &Deployment, r: &Rendered) {
         .unwrap();
     assert!(quorum >= 1 && quorum as i32 <= sentinel_set.spec.as_ref().unwrap().replicas.unwrap());
 
-    let gateway_ref = secret_ref_of(&values.gateway.env, ENV_REDIS_PASSWORD)
+    let layout = gatehouse_render::helm::chart_layout(d);
+    let gateway_ref = secret_ref_of(&values.gateway.env, layout.redis_password_env())
         .expect("gateway reads the password from a Secret");
     for set in statefulsets(r) {
         assert_eq!(
@@ -247,7 +247,7 @@ fn assert_cross_object_invariants(d: &Deployment, r: &Rendered) {
         );
     }
     assert_eq!(
-        secret_ref_of(&values.gateway.env, ENV_SENTINEL_PASSWORD).is_some(),
+        secret_ref_of(&values.gateway.env, layout.sentinel_password_env()).is_some(),
         d.redis.sentinel.auth,
         "the Sentinel password is passed exactly when Sentinel auth is on"
     );

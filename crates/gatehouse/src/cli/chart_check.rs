@@ -1,9 +1,10 @@
 //! `gatehouse chart-check`: checks a values file against the chart contract and, with
 //! `--chart DIR`, renders that chart offline and checks what it rendered.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use gatehouse_chart::contract::{self, SECRET_ENV_NAMES};
+use gatehouse_chart::contract::{self, CLOUD_TOKEN_ENV, LICENSE_KEY_ENV};
 use gatehouse_chart::rendered::{self, ChartLayout, Expected, Renderer};
 use gatehouse_chart::{Severity, ValuesPaths};
 use serde_json::Value;
@@ -16,8 +17,12 @@ use super::error::CliError;
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// The values file to check (written by `render` or by hand).
-    #[arg(long)]
-    values: PathBuf,
+    #[arg(long, required_unless_present = "schema")]
+    values: Option<PathBuf>,
+    /// Print the JSON schema of a hand-written values file for this chart version (e.g. 4.12):
+    /// every key that version's values.yaml declares, with its type; nothing is checked.
+    #[arg(long, value_name = "CHART_VERSION", conflicts_with_all = ["values", "chart", "config"])]
+    schema: Option<String>,
     /// A graviteeio/apim chart directory: also render it (helm or helm-python-sdk) and check the
     /// rendered gravitee.yml and Deployment; its values.yaml then tells which keys exist.
     #[arg(long)]
@@ -42,9 +47,26 @@ pub struct Args {
 
 /// Runs the check; an error when the values or the rendered chart have an error-level finding.
 pub fn run(args: Args, globals: &Globals) -> Result<std::process::ExitCode, CliError> {
-    let text = std::fs::read_to_string(&args.values).map_err(|source| CliError::Io {
+    if let Some(version) = &args.schema {
+        let chart = gatehouse_chart::supported_chart(version).ok_or_else(|| {
+            CliError::ChartCheck(
+                format!("--schema {version} is not a supported chart version"),
+                format!("use one of {}", gatehouse_chart_contract_lines()),
+            )
+        })?;
+        let schema = gatehouse_chart::schema::values_schema(chart);
+        let text = serde_json::to_string_pretty(&schema).expect("a JSON value serializes");
+        // A reader that stops early (`| head`) is not an error of ours.
+        let _ = writeln!(std::io::stdout().lock(), "{text}");
+        return Ok(std::process::ExitCode::SUCCESS);
+    }
+    let values_file = args
+        .values
+        .clone()
+        .expect("clap requires --values without --schema");
+    let text = std::fs::read_to_string(&values_file).map_err(|source| CliError::Io {
         action: "read",
-        path: args.values.clone(),
+        path: values_file.clone(),
         source,
     })?;
     let values: Value = serde_saphyr::from_str(&text).map_err(|e| {
@@ -61,7 +83,7 @@ pub fn run(args: Args, globals: &Globals) -> Result<std::process::ExitCode, CliE
             })
             .unwrap_or_default();
         CliError::ChartCheck(
-            format!("cannot parse {} as YAML {position}", args.values.display()),
+            format!("cannot parse {} as YAML {position}", values_file.display()),
             "fix the YAML syntax there (the parser's message is not shown because it may quote a secret)".into(),
         )
     })?;
@@ -73,7 +95,12 @@ pub fn run(args: Args, globals: &Globals) -> Result<std::process::ExitCode, CliE
                 path: file.clone(),
                 source,
             })?;
-            Some(ValuesPaths::from_values_yaml(&text))
+            Some(ValuesPaths::from_values_yaml(&text).map_err(|e| {
+                CliError::ChartCheck(
+                    format!("{}: {e}", file.display()),
+                    "point --chart at an unpacked graviteeio/apim chart".into(),
+                )
+            })?)
         }
         None => None,
     };
@@ -92,11 +119,11 @@ pub fn run(args: Args, globals: &Globals) -> Result<std::process::ExitCode, CliE
     }
     eprintln!(
         "chart-check {}: {errors} error(s), {warnings} warning(s)",
-        args.values.display()
+        values_file.display()
     );
     if errors > 0 {
         return Err(CliError::ChartCheck(
-            format!("{} does not meet the chart contract", args.values.display()),
+            format!("{} does not meet the chart contract", values_file.display()),
             "fix the findings listed above; each says what the chart reads instead".into(),
         ));
     }
@@ -112,8 +139,8 @@ fn check_rendered(
     let layout = match &args.chart_version {
         Some(v) => ChartLayout::of_version(v).ok_or_else(|| {
             CliError::ChartCheck(
-                format!("--chart-version {v} is not a chart version"),
-                "write MAJOR.MINOR, e.g. 4.9 or 4.12".into(),
+                format!("--chart-version {v} is not a supported chart version"),
+                format!("use one of {}", gatehouse_chart_contract_lines()),
             )
         })?,
         None => chart_layout(dir)?,
@@ -121,7 +148,13 @@ fn check_rendered(
     let renderer =
         Renderer::detect().ok_or(CliError::ChartRender(rendered::RenderError::NoRenderer))?;
     let objects = renderer
-        .render(dir, &args.values, values, &args.release, &args.namespace)
+        .render(
+            dir,
+            args.values.as_deref().expect("checked with --values"),
+            values,
+            &args.release,
+            &args.namespace,
+        )
         .map_err(CliError::ChartRender)?;
     let (expected, required): (Option<Expected>, Vec<&str>) = match &args.config {
         Some(config) => {
@@ -137,12 +170,14 @@ fn check_rendered(
                     .map(|i| (names.sentinel_pod_host(i), names.sentinel_port))
                     .collect(),
             };
-            let mut required = vec![SECRET_ENV_NAMES[0], SECRET_ENV_NAMES[3]];
+            // A validated model's gateway version is a supported chart line.
+            let config_layout = ChartLayout::of_version(&d.gateway.version).unwrap_or(layout);
+            let mut required = vec![config_layout.redis_password_env(), CLOUD_TOKEN_ENV];
             if d.redis.sentinel.auth {
-                required.push(SECRET_ENV_NAMES[1]);
+                required.push(config_layout.sentinel_password_env());
             }
             if d.gateway.license_key.is_some() {
-                required.push(SECRET_ENV_NAMES[2]);
+                required.push(LICENSE_KEY_ENV);
             }
             (Some(expected), required)
         }
@@ -186,10 +221,19 @@ fn chart_layout(dir: &Path) -> Result<ChartLayout, CliError> {
     ChartLayout::of_version(version).ok_or_else(|| {
         CliError::ChartCheck(
             format!(
-                "{}: version `{version}` is not MAJOR.MINOR.PATCH",
+                "{}: chart version `{version}` is not a supported chart version",
                 file.display()
             ),
-            "pass --chart-version, e.g. 4.9".into(),
+            format!("use a chart of {}", gatehouse_chart_contract_lines()),
         )
     })
+}
+
+/// The supported chart lines, `4.9, 4.10, 4.11, 4.12`.
+fn gatehouse_chart_contract_lines() -> String {
+    gatehouse_chart::SUPPORTED
+        .iter()
+        .map(|c| c.line)
+        .collect::<Vec<_>>()
+        .join(", ")
 }

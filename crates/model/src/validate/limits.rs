@@ -119,7 +119,9 @@ impl Checker {
 
     /// The gateway version is both the image tag and the chart version: `MAJOR.MINOR.PATCH` with
     /// an optional `-prerelease`; build metadata (`+…`) is refused because image tags cannot
-    /// carry `+`.
+    /// carry `+`. Its `MAJOR.MINOR` must be a chart line gatehouse has a contract for
+    /// (gatehouse-chart-contract): the line selects the values keys and the secret env names
+    /// the gateway reads.
     pub(super) fn gateway_version(&mut self, version: &str) {
         const FIX: &str = "use MAJOR.MINOR.PATCH with an optional -prerelease (e.g. `4.9.0` or \
              `4.10.0-rc.1`): the gateway version of your Gravitee Cloud control plane";
@@ -134,6 +136,26 @@ impl Checker {
                 ),
                 FIX,
             ),
+            Ok(parsed) if gatehouse_chart_contract::supported_chart(version).is_none() => self
+                .error(
+                    "gateway.version",
+                    format!(
+                        "`{}` belongs to chart line {}.{}, which gatehouse has no chart contract \
+                         for (the keys the chart reads and the env names the gateway reads its \
+                         secrets from differ between lines)",
+                        shown(version),
+                        parsed.major,
+                        parsed.minor
+                    ),
+                    format!(
+                        "use a gateway version of a supported line: {} (e.g. `{}`)",
+                        gatehouse_chart_contract::supported_lines(),
+                        gatehouse_chart_contract::SUPPORTED
+                            .last()
+                            .map(|c| c.imported_from)
+                            .unwrap_or_default()
+                    ),
+                ),
             Ok(_) => {}
             Err(_) => self.error(
                 "gateway.version",
@@ -216,7 +238,7 @@ mod tests {
 
     #[test]
     fn versions_follow_semver_without_build_metadata() {
-        for ok in ["4.9.0", "0.0.1", "10.20.30", "4.10.0-rc.1"] {
+        for ok in ["4.9.0", "4.11.25", "4.12.17", "4.10.0-rc.1"] {
             assert_eq!(
                 problem_at(
                     &Deployment::default().with_gateway_version(ok),
@@ -249,5 +271,20 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(text.contains("build metadata"), "{text}");
+    }
+
+    #[test]
+    fn a_version_without_a_chart_contract_is_refused_listing_the_supported_lines() {
+        for unsupported in ["4.8.3", "4.13.0", "3.20.1", "0.0.1"] {
+            let d = Deployment::default().with_gateway_version(unsupported);
+            assert_eq!(
+                problem_at(&d, "gateway.version"),
+                Some(Severity::Error),
+                "{unsupported}"
+            );
+            let text = d.validated().unwrap_err().to_string();
+            assert!(text.contains("no chart contract"), "{text}");
+            assert!(text.contains("4.9, 4.10, 4.11, 4.12"), "{text}");
+        }
     }
 }

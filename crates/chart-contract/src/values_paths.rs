@@ -3,8 +3,11 @@
 //! The `graviteeio/apim` chart has no values schema; its `values.yaml` is the only list of the keys
 //! the templates read, and many of them (e.g. `gateway.ratelimit.redis.sentinel.nodes`,
 //! `gateway.reporters.elasticsearch.enabled`, `gateway.deployment.revisionHistoryLimit`) appear
-//! there only as commented-out examples. [`ValuesPaths::from_values_yaml`] therefore reads the file
-//! line by line instead of parsing it as YAML:
+//! there only as commented-out examples. [`ValuesPaths::from_values_yaml`] therefore reads it twice:
+//!
+//! - the real keys (and the type of each value) come from serde-saphyr's parse of the file;
+//! - the commented-out keys come from a line scan (no YAML library reads comments), which also
+//!   follows the real lines only to know under which key a comment sits:
 //!
 //! - a line `key:` or `key: value` (or a list item `- key: value`) is a key at the column where the
 //!   key starts; its parent is the closest key above it with a smaller column;
@@ -21,12 +24,24 @@
 //! Prose that happens to look like `word:` can add a spurious path; that only makes the check more
 //! lenient, never stricter, and the contract test compares exact paths gatehouse emits.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
-/// The set of key paths (dot-separated, `[]` for list items) documented by one `values.yaml`.
+use serde_json::Value;
+
+use crate::ValueKind;
+
+/// The key paths (dot-separated, `[]` for list items) documented by one `values.yaml`, each with
+/// the type of its value.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ValuesPaths {
-    paths: BTreeSet<String>,
+    paths: BTreeMap<String, ValueKind>,
+}
+
+/// A `values.yaml` that is not YAML (its real keys cannot be read).
+#[derive(Debug, thiserror::Error)]
+#[error("the values.yaml is not valid YAML: {message}")]
+pub struct ValuesYamlError {
+    message: String,
 }
 
 #[derive(Debug, Clone)]
@@ -92,76 +107,176 @@ impl Stack {
 
 impl ValuesPaths {
     /// Reads every key path of a `values.yaml` text, commented-out example keys included.
-    pub fn from_values_yaml(text: &str) -> ValuesPaths {
-        let mut paths = BTreeSet::new();
-        let mut stack = Stack::default();
-        // Column (and commented-ness) of a key whose value is a block scalar: deeper lines are text.
-        let mut block_scalar: Option<(usize, bool)> = None;
-        for raw in text.lines() {
-            if let Some((column, commented)) = block_scalar {
-                let lead = raw.len() - raw.trim_start().len();
-                if raw.trim().is_empty() {
-                    continue;
-                }
-                let inside = if commented {
-                    Line::parse(raw).is_none_or(|l| l.commented && l.indent > column)
-                        && raw.trim_start().starts_with('#')
-                } else {
-                    lead > column
-                };
-                if inside {
-                    continue;
-                }
-                block_scalar = None;
+    pub fn from_values_yaml(text: &str) -> Result<ValuesPaths, ValuesYamlError> {
+        // The chart's values.yaml is mostly comments: do not hand them to the reader (its default
+        // lookahead buffer for comment events is too small for the chart's comment blocks).
+        let mut options = serde_saphyr::Options::default();
+        options.emit_comments = false;
+        let tree: Value =
+            serde_saphyr::from_str_with_options(text, options).map_err(|e| ValuesYamlError {
+                message: e.to_string().lines().next().unwrap_or_default().to_string(),
+            })?;
+        let mut paths = BTreeMap::new();
+        real_paths(&tree, "", &mut paths);
+        for (path, kind) in commented_paths(text) {
+            paths.entry(path).or_insert(kind);
+        }
+        // A key shown without a value whose children are shown is a map (or a list of maps).
+        let keys: Vec<String> = paths.keys().cloned().collect();
+        for path in keys.clone() {
+            if paths[&path] != ValueKind::Null {
+                continue;
             }
-            let Some(line) = Line::parse(raw) else {
+            let item = format!("{path}[].");
+            let child = format!("{path}.");
+            let kind = if keys.iter().any(|k| k.starts_with(&item)) {
+                ValueKind::List
+            } else if keys.iter().any(|k| k.starts_with(&child)) {
+                ValueKind::Map
+            } else {
                 continue;
             };
-            let parent = stack.parent_for(&line);
-            let mut holder = parent.clone();
-            if line.list_item {
-                let item_path = format!("{}[]", parent.as_deref().unwrap_or(""));
-                stack.push(
-                    line.commented,
-                    Open {
-                        indent: line.indent,
-                        path: item_path.clone(),
-                        item: true,
-                    },
-                );
-                holder = Some(item_path);
+            paths.insert(path, kind);
+        }
+        Ok(ValuesPaths { paths })
+    }
+}
+
+/// Every path of the parsed document with the type of its value.
+fn real_paths(value: &Value, path: &str, out: &mut BTreeMap<String, ValueKind>) {
+    let join = |key: &str| {
+        if path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map {
+                let child_path = join(key);
+                out.insert(child_path.clone(), kind_of(child));
+                real_paths(child, &child_path, out);
             }
-            let Some(key) = line.key else {
+        }
+        Value::Array(items) => {
+            for item in items.iter().filter(|i| i.is_object()) {
+                real_paths(item, &format!("{path}[]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn kind_of(value: &Value) -> ValueKind {
+    match value {
+        Value::Object(_) => ValueKind::Map,
+        Value::Array(_) => ValueKind::List,
+        Value::String(_) => ValueKind::String,
+        Value::Bool(_) => ValueKind::Bool,
+        Value::Number(n) if n.is_f64() => ValueKind::Float,
+        Value::Number(_) => ValueKind::Int,
+        Value::Null => ValueKind::Null,
+    }
+}
+
+/// The type an example value written after a commented-out key shows.
+fn example_kind(value: &str) -> ValueKind {
+    match value.chars().next() {
+        None => ValueKind::Null,
+        Some('[') => ValueKind::List,
+        Some('{') => ValueKind::Map,
+        Some('|' | '>') => ValueKind::String,
+        _ => serde_saphyr::from_str::<Value>(value)
+            .map(|v| kind_of(&v))
+            .unwrap_or(ValueKind::String),
+    }
+}
+
+/// The commented-out keys, found by the line scan.
+fn commented_paths(text: &str) -> Vec<(String, ValueKind)> {
+    let mut paths = Vec::new();
+    let mut stack = Stack::default();
+    // Column (and commented-ness) of a key whose value is a block scalar: deeper lines are text.
+    let mut block_scalar: Option<(usize, bool)> = None;
+    for raw in text.lines() {
+        if let Some((column, commented)) = block_scalar {
+            let lead = raw.len() - raw.trim_start().len();
+            if raw.trim().is_empty() {
                 continue;
-            };
-            let path = match holder {
-                Some(holder) => format!("{holder}.{key}"),
-                None => key.to_string(),
-            };
-            paths.insert(path.clone());
-            if line.block_scalar {
-                block_scalar = Some((line.key_indent, line.commented));
             }
+            let inside = if commented {
+                Line::parse(raw).is_none_or(|l| l.commented && l.indent > column)
+                    && raw.trim_start().starts_with('#')
+            } else {
+                lead > column
+            };
+            if inside {
+                continue;
+            }
+            block_scalar = None;
+        }
+        let Some(line) = Line::parse(raw) else {
+            continue;
+        };
+        let parent = stack.parent_for(&line);
+        let mut holder = parent.clone();
+        if line.list_item {
+            let item_path = format!("{}[]", parent.as_deref().unwrap_or(""));
             stack.push(
                 line.commented,
                 Open {
-                    indent: line.key_indent,
-                    path,
-                    item: false,
+                    indent: line.indent,
+                    path: item_path.clone(),
+                    item: true,
                 },
             );
+            holder = Some(item_path);
         }
-        ValuesPaths { paths }
+        let Some(key) = line.key else {
+            continue;
+        };
+        let path = match holder {
+            Some(holder) => format!("{holder}.{key}"),
+            None => key.to_string(),
+        };
+        if line.commented {
+            paths.push((path.clone(), example_kind(line.value)));
+        }
+        if line.block_scalar {
+            block_scalar = Some((line.key_indent, line.commented));
+        }
+        stack.push(
+            line.commented,
+            Open {
+                indent: line.key_indent,
+                path,
+                item: false,
+            },
+        );
     }
+    paths
+}
 
+impl ValuesPaths {
     /// Whether `path` (e.g. `gateway.ratelimit.redis.sentinel.nodes[].host`) is documented.
     pub fn contains(&self, path: &str) -> bool {
-        self.paths.contains(path)
+        self.paths.contains_key(path)
+    }
+
+    /// The type of a documented path.
+    pub fn kind(&self, path: &str) -> Option<ValueKind> {
+        self.paths.get(path).copied()
     }
 
     /// Every documented path.
     pub fn iter(&self) -> impl Iterator<Item = &str> {
-        self.paths.iter().map(String::as_str)
+        self.paths.keys().map(String::as_str)
+    }
+
+    /// Every documented path with its type.
+    pub fn into_map(self) -> BTreeMap<String, ValueKind> {
+        self.paths
     }
 
     /// Number of documented paths.
@@ -183,6 +298,8 @@ struct Line<'a> {
     /// Column of the key.
     key_indent: usize,
     key: Option<&'a str>,
+    /// The value after the key, trailing comment removed.
+    value: &'a str,
     commented: bool,
     list_item: bool,
     block_scalar: bool,
@@ -231,6 +348,7 @@ impl<'a> Line<'a> {
             indent,
             key_indent,
             key,
+            value,
             commented,
             list_item,
             block_scalar,
@@ -306,7 +424,7 @@ ratelimit:
 ";
 
     fn paths() -> ValuesPaths {
-        ValuesPaths::from_values_yaml(SAMPLE)
+        ValuesPaths::from_values_yaml(SAMPLE).expect("valid YAML")
     }
 
     #[test]
@@ -342,6 +460,37 @@ ratelimit:
         ] {
             assert!(p.contains(path), "{path} missing from {:?}", p.paths);
         }
+    }
+
+    #[test]
+    fn real_keys_take_their_type_from_the_parse_and_commented_ones_from_the_example() {
+        let p = paths();
+        for (path, kind) in [
+            ("top", ValueKind::Int),
+            ("gateway.deployment.strategy.type", ValueKind::String),
+            ("gateway.deployment.annotations", ValueKind::Map),
+            ("gateway.env", ValueKind::List),
+            ("gateway.extraText", ValueKind::String),
+            // Commented out: the example value, or map/list from the keys shown below it.
+            ("gateway.ratelimit.redis", ValueKind::Map),
+            ("gateway.ratelimit.redis.sentinel.nodes", ValueKind::List),
+            (
+                "gateway.ratelimit.redis.sentinel.nodes[].port",
+                ValueKind::Int,
+            ),
+            ("gateway.ratelimit.redis.password", ValueKind::Null),
+            ("gateway.reporters.elasticsearch.enabled", ValueKind::Bool),
+            ("gateway.management.http.url", ValueKind::String),
+            // Real but empty, with commented children.
+            ("gateway.management.http", ValueKind::Map),
+        ] {
+            assert_eq!(p.kind(path), Some(kind), "{path}");
+        }
+    }
+
+    #[test]
+    fn a_file_that_is_not_yaml_is_an_error() {
+        assert!(ValuesPaths::from_values_yaml("a: [1, 2\nb: {").is_err());
     }
 
     #[test]
