@@ -198,16 +198,7 @@ fn field_name(key: &str) -> String {
     if key == "type" {
         return "kind".into();
     }
-    let mut out = String::new();
-    for c in key.chars() {
-        if c.is_ascii_uppercase() {
-            out.push('_');
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    heck::ToSnakeCase::to_snake_case(key)
 }
 
 /// One field of a generated struct.

@@ -121,7 +121,7 @@ fn object(code: &mut String, file: &str, name: &str, path: &str, node: &Value) {
     for (key, child) in properties {
         let child_path = format!("{path}.{key}");
         let ty = field_type(file, name, key, &child_path, child, &mut nested);
-        let rust = snake(key);
+        let rust = heck::ToSnakeCase::to_snake_case(key.as_str());
         let _ = writeln!(fields, "    /// `{child_path}`.");
         if rust != *key {
             let _ = writeln!(fields, "    #[serde(rename = \"{key}\")]");
@@ -197,17 +197,4 @@ fn upper_first(key: &str) -> String {
         .next()
         .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
         .unwrap_or_default()
-}
-
-fn snake(key: &str) -> String {
-    let mut out = String::new();
-    for c in key.chars() {
-        if c.is_ascii_uppercase() {
-            out.push('_');
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
