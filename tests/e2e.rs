@@ -23,7 +23,7 @@ fn real_server() -> bool {
 
 #[tokio::test]
 async fn setting_change_rolls_pods() {
-    scenarios::setting_change_rolls_pods(&Harness::mock().await).await;
+    scenarios::setting_change_rolls_pods(&Harness::mock_never_ready().await).await;
     if real_server() {
         scenarios::setting_change_rolls_pods(&Harness::real("rolls").await).await;
     }
@@ -31,7 +31,7 @@ async fn setting_change_rolls_pods() {
 
 #[tokio::test]
 async fn second_deployment_is_refused() {
-    scenarios::second_deployment_is_refused(&Harness::mock().await).await;
+    scenarios::second_deployment_is_refused(&Harness::mock_never_ready().await).await;
     if real_server() {
         scenarios::second_deployment_is_refused(&Harness::real("second").await).await;
     }
@@ -39,7 +39,7 @@ async fn second_deployment_is_refused() {
 
 #[tokio::test]
 async fn prune_with_pods_not_ready() {
-    scenarios::prune_with_pods_not_ready(&Harness::mock().await).await;
+    scenarios::prune_with_pods_not_ready(&Harness::mock_never_ready().await).await;
     if real_server() {
         scenarios::prune_with_pods_not_ready(&Harness::real("prune").await).await;
     }
@@ -47,7 +47,7 @@ async fn prune_with_pods_not_ready() {
 
 #[tokio::test]
 async fn destroy_everything() {
-    scenarios::destroy_everything(&Harness::mock().await).await;
+    scenarios::destroy_everything(&Harness::mock_never_ready().await).await;
     if real_server() {
         scenarios::destroy_everything(&Harness::real("destroy").await).await;
     }
@@ -55,7 +55,7 @@ async fn destroy_everything() {
 
 #[tokio::test]
 async fn conflict_is_reported() {
-    let h = Harness::mock().await;
+    let h = Harness::mock_never_ready().await;
     scenarios::conflict_is_reported(&h, async |h, r| {
         let server = h.mock.as_ref().expect("the mock suite");
         let cm = r.objects.iter().find(|o| o.kind() == "ConfigMap").unwrap();

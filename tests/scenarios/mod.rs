@@ -3,230 +3,18 @@
 //!
 //! The real API server is expected to have no kubelet (kube-apiserver, etcd and
 //! kube-controller-manager), so no pod ever becomes ready; the mock is told the same
-//! ([`Readiness::Never`]). Every deploy that waits for a workload therefore ends with the wait
+//! ([`Harness::mock_never_ready`]). Every deploy that waits for a workload therefore ends with the wait
 //! timing out after a short, test-chosen timeout, and the scenarios check that timeout message and
 //! what the deploy did before it. Each real-server scenario runs in a fresh namespace that a drop
 //! guard deletes, also when the scenario panics.
 #![allow(dead_code)]
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
 
-use gatehouse_apply::plan::Plan;
-use gatehouse_apply::{Action, ApplyError, Cluster, DeployOptions, ReleaseMode, secrets};
-use gatehouse_apply_mock::{MockApiServer, Readiness};
-use gatehouse_model::Deployment;
+use gatehouse_apply::{Action, ApplyError, ObjectKind};
+pub use gatehouse_apply_testing::{Harness, env};
 use gatehouse_render::{KubeObject, Rendered};
-use kube::api::{Api, DynamicObject};
 use serde_json::Value;
-
-/// Secret values the scenarios hand to `from: env` sources.
-pub fn env(variable: &str) -> Option<String> {
-    Some(format!("s3cr3t-{variable}-value"))
-}
-
-/// Deletes a real-server scenario's namespace when dropped (after success or a panic), from its
-/// own thread and runtime so that it works while the test's runtime unwinds.
-struct NamespaceGuard {
-    namespace: String,
-}
-
-impl Drop for NamespaceGuard {
-    fn drop(&mut self) {
-        let namespace = self.namespace.clone();
-        let deleted = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Runtime::new().expect("a runtime for the cleanup");
-            runtime.block_on(async {
-                let client = client_for(None).await;
-                let api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client);
-                api.delete(&namespace, &Default::default())
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| e.to_string())
-            })
-        })
-        .join();
-        match deleted {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => eprintln!("cleanup: deleting namespace {} failed: {e}", self.namespace),
-            Err(_) => eprintln!("cleanup of namespace {} panicked", self.namespace),
-        }
-    }
-}
-
-/// A cluster to run scenarios against.
-pub struct Harness {
-    pub cluster: Cluster,
-    pub client: kube::Client,
-    pub namespace: String,
-    pub mock: Option<MockApiServer>,
-    /// The wait timeout of every deploy: short, since no pod becomes ready.
-    pub timeout: Duration,
-    _guard: Option<NamespaceGuard>,
-    _dir: tempfile::TempDir,
-}
-
-impl Harness {
-    /// Against a fresh mock API server whose workloads never become ready, through a kubeconfig
-    /// file like the CLI.
-    pub async fn mock() -> Harness {
-        let server = MockApiServer::start();
-        server.set_readiness(Readiness::Never);
-        let dir = tempfile::tempdir().unwrap();
-        let path = server.write_kubeconfig(dir.path());
-        let cluster = Cluster::connect(&gatehouse_apply::ConnectOptions {
-            kubeconfig: Some(path.clone()),
-            context: None,
-        })
-        .await
-        .unwrap();
-        let client = client_for(Some(path)).await;
-        Harness {
-            cluster,
-            client,
-            namespace: "gh-test".into(),
-            mock: Some(server),
-            timeout: Duration::from_secs(1),
-            _guard: None,
-            _dir: dir,
-        }
-    }
-
-    /// Against the API server of `KUBECONFIG`, in a fresh namespace deleted on drop.
-    pub async fn real(test: &str) -> Harness {
-        let cluster = Cluster::connect(&Default::default())
-            .await
-            .expect("GATEHOUSE_E2E=1 needs a reachable API server in KUBECONFIG");
-        let client = client_for(None).await;
-        let suffix: u32 = rand::random::<u32>() % 100_000;
-        let namespace = format!("gh-e2e-{test}-{suffix}").replace('_', "-");
-        Harness {
-            cluster,
-            client,
-            _guard: Some(NamespaceGuard {
-                namespace: namespace.clone(),
-            }),
-            namespace,
-            mock: None,
-            timeout: Duration::from_secs(5),
-            _dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    /// The guide's model in this namespace, named `name`.
-    pub fn deployment_named(&self, name: &str) -> Deployment {
-        let mut d = Deployment::guide_example();
-        d.namespace = self.namespace.clone();
-        d.name = name.into();
-        d
-    }
-
-    /// The scenarios' first deployment, `gh`.
-    pub fn deployment(&self) -> Deployment {
-        self.deployment_named("gh")
-    }
-
-    /// Renders a model.
-    pub fn render(&self, d: &Deployment) -> Rendered {
-        gatehouse_render::render(&d.clone().validated().expect("valid model"))
-    }
-
-    /// Deploy options: objects only (no gateway release), the short timeout, no events.
-    pub fn options(&self) -> DeployOptions {
-        DeployOptions {
-            timeout: self.timeout,
-            skip_release: true,
-            ..Default::default()
-        }
-    }
-
-    pub async fn deploy(
-        &self,
-        r: &Rendered,
-        o: &DeployOptions,
-    ) -> Result<gatehouse_apply::DeployReport, ApplyError> {
-        self.cluster.deploy_with_env(r, o, &env).await
-    }
-
-    /// A deploy whose writes (and prune) succeed and whose wait for the StatefulSets times out,
-    /// as it must with no pod ever ready: checks the timeout message and returns what was done.
-    pub async fn deploy_until_wait(
-        &self,
-        r: &Rendered,
-        o: &DeployOptions,
-    ) -> Vec<(String, Action)> {
-        let err = self
-            .deploy(r, o)
-            .await
-            .expect_err("no pod can become ready, so the wait must time out");
-        let ApplyError::Stopped {
-            done,
-            not_pruned,
-            cause,
-        } = err
-        else {
-            panic!("expected the wait to time out after the writes, got: {err}");
-        };
-        let text = cause.to_string();
-        assert!(matches!(*cause, ApplyError::WaitTimeout { .. }), "{text}");
-        assert!(
-            text.contains(&format!("not ready after {}s", self.timeout.as_secs()))
-                && text.contains(&format!("StatefulSet {}/", self.namespace)),
-            "{text}"
-        );
-        assert!(not_pruned.is_empty(), "{not_pruned:?}");
-        done
-    }
-
-    /// `Kind ns/name` → resourceVersion of every object the plan writes that exists.
-    pub async fn resource_versions(&self, r: &Rendered) -> BTreeMap<String, String> {
-        let actions = secrets::plan_secrets(&r.secrets, &env, &mut Default::default()).unwrap();
-        let plan = Plan::new(r, actions, ReleaseMode::Helm);
-        let mut out = BTreeMap::new();
-        for d in &plan.objects {
-            if let Some(live) = self.live(d.kind, d.namespace(), d.name()).await {
-                out.insert(
-                    d.display(),
-                    live["metadata"]["resourceVersion"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_string(),
-                );
-            }
-        }
-        out
-    }
-
-    pub async fn live(
-        &self,
-        kind: &gatehouse_apply::KindInfo,
-        namespace: Option<&str>,
-        name: &str,
-    ) -> Option<Value> {
-        let ar = kind.api_resource();
-        let api: Api<DynamicObject> = match namespace {
-            Some(ns) if kind.namespaced => Api::namespaced_with(self.client.clone(), ns, &ar),
-            _ => Api::all_with(self.client.clone(), &ar),
-        };
-        api.get_opt(name)
-            .await
-            .unwrap()
-            .map(|o| serde_json::to_value(o).unwrap())
-    }
-}
-
-async fn client_for(kubeconfig: Option<std::path::PathBuf>) -> kube::Client {
-    let config = match kubeconfig {
-        Some(path) => {
-            let k = kube::config::Kubeconfig::read_from(path).unwrap();
-            kube::Config::from_custom_kubeconfig(k, &Default::default())
-                .await
-                .unwrap()
-        }
-        None => kube::Config::infer().await.unwrap(),
-    };
-    kube::Client::try_from(config).unwrap()
-}
 
 /// `Kind ns/name` of a rendered object.
 fn display(o: &KubeObject) -> String {
@@ -324,7 +112,7 @@ pub async fn setting_change_rolls_pods(h: &Harness) {
         BTreeSet::from([object.clone()]),
         "{fourth:?}"
     );
-    let kind = gatehouse_apply::KindInfo::of("apps/v1", "StatefulSet").unwrap();
+    let kind = ObjectKind::find("apps/v1", "StatefulSet").unwrap();
     let live = h.live(kind, Some(&h.namespace), &name).await.unwrap();
     assert_eq!(
         live["spec"]["template"]["metadata"]["annotations"]["gatehouse.test/config-digest"],
@@ -372,7 +160,7 @@ pub async fn second_deployment_is_refused(h: &Harness) {
         "{text}"
     );
     assert_eq!(h.resource_versions(&r1).await, rv_before);
-    let kind = gatehouse_apply::KindInfo::of("v1", "Secret").unwrap();
+    let kind = ObjectKind::find("v1", "Secret").unwrap();
     assert!(
         h.live(kind, Some(&h.namespace), "gw2-applyset")
             .await
@@ -405,7 +193,7 @@ pub async fn prune_with_pods_not_ready(h: &Harness) {
         .position(|o| o.kind() == "PodDisruptionBudget")
         .expect("a PDB is rendered");
     let removed = r2.objects.remove(index);
-    let pdb = gatehouse_apply::KindInfo::of("policy/v1", "PodDisruptionBudget").unwrap();
+    let pdb = ObjectKind::find("policy/v1", "PodDisruptionBudget").unwrap();
 
     let kept = h.deploy_until_wait(&r2, &h.options()).await;
     assert!(with_action(&kept, Action::Pruned).is_empty(), "{kept:?}");

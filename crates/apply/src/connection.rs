@@ -3,13 +3,17 @@
 
 use std::path::PathBuf;
 
-use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
+use kube::api::{
+    Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams,
+};
+use kube::client::ClientBuilder;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 use serde_json::Value;
 
+use crate::requests::RequestCounter;
 use crate::secrets::Masker;
-use crate::{ApplyError, Desired, FIELD_MANAGER, KindInfo, Verb, WriteMode, error};
+use crate::{ApplyError, Desired, FIELD_MANAGER, ObjectKind, Verb, WriteMode, error};
 
 /// The HTTP `User-Agent` of every request, so that API server audit logs name gatehouse.
 pub const USER_AGENT: &str = concat!("gatehouse/", env!("CARGO_PKG_VERSION"));
@@ -31,6 +35,8 @@ pub struct Cluster {
     pub(crate) server: String,
     pub(crate) context: Option<String>,
     pub(crate) kubeconfig: Option<PathBuf>,
+    /// Every request the client sent, by kind (fed by a layer on the client built in `connect`).
+    pub(crate) requests: RequestCounter,
 }
 
 impl Cluster {
@@ -98,15 +104,20 @@ impl Cluster {
             http::HeaderValue::from_static(USER_AGENT),
         ));
         let server = config.cluster_url.to_string();
-        let client = Client::try_from(config).map_err(|e| ApplyError::Unreachable {
-            server: server.clone(),
-            message: error::error_chain(&e),
-        })?;
+        let requests = RequestCounter::default();
+        let client = ClientBuilder::try_from(config)
+            .map_err(|e| ApplyError::Unreachable {
+                server: server.clone(),
+                message: error::error_chain(&e),
+            })?
+            .with_layer(&requests.layer())
+            .build();
         let cluster = Cluster {
             client,
             server: server.clone(),
             context: options.context.clone(),
             kubeconfig: options.kubeconfig.clone(),
+            requests,
         };
         cluster.client.apiserver_version().await.map_err(|e| {
             ApplyError::from_kube(e, "API server", Verb::Get, "version", &server, &|s| {
@@ -123,6 +134,7 @@ impl Cluster {
             server: server.into(),
             context: None,
             kubeconfig: None,
+            requests: RequestCounter::default(),
         }
     }
 
@@ -131,8 +143,8 @@ impl Cluster {
         &self.server
     }
 
-    pub(crate) fn api(&self, kind: &KindInfo, namespace: Option<&str>) -> Api<DynamicObject> {
-        let ar = kind.api_resource();
+    pub(crate) fn api(&self, kind: &ObjectKind, namespace: Option<&str>) -> Api<DynamicObject> {
+        let ar = api_resource(kind);
         match (kind.namespaced, namespace) {
             (true, Some(ns)) => Api::namespaced_with(self.client.clone(), ns, &ar),
             _ => Api::all_with(self.client.clone(), &ar),
@@ -144,10 +156,15 @@ impl Cluster {
         e: kube::Error,
         object: &str,
         verb: Verb,
-        kind: &KindInfo,
+        kind: &ObjectKind,
         masker: &Masker,
     ) -> ApplyError {
-        ApplyError::from_kube(e, object, verb, &kind.resource(), &self.server, &|s| {
+        // `plural[.group]`, as RBAC names the resource.
+        let resource = match kind.group {
+            "" => kind.plural.to_string(),
+            group => format!("{}.{group}", kind.plural),
+        };
+        ApplyError::from_kube(e, object, verb, &resource, &self.server, &|s| {
             masker.mask(s)
         })
     }
@@ -204,6 +221,14 @@ impl Cluster {
     pub(crate) fn client(&self) -> &Client {
         &self.client
     }
+}
+
+/// The kube `ApiResource` of a kind, for a dynamic `Api`.
+pub fn api_resource(kind: &ObjectKind) -> ApiResource {
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk(kind.group, kind.version, kind.kind),
+        kind.plural,
+    )
 }
 
 /// A dynamic object as JSON.

@@ -16,7 +16,7 @@ use crate::events::{Event, EventSink, emit};
 use crate::preflight::{DryRun, ForeignPolicy};
 use crate::secrets::{self, Masker};
 use crate::{
-    ApplyError, Cluster, DeployReport, Desired, KindInfo, Plan, ReleaseMode, Stage, Verb,
+    ApplyError, Cluster, DeployReport, Desired, ObjectKind, Plan, ReleaseMode, Stage, Verb,
     WriteMode, applyset, helm, plan, wait,
 };
 
@@ -107,7 +107,7 @@ impl Cluster {
             return Ok(false);
         }
         let desired = Desired {
-            kind: KindInfo::of("v1", "Secret").expect("Secret"),
+            kind: plan::secret_kind(),
             body,
             mode: WriteMode::Apply,
             member: false,
@@ -123,15 +123,12 @@ impl Cluster {
         plan: &Plan,
         group_kinds: &BTreeSet<String>,
         masker: &Masker,
-    ) -> Result<Vec<(&'static KindInfo, Value)>, ApplyError> {
+    ) -> Result<Vec<(&'static ObjectKind, Value)>, ApplyError> {
         let wanted = plan.member_identities();
         let selector = format!("{}={}", applyset::PART_OF_LABEL, plan.applyset.id);
         let mut stale = Vec::new();
         for gk in group_kinds {
-            let kind = KindInfo::of_group_kind(gk).ok_or_else(|| ApplyError::UnknownGroupKind {
-                parent: plan.applyset.reference(),
-                group_kind: gk.clone(),
-            })?;
+            let kind = plan.kind_of(gk)?;
             let api = self.api(kind, Some(&plan.applyset.namespace));
             let list = api
                 .list(&ListParams::default().labels(&selector))
@@ -143,7 +140,7 @@ impl Cluster {
                 let mut value = to_value(item);
                 if value["kind"].is_null() {
                     value["kind"] = Value::from(kind.kind);
-                    value["apiVersion"] = Value::from(kind.api_version());
+                    value["apiVersion"] = Value::from(kind.api_version);
                 }
                 let has_owner = value["metadata"]["ownerReferences"]
                     .as_array()
@@ -153,13 +150,13 @@ impl Cluster {
                 }
             }
         }
-        stale.sort_by_key(|(k, v)| (std::cmp::Reverse(k.stage), plan::identity_of(v)));
+        stale.sort_by_key(|(k, v)| (std::cmp::Reverse(k.tier), plan::identity_of(v)));
         Ok(stale)
     }
 
     pub(crate) async fn delete(
         &self,
-        kind: &'static KindInfo,
+        kind: &'static ObjectKind,
         object: &Value,
         dry_run: bool,
         masker: &Masker,
@@ -201,6 +198,7 @@ impl Cluster {
         options: &DeployOptions,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<DeployReport, ApplyError> {
+        let before = self.requests();
         let (masker, plan) = plan_with_env(rendered, options, env)?;
         // The release's prerequisite is checked with everything else; a dry-run without `helm`
         // only says that the release was not validated.
@@ -283,6 +281,7 @@ impl Cluster {
             } else {
                 report.release = release_note;
             }
+            report.requests = self.requests().since(&before);
             return Ok(report);
         }
 
@@ -346,6 +345,7 @@ impl Cluster {
                 cause: Box::new(cause),
             });
         }
+        report.requests = self.requests().since(&before);
         Ok(report)
     }
 
@@ -360,7 +360,7 @@ impl Cluster {
         dry_runs: &[DryRun],
         parent: Option<&Value>,
         widened: &BTreeSet<String>,
-        stale: &mut Vec<(&'static KindInfo, Value)>,
+        stale: &mut Vec<(&'static ObjectKind, Value)>,
         options: &DeployOptions,
         masker: &Masker,
         report: &mut DeployReport,
@@ -408,7 +408,7 @@ impl Cluster {
             }
             let (now, later): (Vec<_>, Vec<_>) = std::mem::take(stale)
                 .into_iter()
-                .partition(|(k, _)| k.stage == stage);
+                .partition(|(k, _)| k.tier == stage);
             *stale = later;
             let mut now = now.into_iter();
             while let Some((kind, object)) = now.next() {
@@ -451,7 +451,7 @@ impl Cluster {
 }
 
 /// `Kind namespace/name` of a live object.
-pub(crate) fn display_of(kind: &KindInfo, object: &Value) -> String {
+pub(crate) fn display_of(kind: &ObjectKind, object: &Value) -> String {
     let (_, ns, name) = plan::identity_of(object);
     if kind.namespaced {
         format!("{} {ns}/{name}", kind.kind)

@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::events::{Event, emit};
 use crate::secrets::Masker;
 use crate::{
-    ApplyError, Cluster, DeployOptions, KindInfo, Plan, ReleaseMode, Stage, applyset, helm,
+    ApplyError, Cluster, DeployOptions, ObjectKind, Plan, ReleaseMode, Stage, applyset, helm,
 };
 
 impl Cluster {
@@ -50,11 +50,11 @@ impl Cluster {
             ..plan.clone()
         };
         let stale = self.stale_members(&empty, &kinds, &masker).await?;
-        let mut by_stage: BTreeMap<std::cmp::Reverse<Stage>, Vec<(&'static KindInfo, Value)>> =
+        let mut by_stage: BTreeMap<std::cmp::Reverse<Stage>, Vec<(&'static ObjectKind, Value)>> =
             BTreeMap::new();
         for (kind, object) in stale {
             by_stage
-                .entry(std::cmp::Reverse(kind.stage))
+                .entry(std::cmp::Reverse(kind.tier))
                 .or_default()
                 .push((kind, object));
         }
@@ -75,7 +75,7 @@ impl Cluster {
                 .await?;
             removed.extend(names);
         }
-        let secret = KindInfo::of("v1", "Secret").expect("Secret");
+        let secret = crate::plan::secret_kind();
         removed.push(
             self.delete(secret, &parent, options.dry_run, &masker)
                 .await?,

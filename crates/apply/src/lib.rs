@@ -39,17 +39,19 @@ pub mod helm;
 pub mod plan;
 mod preflight;
 mod report;
+mod requests;
 pub mod secrets;
 mod status;
 mod wait;
 
-pub use connection::{Cluster, ConnectOptions, USER_AGENT};
+pub use connection::{Cluster, ConnectOptions, USER_AGENT, api_resource};
 pub use deploy::{Action, DeployOptions};
 pub use diff::{ObjectDiff, normalize, unified_diff};
 pub use error::{ApplyError, FieldConflict, ForeignObject, Owner, Rejection, Verb};
 pub use events::{Event, EventSink};
-pub use plan::{Desired, KindInfo, Plan, ReleaseMode, Stage, WriteMode};
+pub use plan::{Desired, ObjectKind, Plan, ReleaseMode, Stage, WriteMode};
 pub use report::{DeployReport, DiffReport, UnverifiedSecret};
+pub use requests::{ApiVerb, RequestCounts, RequestKind};
 pub use status::{ASK_MASTER_SCRIPT, SentinelView, Status, WorkloadStatus, parse_master};
 pub use wait::{deployment_ready, helmrelease_ready, statefulset_ready};
 

@@ -3,9 +3,9 @@
 use std::collections::BTreeSet;
 
 use gatehouse_render::Rendered;
-use kube::api::{ApiResource, GroupVersionKind};
 use serde_json::Value;
 
+use crate::ApplyError;
 use crate::applyset::{self, ApplySet};
 use crate::secrets::SecretAction;
 
@@ -14,90 +14,26 @@ use crate::secrets::SecretAction;
 /// [`gatehouse_render::ApplyTier`], so the order is defined once.
 pub use gatehouse_render::ApplyTier as Stage;
 
-/// A type gatehouse applies or prunes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct KindInfo {
-    /// API group (empty for core).
-    pub group: &'static str,
-    /// Version.
-    pub version: &'static str,
-    /// Kind.
-    pub kind: &'static str,
-    /// Plural.
-    pub plural: &'static str,
-    /// Namespaced.
-    pub namespaced: bool,
-    /// Stage it is applied in.
-    pub stage: Stage,
+/// A kind gatehouse applies or prunes: the renderer's one table of kinds
+/// ([`gatehouse_render::KINDS`]) is used as it is, so group, version, plural, scope and stage are
+/// defined once. Resources are static, so no discovery round-trip is needed.
+pub use gatehouse_render::ObjectKind;
+
+/// The group-kind string an ApplySet lists for a kind (`StatefulSet.apps`, `Secret`).
+pub fn group_kind(kind: &ObjectKind) -> String {
+    applyset::group_kind(kind.kind, kind.group)
 }
 
-/// Every type gatehouse knows: the renderer's one table of kinds ([`gatehouse_render::KINDS`]),
-/// in its order. Resources are static, so no discovery round-trip is needed.
-pub const KINDS: &[KindInfo] = &{
-    const TABLE: &[gatehouse_render::ObjectKind] = gatehouse_render::KINDS;
-    let mut kinds = [KindInfo::from_table(&TABLE[0]); TABLE.len()];
-    let mut i = 1;
-    while i < TABLE.len() {
-        kinds[i] = KindInfo::from_table(&TABLE[i]);
-        i += 1;
-    }
-    kinds
-};
+/// The kind of an ApplySet group-kind string.
+pub fn kind_of_group_kind(group_kind_str: &str) -> Option<&'static ObjectKind> {
+    gatehouse_render::KINDS
+        .iter()
+        .find(|k| group_kind(k) == group_kind_str)
+}
 
-impl KindInfo {
-    const fn from_table(k: &gatehouse_render::ObjectKind) -> KindInfo {
-        KindInfo {
-            group: k.group,
-            version: k.version,
-            kind: k.kind,
-            plural: k.plural,
-            namespaced: k.namespaced,
-            stage: k.tier,
-        }
-    }
-
-    /// Looks a kind up by `apiVersion` and `kind`.
-    pub fn of(api_version: &str, kind: &str) -> Option<&'static KindInfo> {
-        KINDS
-            .iter()
-            .find(|k| k.api_version() == api_version && k.kind == kind)
-    }
-
-    /// Looks a kind up by the ApplySet group-kind string (`StatefulSet.apps`, `Secret`).
-    pub fn of_group_kind(group_kind: &str) -> Option<&'static KindInfo> {
-        KINDS.iter().find(|k| k.group_kind() == group_kind)
-    }
-
-    /// `group/version` or `version`.
-    pub fn api_version(&self) -> String {
-        if self.group.is_empty() {
-            self.version.to_string()
-        } else {
-            format!("{}/{}", self.group, self.version)
-        }
-    }
-
-    /// `Kind.group` / `Kind`.
-    pub fn group_kind(&self) -> String {
-        applyset::group_kind(self.kind, self.group)
-    }
-
-    /// `plural[.group]`, as RBAC names it.
-    pub fn resource(&self) -> String {
-        if self.group.is_empty() {
-            self.plural.to_string()
-        } else {
-            format!("{}.{}", self.plural, self.group)
-        }
-    }
-
-    /// The kube `ApiResource`.
-    pub fn api_resource(&self) -> ApiResource {
-        ApiResource::from_gvk_with_plural(
-            &GroupVersionKind::gvk(self.group, self.version, self.kind),
-            self.plural,
-        )
-    }
+/// The Secret kind (generated Secrets, the ApplySet parent).
+pub(crate) fn secret_kind() -> &'static ObjectKind {
+    ObjectKind::find("v1", "Secret").expect("Secret is in the kinds table")
 }
 
 /// How an object is written.
@@ -113,7 +49,7 @@ pub enum WriteMode {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Desired {
     /// Its type.
-    pub kind: &'static KindInfo,
+    pub kind: &'static ObjectKind,
     /// The apply body (apiVersion, kind, metadata, ...).
     pub body: Value,
     /// How it is written.
@@ -143,7 +79,7 @@ impl Desired {
 
     /// The stage it is applied in.
     pub fn stage(&self) -> Stage {
-        self.kind.stage
+        self.kind.tier
     }
 
     /// Identity: group-kind, namespace, name.
@@ -206,8 +142,7 @@ impl Plan {
         let mut objects = Vec::new();
         let mut existing_secrets = Vec::new();
         for o in &rendered.objects {
-            let kind =
-                KindInfo::of(o.api_version(), o.kind()).expect("every rendered kind is in KINDS");
+            let kind = o.object_kind();
             objects.push(Desired {
                 kind,
                 body: o.to_json(),
@@ -215,7 +150,7 @@ impl Plan {
                 member: kind.kind != "Namespace",
             });
         }
-        let secret_kind = KindInfo::of("v1", "Secret").expect("Secret");
+        let secret_kind = secret_kind();
         let mut seen = BTreeSet::new();
         for action in secrets {
             match action {
@@ -243,10 +178,8 @@ impl Plan {
         }
         if release == ReleaseMode::Flux {
             for o in rendered.flux_objects() {
-                let kind = KindInfo::of(o.api_version(), o.kind())
-                    .expect("every rendered kind is in KINDS");
                 objects.push(Desired {
-                    kind,
+                    kind: o.object_kind(),
                     body: o.to_json(),
                     mode: WriteMode::Apply,
                     member: true,
@@ -269,8 +202,16 @@ impl Plan {
         self.objects
             .iter()
             .filter(|d| d.member)
-            .map(|d| d.kind.group_kind())
+            .map(|d| group_kind(d.kind))
             .collect()
+    }
+
+    /// The kind of a group-kind the set lists or the plan has.
+    pub(crate) fn kind_of(&self, group_kind: &str) -> Result<&'static ObjectKind, ApplyError> {
+        kind_of_group_kind(group_kind).ok_or_else(|| ApplyError::UnknownGroupKind {
+            parent: self.applyset.reference(),
+            group_kind: group_kind.to_string(),
+        })
     }
 
     /// Identities of the members.
@@ -304,18 +245,17 @@ mod tests {
     }
 
     #[test]
-    fn kinds_follow_the_renderer_table_and_stages_are_ordered() {
-        assert_eq!(KINDS.len(), gatehouse_render::KINDS.len());
-        for (info, kind) in KINDS.iter().zip(gatehouse_render::KINDS) {
-            assert_eq!(info.api_version(), kind.api_version);
-            assert_eq!(
-                (info.kind, info.plural, info.stage),
-                (kind.kind, kind.plural, kind.tier)
-            );
+    fn group_kinds_name_every_kind_of_the_table_once() {
+        for kind in gatehouse_render::KINDS {
+            assert_eq!(kind_of_group_kind(&group_kind(kind)), Some(kind));
         }
+        assert_eq!(
+            group_kind(ObjectKind::find("apps/v1", "StatefulSet").unwrap()),
+            "StatefulSet.apps"
+        );
+        assert_eq!(group_kind(secret_kind()), "Secret");
+        assert_eq!(kind_of_group_kind("StatefulSet"), None);
         assert!(Stage::ALL.windows(2).all(|w| w[0] < w[1]));
-        assert_eq!(Stage::ALL.first(), Some(&Stage::Namespace));
-        assert_eq!(Stage::ALL.last(), Some(&Stage::Release));
     }
 
     #[test]
@@ -325,7 +265,7 @@ mod tests {
             let api_version = d.body["apiVersion"].as_str().unwrap();
             let kind = d.body["kind"].as_str().unwrap();
             assert_eq!(
-                KindInfo::of(api_version, kind),
+                ObjectKind::find(api_version, kind),
                 Some(d.kind),
                 "{}",
                 d.display()

@@ -14,12 +14,14 @@ use kube::api::ListParams;
 use serde_json::Value;
 
 use crate::FIELD_MANAGER;
+use crate::applyset::ApplySet;
 use crate::connection::to_value;
 use crate::error::{ForeignObject, Owner};
+use crate::plan::group_kind;
 use crate::secrets::Masker;
 use crate::{
-    Action, ApplyError, Cluster, DeployOptions, Desired, KindInfo, Plan, ReleaseMode, Stage, Verb,
-    WriteMode, applyset, normalize, plan,
+    Action, ApplyError, Cluster, DeployOptions, Desired, ObjectKind, Plan, ReleaseMode, Stage,
+    Verb, WriteMode, applyset, normalize, plan,
 };
 
 /// Outcome of the dry-run of one object.
@@ -40,7 +42,7 @@ pub(crate) struct Checked {
     pub(crate) dry_runs: Vec<DryRun>,
     /// Live members of the set that are no longer rendered (never objects with owners), in
     /// reverse apply order.
-    pub(crate) stale: Vec<(&'static KindInfo, Value)>,
+    pub(crate) stale: Vec<(&'static ObjectKind, Value)>,
     /// Objects that exist and belong to something else (taken over with `adopt`/`force`).
     pub(crate) foreign: Vec<ForeignObject>,
 }
@@ -83,21 +85,12 @@ impl Cluster {
         {
             errors.push(e);
         }
-        let parent = match self.live_parent(plan, masker).await {
-            Ok(p) => p,
-            Err(e) => {
-                errors.push(e);
-                return Err(fail(errors));
-            }
-        };
-        let listed = parent
-            .as_ref()
-            .map(applyset::listed_group_kinds)
-            .unwrap_or_default();
-        let (live, new_namespaces, stale) = match self
-            .live_objects(plan, &listed, options.concurrency, masker)
-            .await
-        {
+        let Live {
+            parent,
+            objects: live,
+            new_namespaces,
+            stale,
+        } = match self.live_objects(plan, options.concurrency, masker).await {
             Ok(found) => found,
             Err(e) => {
                 errors.push(e);
@@ -155,7 +148,7 @@ impl Cluster {
         plan: &Plan,
         masker: &Masker,
     ) -> Vec<ApplyError> {
-        let kind = KindInfo::of("v1", "Secret").expect("Secret");
+        let kind = plan::secret_kind();
         let mut errors = Vec::new();
         for (field, namespace, name, key) in &plan.existing_secrets {
             let api = self.api(kind, Some(namespace));
@@ -198,11 +191,11 @@ impl Cluster {
     pub(crate) async fn check_flux(&self, plan: &Plan) -> Result<(), ApplyError> {
         let mut checked = BTreeSet::new();
         for d in plan.stage(Stage::Release) {
-            let gv = d.kind.api_version();
-            if !checked.insert(gv.clone()) {
+            let gv = d.kind.api_version;
+            if !checked.insert(gv) {
                 continue;
             }
-            let served = match self.client.list_api_group_resources(&gv).await {
+            let served = match self.client.list_api_group_resources(gv).await {
                 Ok(list) => list.resources.iter().any(|r| r.name == d.kind.plural),
                 Err(kube::Error::Api(s)) if s.code == 404 => false,
                 Err(e) => {
@@ -210,7 +203,7 @@ impl Cluster {
                         e,
                         "API discovery",
                         Verb::Get,
-                        &gv,
+                        gv,
                         &self.server,
                         &|s| s.into(),
                     ));
@@ -218,7 +211,7 @@ impl Cluster {
             };
             if !served {
                 return Err(ApplyError::FluxMissing {
-                    group_version: gv,
+                    group_version: gv.to_string(),
                     kind: d.kind.kind.into(),
                 });
             }
@@ -227,23 +220,16 @@ impl Cluster {
     }
 
     /// The live objects the plan names (a GET per cluster-scoped object, one LIST per kind and
-    /// namespace for the rest; none in a namespace that does not exist), the namespaces the plan
-    /// creates, and the stale members of the set (from the same LISTs, plus one LIST per kind the
-    /// parent lists that the plan no longer has).
+    /// namespace for the rest; none in a namespace that does not exist), the ApplySet parent
+    /// (from the LIST of Secrets in its namespace, which runs anyway, not a GET of its own), the
+    /// namespaces the plan creates, and the stale members of the set (from the same LISTs, plus
+    /// one LIST per kind the parent lists that the plan no longer has).
     async fn live_objects(
         &self,
         plan: &Plan,
-        listed: &BTreeSet<String>,
         concurrency: usize,
         masker: &Masker,
-    ) -> Result<
-        (
-            BTreeMap<Identity, Value>,
-            BTreeSet<String>,
-            Vec<(&'static KindInfo, Value)>,
-        ),
-        ApplyError,
-    > {
+    ) -> Result<Live, ApplyError> {
         let mut live = BTreeMap::new();
         let mut new_namespaces = BTreeSet::new();
         for d in plan.objects.iter().filter(|d| !d.kind.namespaced) {
@@ -257,28 +243,90 @@ impl Cluster {
                 None => {}
             }
         }
-        let set_namespace = plan.applyset.namespace.as_str();
-        // (group-kind, namespace) → kind: one LIST each.
-        let mut lists: BTreeMap<(String, String), &'static KindInfo> = BTreeMap::new();
+        let set = &plan.applyset;
+        // (group-kind, namespace) → kind: one LIST each. The parent is a Secret in the set's
+        // namespace, so Secrets there are always listed.
+        let mut lists: BTreeMap<(String, String), &'static ObjectKind> = BTreeMap::new();
         for d in plan.objects.iter().filter(|d| d.kind.namespaced) {
             let namespace = d.namespace().unwrap_or_default().to_string();
-            lists.insert((d.kind.group_kind(), namespace), d.kind);
+            lists.insert((group_kind(d.kind), namespace), d.kind);
         }
-        for gk in listed.iter().chain(plan.group_kinds().iter()) {
-            let kind = KindInfo::of_group_kind(gk).ok_or_else(|| ApplyError::UnknownGroupKind {
-                parent: plan.applyset.reference(),
-                group_kind: gk.clone(),
-            })?;
+        for kind in plan
+            .objects
+            .iter()
+            .map(|d| d.kind)
+            .chain([plan::secret_kind()])
+        {
             if kind.namespaced {
-                lists.insert((gk.clone(), set_namespace.to_string()), kind);
+                lists.insert((group_kind(kind), set.namespace.clone()), kind);
             }
         }
         lists.retain(|(_, ns), _| !new_namespaces.contains(ns));
-        let listed_objects: Vec<Result<Vec<(&'static KindInfo, Value)>, ApplyError>> =
+        let mut found = self.list_all(&lists, concurrency, masker).await?;
+        let parent = found
+            .iter()
+            .find(|(kind, value)| {
+                kind.kind == "Secret"
+                    && plan::identity_of(value).1 == set.namespace
+                    && plan::identity_of(value).2 == set.name
+            })
+            .map(|(_, value)| value.clone());
+        let parent = checked_parent(set, parent)?;
+        // Kinds the parent lists that the plan no longer has: their members may be stale.
+        let listed = parent
+            .as_ref()
+            .map(applyset::listed_group_kinds)
+            .unwrap_or_default();
+        let mut more = BTreeMap::new();
+        for gk in &listed {
+            let kind = plan.kind_of(gk)?;
+            let key = (gk.clone(), set.namespace.clone());
+            if kind.namespaced && !lists.contains_key(&key) && !new_namespaces.contains(&key.1) {
+                more.insert(key, kind);
+            }
+        }
+        found.extend(self.list_all(&more, concurrency, masker).await?);
+
+        let wanted = plan.member_identities();
+        let members: BTreeSet<String> = listed.union(&plan.group_kinds()).cloned().collect();
+        let mut stale = Vec::new();
+        for (kind, value) in found {
+            let identity = plan::identity_of(&value);
+            let ours = value["metadata"]["labels"][applyset::PART_OF_LABEL] == set.id.as_str();
+            let has_owner = value["metadata"]["ownerReferences"]
+                .as_array()
+                .is_some_and(|o| !o.is_empty());
+            if ours
+                && !has_owner
+                && identity.1 == set.namespace
+                && members.contains(&group_kind(kind))
+                && !wanted.contains(&identity)
+            {
+                stale.push((kind, value.clone()));
+            }
+            live.insert(identity, value);
+        }
+        stale.sort_by_key(|(k, v)| (std::cmp::Reverse(k.tier), plan::identity_of(v)));
+        Ok(Live {
+            parent,
+            objects: live,
+            new_namespaces,
+            stale,
+        })
+    }
+
+    /// One LIST per `(group-kind, namespace)`, `concurrency` at a time; every item with its kind.
+    async fn list_all(
+        &self,
+        lists: &BTreeMap<(String, String), &'static ObjectKind>,
+        concurrency: usize,
+        masker: &Masker,
+    ) -> Result<Vec<(&'static ObjectKind, Value)>, ApplyError> {
+        let batches: Vec<Result<Vec<(&'static ObjectKind, Value)>, ApplyError>> =
             futures::stream::iter(lists)
                 .map(|((_, namespace), kind)| async move {
                     let list = match self
-                        .api(kind, Some(&namespace))
+                        .api(kind, Some(namespace))
                         .list(&ListParams::default())
                         .await
                     {
@@ -303,38 +351,19 @@ impl Cluster {
                             let mut value = to_value(item);
                             // List items carry no kind; the dry-run results do.
                             value["kind"] = Value::from(kind.kind);
-                            value["apiVersion"] = Value::from(kind.api_version());
-                            (kind, value)
+                            value["apiVersion"] = Value::from(kind.api_version);
+                            (*kind, value)
                         })
                         .collect())
                 })
                 .buffered(concurrency.max(1))
                 .collect()
                 .await;
-        let wanted = plan.member_identities();
-        let members: BTreeSet<String> = listed.union(&plan.group_kinds()).cloned().collect();
-        let mut stale = Vec::new();
-        for batch in listed_objects {
-            for (kind, value) in batch? {
-                let identity = plan::identity_of(&value);
-                let ours = value["metadata"]["labels"][applyset::PART_OF_LABEL]
-                    == plan.applyset.id.as_str();
-                let has_owner = value["metadata"]["ownerReferences"]
-                    .as_array()
-                    .is_some_and(|o| !o.is_empty());
-                if ours
-                    && !has_owner
-                    && identity.1 == set_namespace
-                    && members.contains(&kind.group_kind())
-                    && !wanted.contains(&identity)
-                {
-                    stale.push((kind, value.clone()));
-                }
-                live.insert(identity, value);
-            }
+        let mut items = Vec::new();
+        for batch in batches {
+            items.extend(batch?);
         }
-        stale.sort_by_key(|(k, v)| (std::cmp::Reverse(k.stage), plan::identity_of(v)));
-        Ok((live, new_namespaces, stale))
+        Ok(items)
     }
 
     /// Dry-runs the write of every object, stage by stage (objects in a namespace the deploy
@@ -407,12 +436,13 @@ impl Cluster {
         (results, errors)
     }
 
+    /// The live ApplySet parent, by a GET of its own (preflight takes it from its LIST).
     pub(crate) async fn live_parent(
         &self,
         plan: &Plan,
         masker: &Masker,
     ) -> Result<Option<Value>, ApplyError> {
-        let kind = KindInfo::of("v1", "Secret").expect("Secret");
+        let kind = plan::secret_kind();
         let set = &plan.applyset;
         let parent = self
             .api(kind, Some(&set.namespace))
@@ -428,20 +458,37 @@ impl Cluster {
                 )
             })?
             .map(to_value);
-        if let Some(p) = &parent {
-            match applyset::parent_tooling(p) {
-                Some(t) if t.split('/').next() == Some(applyset::TOOLING_NAME) => {}
-                other => {
-                    return Err(ApplyError::ForeignApplySet {
-                        namespace: set.namespace.clone(),
-                        name: set.name.clone(),
-                        tooling: other.unwrap_or_else(|| "(no tooling annotation)".into()),
-                    });
-                }
+        checked_parent(set, parent)
+    }
+}
+
+/// The live objects preflight read.
+struct Live {
+    /// The ApplySet parent.
+    parent: Option<Value>,
+    /// Every object listed or read, by identity.
+    objects: BTreeMap<Identity, Value>,
+    /// Namespaces the plan creates.
+    new_namespaces: BTreeSet<String>,
+    /// Members of the set that are no longer rendered.
+    stale: Vec<(&'static ObjectKind, Value)>,
+}
+
+/// The parent, unless another tool manages it.
+fn checked_parent(set: &ApplySet, parent: Option<Value>) -> Result<Option<Value>, ApplyError> {
+    if let Some(p) = &parent {
+        match applyset::parent_tooling(p) {
+            Some(t) if t.split('/').next() == Some(applyset::TOOLING_NAME) => {}
+            other => {
+                return Err(ApplyError::ForeignApplySet {
+                    namespace: set.namespace.clone(),
+                    name: set.name.clone(),
+                    tooling: other.unwrap_or_else(|| "(no tooling annotation)".into()),
+                });
             }
         }
-        Ok(parent)
     }
+    Ok(parent)
 }
 
 /// Who a live object belongs to when it is not the set `id`: another set (its parent looked up

@@ -8,7 +8,7 @@ use gatehouse_render::Rendered;
 use crate::deploy::plan_with_env;
 use crate::error::ForeignObject;
 use crate::preflight::ForeignPolicy;
-use crate::{Action, ApplyError, Cluster, DeployOptions, ObjectDiff, ReleaseMode};
+use crate::{Action, ApplyError, Cluster, DeployOptions, ObjectDiff, ReleaseMode, RequestCounts};
 
 /// The result of a deploy.
 #[derive(Debug, Clone, Default)]
@@ -24,6 +24,8 @@ pub struct DeployReport {
     pub taken_over: Vec<ForeignObject>,
     /// The release step's summary.
     pub release: Option<String>,
+    /// The requests this deploy sent to the API server, by kind (not the Helm CLI's own).
+    pub requests: RequestCounts,
 }
 
 impl fmt::Display for DeployReport {

@@ -18,7 +18,7 @@ use tokio::io::AsyncReadExt;
 use gatehouse_render::Rendered;
 
 use crate::secrets::Masker;
-use crate::{ApplyError, Cluster, DeployOptions, DiffReport, KindInfo, Verb, wait};
+use crate::{ApplyError, Cluster, DeployOptions, DiffReport, ObjectKind, Verb, wait};
 
 /// The label gatehouse puts on the Sentinel pods (`app.kubernetes.io/component`).
 const SENTINEL_COMPONENT: &str = "sentinel";
@@ -131,7 +131,8 @@ impl Cluster {
     ) -> Result<Status, ApplyError> {
         let masker = Masker::default();
         let mut status = Status::default();
-        let sts_kind = KindInfo::of("apps/v1", "StatefulSet").expect("StatefulSet");
+        let sts_kind =
+            ObjectKind::find("apps/v1", "StatefulSet").expect("StatefulSet is in the kinds table");
         let mut sentinel_set = None;
         for object in rendered
             .objects

@@ -163,7 +163,7 @@ pub(crate) async fn wait_for(
         Api::namespaced_with(
             cluster.client().clone(),
             d.namespace().unwrap_or_default(),
-            &d.kind.api_resource(),
+            &crate::api_resource(d.kind),
         )
     };
     let waits = waited.iter().map(|d| {

@@ -1,13 +1,11 @@
 //! Progress events, `diff` without the secret values, and `status`, against the mock API server.
 
-mod support;
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use gatehouse_apply::{Action, Event, EventSink};
 use gatehouse_apply_mock::Readiness;
-use support::Harness;
+use gatehouse_apply_testing::Harness;
 
 fn recorder() -> (EventSink, Arc<Mutex<Vec<Event>>>) {
     let seen = Arc::new(Mutex::new(Vec::new()));

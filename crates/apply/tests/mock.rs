@@ -2,15 +2,13 @@
 //! their messages. (The whole-product scenarios, run against this mock and, with
 //! `GATEHOUSE_E2E=1`, a real API server, are in the top-level `tests/` package.)
 
-mod support;
-
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use gatehouse_apply::{Action, ApplyError, DeployOptions, ReleaseMode};
+use gatehouse_apply::{Action, ApiVerb, ApplyError, DeployOptions, ReleaseMode, RequestCounts};
 use gatehouse_apply_mock::{Failure, Readiness, RecordedRequest, ResourceType};
+use gatehouse_apply_testing::{Harness, env};
 use serde_json::json;
-use support::Harness;
 
 /// The deployment's namespace exists already (created by someone else).
 fn existing_namespace(h: &Harness) {
@@ -200,7 +198,7 @@ async fn failed_dry_run_writes_nothing_and_names_object_and_field() {
     // diff reports the same problem, without claiming a write it never attempts.
     let err = h
         .cluster
-        .diff_with_env(&r, &h.options(), &support::env)
+        .diff_with_env(&r, &h.options(), &env)
         .await
         .unwrap_err()
         .to_string();
@@ -302,7 +300,7 @@ async fn env_secrets_are_written_and_never_shown() {
         .get("/api/v1/namespaces/gh-test/secrets/gh-redis-password")
         .unwrap();
     use base64::Engine;
-    let value = support::env("GATEHOUSE_REDIS_PASSWORD").unwrap();
+    let value = env("GATEHOUSE_REDIS_PASSWORD").unwrap();
     assert_eq!(
         secret["data"]["password"],
         json!(base64::engine::general_purpose::STANDARD.encode(&value))
@@ -328,7 +326,7 @@ async fn env_secrets_are_written_and_never_shown() {
     assert!(!err.contains(&value), "{err}");
     // Diff of a changed env value shows that it changed, not the value.
     h.mock_server().clear_failures();
-    let changed = |v: &str| Some(format!("{}-rotated", support::env(v).unwrap()));
+    let changed = |v: &str| Some(format!("{}-rotated", env(v).unwrap()));
     let diff = h
         .cluster
         .diff_with_env(&r, &h.options(), &changed)
@@ -520,7 +518,7 @@ async fn helm_release_gets_pinned_chart_and_values_on_stdin_without_secrets() {
         "--timeout",
         &t,
         "--kubeconfig",
-        h.kubeconfig.to_str().unwrap(),
+        h.kubeconfig.as_ref().unwrap().to_str().unwrap(),
     ];
     assert_eq!(args, expected);
     let stdin = std::fs::read_to_string(dir.path().join("stdin")).unwrap();
@@ -530,7 +528,7 @@ async fn helm_release_gets_pinned_chart_and_values_on_stdin_without_secrets() {
         "GRAVITEE_LICENSE_KEY",
         "GRAVITEE_CLOUD_TOKEN",
     ] {
-        assert!(!stdin.contains(&support::env(var).unwrap()), "{var}");
+        assert!(!stdin.contains(&env(var).unwrap()), "{var}");
     }
     assert!(stdin.contains("secretKeyRef"));
 }
@@ -613,7 +611,7 @@ async fn diff_shows_new_changed_and_nothing_after_deploy() {
     let r = h.render(&h.deployment());
     let before = h
         .cluster
-        .diff_with_env(&r, &h.options(), &support::env)
+        .diff_with_env(&r, &h.options(), &env)
         .await
         .unwrap();
     assert!(before.has_changes());
@@ -622,7 +620,7 @@ async fn diff_shows_new_changed_and_nothing_after_deploy() {
     h.mock_server().clear_requests();
     let after = h
         .cluster
-        .diff_with_env(&r, &h.options(), &support::env)
+        .diff_with_env(&r, &h.options(), &env)
         .await
         .unwrap();
     assert!(!after.has_changes(), "{}", after.render(false));
@@ -631,7 +629,7 @@ async fn diff_shows_new_changed_and_nothing_after_deploy() {
     d.redis.sentinel.down_after_milliseconds += 1000;
     let changed = h
         .cluster
-        .diff_with_env(&h.render(&d), &h.options(), &support::env)
+        .diff_with_env(&h.render(&d), &h.options(), &env)
         .await
         .unwrap();
     let text = changed.render(false);
@@ -700,6 +698,8 @@ async fn connection_errors_are_named() {
 #[tokio::test]
 async fn foreign_applyset_parent_is_refused() {
     let h = Harness::mock().await;
+    // A parent lives in a namespace that exists.
+    existing_namespace(&h);
     h.mock_server()
         .insert(json!({"apiVersion": "v1", "kind": "Secret",
         "metadata": {"name": "gh-applyset", "namespace": "gh-test",
@@ -818,13 +818,21 @@ async fn noop_redeploy_costs_one_request_per_object_plus_one_list_per_kind() {
         .iter()
         .filter(|r| r.method == "GET" && !r.is_watch() && r.path.ends_with('s'))
         .count();
-    // One dry-run per object, one LIST per namespaced kind; the constant: the Namespace and the
-    // ApplySet parent. No watch: the workloads were ready already.
+    // One dry-run per object, one LIST per namespaced kind; the constant: the Namespace. The
+    // ApplySet parent comes from the LIST of Secrets, not a GET of its own. No watch: the
+    // workloads were ready already.
     assert_eq!(dry_runs, objects, "{summaries:#?}");
     assert_eq!(lists, kinds.len() - 1, "{summaries:#?}");
     assert!(!requests.iter().any(|r| r.is_watch()), "{summaries:#?}");
     assert!(
-        requests.len() <= objects + kinds.len() + 2,
+        !requests
+            .iter()
+            .any(|r| r.path.ends_with("/secrets/gh-applyset")),
+        "{summaries:#?}"
+    );
+    assert_eq!(
+        requests.len(),
+        objects + kinds.len(),
         "{} requests for {objects} objects: {summaries:#?}",
         requests.len()
     );
@@ -968,7 +976,7 @@ async fn objects_without_the_applyset_label_are_refused_unless_adopted() {
     );
     let diff = h
         .cluster
-        .diff_with_env(&r, &h.options(), &support::env)
+        .diff_with_env(&r, &h.options(), &env)
         .await
         .unwrap();
     assert!(diff.has_changes());
@@ -981,11 +989,7 @@ async fn objects_without_the_applyset_label_are_refused_unless_adopted() {
         adopt: true,
         ..h.options()
     };
-    let diff = h
-        .cluster
-        .diff_with_env(&r, &adopt, &support::env)
-        .await
-        .unwrap();
+    let diff = h.cluster.diff_with_env(&r, &adopt, &env).await.unwrap();
     let text = diff.render(false);
     assert!(
         text.contains("deploy would take it over") && text.contains("-  redis.conf: hand-made"),
@@ -1033,5 +1037,88 @@ async fn a_kind_listed_by_the_parent_that_the_server_no_longer_serves_has_no_mem
     assert_eq!(
         shrunk["metadata"]["annotations"]["applyset.kubernetes.io/contains-group-kinds"],
         json!(kinds)
+    );
+}
+
+/// The requests the server recorded, counted the way the client's layer counts its own.
+fn server_counts(h: &Harness) -> RequestCounts {
+    let requests = h.mock_server().requests();
+    let queries: Vec<String> = requests
+        .iter()
+        .map(|r| {
+            r.query
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("&")
+        })
+        .collect();
+    RequestCounts::of(
+        requests
+            .iter()
+            .zip(&queries)
+            .map(|(r, q)| (r.method.as_str(), r.path.as_str(), Some(q.as_str()))),
+    )
+}
+
+#[tokio::test]
+async fn the_client_counts_every_request_the_server_received() {
+    let h = Harness::mock().await;
+    // Workloads become ready a little later, so the first deploy watches them.
+    h.mock_server()
+        .set_readiness(Readiness::After(Duration::from_millis(200)));
+    // A connection of its own, so that its `/version` check is among the counts.
+    let cluster = gatehouse_apply::Cluster::connect(&gatehouse_apply::ConnectOptions {
+        kubeconfig: h.kubeconfig.clone(),
+        context: None,
+    })
+    .await
+    .unwrap();
+    let connected = cluster.requests();
+    assert_eq!(connected, server_counts(&h));
+    assert_eq!(connected.verb(ApiVerb::Version), 1, "{connected}");
+
+    let r = h.render(&h.deployment());
+    let first = cluster
+        .deploy_with_env(&r, &h.options(), &env)
+        .await
+        .unwrap();
+    let server = server_counts(&h);
+    assert_eq!(
+        cluster.requests(),
+        server,
+        "client {} / server {server}",
+        cluster.requests()
+    );
+    assert_eq!(first.requests, server.since(&connected));
+    assert!(
+        first.requests.verb(ApiVerb::Watch) > 0,
+        "{}",
+        first.requests
+    );
+    // One write per object, and the ApplySet parent's.
+    assert_eq!(
+        first.requests.writes(),
+        first.objects.len() + 1,
+        "{}",
+        first.requests
+    );
+
+    h.mock_server().clear_requests();
+    let again = cluster
+        .deploy_with_env(&r, &h.options(), &env)
+        .await
+        .unwrap();
+    let server = server_counts(&h);
+    assert_eq!(
+        again.requests, server,
+        "client {} / server {server}",
+        again.requests
+    );
+    assert_eq!(again.requests.writes(), 0, "{}", again.requests);
+    assert_eq!(again.requests.dry_runs(), again.objects.len());
+    assert_eq!(
+        cluster.requests().total(),
+        connected.total() + first.requests.total() + again.requests.total()
     );
 }
