@@ -139,12 +139,12 @@ impl RequestCounts {
     pub fn of<'a>(requests: impl IntoIterator<Item = (&'a str, &'a str, Option<&'a str>)>) -> Self {
         let mut counts = RequestCounts::default();
         for (method, path, query) in requests {
-            counts.add(RequestKind::classify(method, path, query));
+            counts.record(RequestKind::classify(method, path, query));
         }
         counts
     }
 
-    fn add(&mut self, kind: RequestKind) {
+    fn record(&mut self, kind: RequestKind) {
         *self.by_kind.entry(kind).or_default() += 1;
     }
 
@@ -199,6 +199,18 @@ impl RequestCounts {
     }
 }
 
+/// Both counts together.
+impl std::ops::Add for RequestCounts {
+    type Output = RequestCounts;
+
+    fn add(mut self, other: RequestCounts) -> RequestCounts {
+        for (kind, n) in other.by_kind {
+            *self.by_kind.entry(kind).or_default() += n;
+        }
+        self
+    }
+}
+
 /// `22 requests: 13 PATCH (dry-run), 7 LIST, 1 GET, 1 version`, most frequent first.
 impl fmt::Display for RequestCounts {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -241,7 +253,7 @@ impl RequestCounter {
         self.0
             .lock()
             .expect("the counts are never poisoned")
-            .add(kind);
+            .record(kind);
     }
 
     pub(crate) fn snapshot(&self) -> RequestCounts {
@@ -353,6 +365,7 @@ mod tests {
         let later = counts.since(&earlier);
         assert_eq!(later.total(), 4);
         assert_eq!(later.discovery(), 0);
+        assert_eq!(later + earlier, counts);
         assert_eq!(RequestCounts::default().to_string(), "0 requests");
     }
 }

@@ -6,63 +6,93 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use gatehouse_apply::{Cluster, ConnectOptions, DeployOptions};
+use gatehouse_apply::{Cluster, ConnectOptions, DeployOptions, RequestCounts};
 use gatehouse_kube_mock::{MockApiServer, RecordedRequest};
 use gatehouse_render::Rendered;
 
 use super::Sample;
 
-/// Requests one deploy sent, by kind.
-#[derive(Debug, Clone, Default)]
-pub struct RequestCounts {
-    /// Every request.
-    pub total: usize,
-    /// PATCH requests that change the cluster (not dry-run).
-    pub patches: usize,
-    /// Server dry-run requests.
-    pub dry_runs: usize,
-    /// Discovery requests (`/api`, `/apis`, group versions, `/version`).
-    pub discovery: usize,
-    /// Reads (GET, LIST, WATCH) of objects.
-    pub reads: usize,
-    /// Writes of any method (PATCH, POST, PUT, DELETE), not dry-run.
-    pub writes: usize,
+/// The requests a mock server recorded, counted with the classifier of gatehouse's own
+/// request-counting layer, so that both sides are counted alike.
+fn server_counts(requests: &[RecordedRequest]) -> RequestCounts {
+    RequestCounts::of(
+        requests
+            .iter()
+            .map(|r| (r.method.as_str(), r.path.as_str(), r.raw_query.as_deref())),
+    )
 }
 
-impl RequestCounts {
-    fn of(requests: &[RecordedRequest]) -> RequestCounts {
-        let discovery = |r: &RecordedRequest| {
-            r.method == "GET"
-                && (r.path == "/api"
-                    || r.path == "/apis"
-                    || r.path == "/version"
-                    || r.path.starts_with("/openapi")
-                    || r.path.split('/').filter(|s| !s.is_empty()).count()
-                        <= if r.path.starts_with("/apis/") { 3 } else { 2 })
+/// The requests kubectl reported with `-v=6`: one `round_trippers.go` line per response, in the
+/// structured form of kubectl ≥ 1.30 (`"Response" verb="GET" url="https://…/api?timeout=32s"
+/// status="200 OK" milliseconds=5`) or the older plain one (`GET https://…/api?timeout=32s 200 OK
+/// in 5 milliseconds`).
+pub fn kubectl_log_counts(stderr: &str) -> RequestCounts {
+    let mut requests: Vec<(String, String, Option<String>)> = Vec::new();
+    for line in stderr.lines().filter(|l| l.contains("round_trippers.go")) {
+        let (method, url) = if let Some((_, rest)) = line.split_once("\"Response\" verb=\"") {
+            let (method, rest) = rest.split_once('"').unwrap_or_default();
+            let url = rest
+                .split_once("url=\"")
+                .and_then(|(_, u)| u.split_once('"'))
+                .map(|(u, _)| u)
+                .unwrap_or_default();
+            (method, url)
+        } else {
+            let Some((_, message)) = line.split_once("] ") else {
+                continue;
+            };
+            let mut words = message.split_whitespace();
+            match (words.next(), words.next()) {
+                (Some(method), Some(url)) if url.contains("://") => (method, url),
+                _ => continue,
+            }
         };
-        RequestCounts {
-            total: requests.len(),
-            patches: requests
-                .iter()
-                .filter(|r| r.method == "PATCH" && !r.is_dry_run())
-                .count(),
-            dry_runs: requests.iter().filter(|r| r.is_dry_run()).count(),
-            discovery: requests.iter().filter(|r| discovery(r)).count(),
-            reads: requests
-                .iter()
-                .filter(|r| r.method == "GET" && !discovery(r))
-                .count(),
-            writes: requests.iter().filter(|r| r.is_write()).count(),
+        if method.is_empty() || !url.contains("://") {
+            continue;
         }
+        let after_host = url
+            .split_once("://")
+            .and_then(|(_, rest)| rest.find('/').map(|i| &rest[i..]))
+            .unwrap_or("/");
+        let (path, query) = match after_host.split_once('?') {
+            Some((path, query)) => (path, Some(query.to_string())),
+            None => (after_host, None),
+        };
+        requests.push((method.to_string(), path.to_string(), query));
     }
+    RequestCounts::of(
+        requests
+            .iter()
+            .map(|(m, p, q)| (m.as_str(), p.as_str(), q.as_deref())),
+    )
+}
 
-    /// One line for the report.
-    pub fn line(&self) -> String {
-        format!(
-            "{} requests: {} PATCH, {} dry-run, {} discovery, {} reads, {} writes in all",
-            self.total, self.patches, self.dry_runs, self.discovery, self.reads, self.writes
-        )
-    }
+/// The Google Cloud SDK installs `kubectl` as a dispatcher (`kubectl version --client` says
+/// `v1.32.4-dispatcher`) that asks the server's `/version` to pick the kubectl to run; that request
+/// is sent by the dispatcher, outside kubectl's `-v=6` log, so it is added to the log's count.
+fn dispatcher_requests() -> RequestCounts {
+    static DISPATCHER: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let dispatcher = *DISPATCHER.get_or_init(|| {
+        Command::new("kubectl")
+            .args(["version", "--client"])
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("-dispatcher"))
+    });
+    RequestCounts::of(dispatcher.then_some(("GET", "/version", None)))
+}
+
+/// `n requests (x per object)`.
+fn per_object(counts: &RequestCounts, objects: usize) -> String {
+    format!(
+        "{counts}; {:.2} per object ({objects} objects)",
+        counts.total() as f64 / objects as f64
+    )
+}
+
+/// gatehouse's requests per object over kubectl's (`theirs` requests for `their_objects`).
+fn ratio(ours: &RequestCounts, our_objects: usize, theirs: usize, their_objects: usize) -> String {
+    let ours = ours.total() as f64 / our_objects as f64;
+    format!("{:.2}×", ours / (theirs as f64 / their_objects as f64))
 }
 
 /// What the apply part measured.
@@ -86,11 +116,12 @@ fn bench_env(_variable: &str) -> Option<String> {
     Some("bench-only-value".into())
 }
 
-/// One deploy: its time and the number of objects it handled.
+/// One deploy as the CLI makes it (connect, then deploy): its time, the number of objects it
+/// handled and the requests it sent, counted by gatehouse's own request-counting layer.
 async fn deploy_counted(
     kubeconfig: &Path,
     rendered: &Rendered,
-) -> Result<(Duration, usize), String> {
+) -> Result<(Duration, usize, RequestCounts), String> {
     let start = Instant::now();
     let cluster = Cluster::connect(&ConnectOptions {
         kubeconfig: Some(kubeconfig.to_path_buf()),
@@ -102,7 +133,7 @@ async fn deploy_counted(
         .deploy_with_env(rendered, &deploy_options(), &bench_env)
         .await
         .map_err(|e| format!("deploy: {e}"))?;
-    Ok((start.elapsed(), report.objects.len()))
+    Ok((start.elapsed(), report.objects.len(), cluster.requests()))
 }
 
 async fn deploy(kubeconfig: &Path, rendered: &Rendered) -> Result<Duration, String> {
@@ -111,8 +142,14 @@ async fn deploy(kubeconfig: &Path, rendered: &Rendered) -> Result<Duration, Stri
 
 /// `kubectl apply --server-side -f`. The mock server serves no OpenAPI document, so kubectl's
 /// client-side schema download is turned off there (`mock`); a real cluster keeps the default.
-/// Each call gets an empty discovery cache, as gatehouse starts without one.
-fn kubectl_apply(kubeconfig: &Path, manifests: &Path, mock: bool) -> Result<Duration, String> {
+/// Each call gets an empty discovery cache, as gatehouse starts without one. With `log`, kubectl
+/// runs with `-v=6` and its requests are counted from the log (timed runs go without it).
+fn kubectl_apply(
+    kubeconfig: &Path,
+    manifests: &Path,
+    mock: bool,
+    log: bool,
+) -> Result<(Duration, RequestCounts), String> {
     static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let cache = manifests.with_file_name(format!("kubectl-cache-{call}"));
@@ -124,6 +161,7 @@ fn kubectl_apply(kubeconfig: &Path, manifests: &Path, mock: bool) -> Result<Dura
         .arg(&cache)
         .args(["apply", "--server-side", "--field-manager", "kubectl-bench"])
         .args(mock.then_some("--validate=false"))
+        .args(log.then_some("-v=6"))
         .arg("-f")
         .arg(manifests)
         .output()
@@ -135,46 +173,10 @@ fn kubectl_apply(kubeconfig: &Path, manifests: &Path, mock: bool) -> Result<Dura
             String::from_utf8_lossy(&output.stderr)
         ));
     }
-    Ok(elapsed)
-}
-
-/// The resource a request addresses (`statefulsets`, `namespaces`, ...), or its path for discovery.
-fn resource_of(path: &str) -> String {
-    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    let after_version = match segments.first() {
-        Some(&"api") => 2,
-        Some(&"apis") => 3,
-        _ => return path.to_string(),
-    };
-    match segments.get(after_version) {
-        Some(&"namespaces") if segments.len() > after_version + 2 => {
-            segments[after_version + 2].to_string()
-        }
-        Some(resource) => resource.to_string(),
-        None => path.to_string(),
-    }
-}
-
-/// `METHOD resource ×n` for every kind of request, in first-seen order.
-fn breakdown(requests: &[RecordedRequest]) -> String {
-    let mut counts: Vec<(String, usize)> = Vec::new();
-    for r in requests {
-        let key = format!(
-            "{}{} {}",
-            if r.is_watch() { "WATCH" } else { &r.method },
-            if r.is_dry_run() { " (dry-run)" } else { "" },
-            resource_of(&r.path)
-        );
-        match counts.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, n)) => *n += 1,
-            None => counts.push((key, 1)),
-        }
-    }
-    counts
-        .iter()
-        .map(|(k, n)| format!("{k} ×{n}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    Ok((
+        elapsed,
+        kubectl_log_counts(&String::from_utf8_lossy(&output.stderr)) + dispatcher_requests(),
+    ))
 }
 
 fn sample(times: &[Duration]) -> Sample {
@@ -203,36 +205,31 @@ pub fn measure(
         .map_err(|e| format!("{}: {e}", manifests.display()))?;
     let mut lines = Vec::new();
 
-    // Requests of a first deploy and of a re-deploy with no change.
+    // Requests of a first deploy and of a re-deploy with no change, each a connect + deploy as
+    // the CLI makes it, counted by gatehouse's request-counting layer. The server's own count
+    // must agree (a check of the layer).
     let server = MockApiServer::start();
     let kubeconfig = server.write_kubeconfig(work);
-    let (_, objects) = runtime.block_on(deploy_counted(&kubeconfig, rendered))?;
-    let first_requests = server.requests();
-    let first = RequestCounts::of(&first_requests);
+    let (_, objects, first) = runtime.block_on(deploy_counted(&kubeconfig, rendered))?;
+    let first_server = server_counts(&server.requests());
     server.clear_requests();
-    runtime.block_on(deploy(&kubeconfig, rendered))?;
-    let again_requests = server.requests();
-    let again = RequestCounts::of(&again_requests);
-    lines.push(format!(
-        "gatehouse deploy of {} objects (mock API server), first: {}",
-        rendered.objects.len(),
-        first.line()
-    ));
-    lines.push(format!(
-        "gatehouse first deploy, requests by kind: {}",
-        breakdown(&first_requests)
-    ));
-    lines.push(format!("gatehouse re-deploy, no change: {}", again.line()));
-    lines.push(format!(
-        "gatehouse re-deploy, no change, requests by kind: {}",
-        breakdown(&again_requests)
-    ));
-    lines.push(format!(
-        "gatehouse re-deploy, no change: {:.2} requests per object ({} requests, {objects} objects)",
-        again.total as f64 / objects as f64,
-        again.total
-    ));
+    let (_, _, again) = runtime.block_on(deploy_counted(&kubeconfig, rendered))?;
+    let again_server = server_counts(&server.requests());
+    if first != first_server || again != again_server {
+        return Err(format!(
+            "gatehouse's request count disagrees with the mock API server's: client {first} / {again}, server {first_server} / {again_server}"
+        ));
+    }
     drop(server);
+    lines.push(format!(
+        "gatehouse first deploy (mock API server): {}",
+        per_object(&first, objects)
+    ));
+    lines.push(format!(
+        "gatehouse re-deploy, no change (mock API server): {}, {} writes",
+        per_object(&again, objects),
+        again.writes()
+    ));
 
     let mut rows = Vec::new();
     let mut times = Vec::new();
@@ -246,34 +243,45 @@ pub fn measure(
         sample(&times),
     ));
 
+    let kubectl_objects = rendered.objects.len();
     if kubectl {
         let server = MockApiServer::start();
         let kubeconfig = server.write_kubeconfig(work);
-        kubectl_apply(&kubeconfig, &manifests, true)?;
-        lines.push(format!(
-            "kubectl apply --server-side of the same objects (mock API server, empty discovery cache): {}",
-            RequestCounts::of(&server.requests()).line()
-        ));
+        let (_, logged) = kubectl_apply(&kubeconfig, &manifests, true, true)?;
+        let kubectl_first = server_counts(&server.requests());
         // The same apply again: kubectl's no-op re-apply, beside gatehouse's no-op re-deploy.
         server.clear_requests();
-        kubectl_apply(&kubeconfig, &manifests, true)?;
-        let kubectl_again = RequestCounts::of(&server.requests());
-        let kubectl_objects = rendered.objects.len();
-        let without_discovery = kubectl_again.total - kubectl_again.discovery;
-        lines.push(format!(
-            "kubectl re-apply, no change: {} requests ({} without discovery) for {kubectl_objects} objects: {:.2} per object without discovery; gatehouse / kubectl requests per object: {:.2}",
-            kubectl_again.total,
-            without_discovery,
-            without_discovery as f64 / kubectl_objects as f64,
-            (again.total as f64 / objects as f64)
-                / (without_discovery as f64 / kubectl_objects as f64)
-        ));
+        let (_, logged_again) = kubectl_apply(&kubeconfig, &manifests, true, true)?;
+        let kubectl_again = server_counts(&server.requests());
         drop(server);
+        // The `-v=6` log count is what a real cluster gives; on the mock it must match the server.
+        let log_check = if (&logged, &logged_again) == (&kubectl_first, &kubectl_again) {
+            "its -v=6 log counts the same".to_string()
+        } else {
+            format!("its -v=6 log counts {logged} / {logged_again}: MISMATCH")
+        };
+        lines.push(format!(
+            "kubectl apply --server-side, first (mock API server, empty discovery cache): {}; gatehouse makes {} kubectl's requests per object",
+            per_object(&kubectl_first, kubectl_objects),
+            ratio(&first, objects, kubectl_first.total(), kubectl_objects)
+        ));
+        lines.push(format!(
+            "kubectl re-apply, no change (mock API server): {}; gatehouse makes {} kubectl's requests per object ({} of kubectl's without its discovery); {log_check}",
+            per_object(&kubectl_again, kubectl_objects),
+            ratio(&again, objects, kubectl_again.total(), kubectl_objects),
+            // kubectl keeps a discovery cache between runs; gatehouse needs only `/version`.
+            ratio(
+                &again,
+                objects,
+                kubectl_again.total() - kubectl_again.discovery(),
+                kubectl_objects
+            )
+        ));
         let mut times = Vec::new();
         for _ in 0..iterations {
             let server = MockApiServer::start();
             let kubeconfig = server.write_kubeconfig(work);
-            times.push(kubectl_apply(&kubeconfig, &manifests, true)?);
+            times.push(kubectl_apply(&kubeconfig, &manifests, true, false)?.0);
         }
         rows.push((
             "kubectl apply --server-side (process, mock API server)".to_string(),
@@ -285,12 +293,29 @@ pub fn measure(
         let kubeconfig = std::env::var("KUBECONFIG")
             .map(PathBuf::from)
             .map_err(|_| "GATEHOUSE_E2E=1 needs KUBECONFIG naming the cluster's kubeconfig")?;
+        // Requests: a deploy (the first, unless an earlier run left the objects), then a no-op
+        // re-deploy, counted by the layer; kubectl's from its -v=6 log.
+        let (_, objects, first) = runtime.block_on(deploy_counted(&kubeconfig, rendered))?;
+        let (_, _, again) = runtime.block_on(deploy_counted(&kubeconfig, rendered))?;
+        lines.push(format!(
+            "gatehouse deploy (real cluster): {}; re-deploy, no change: {}",
+            per_object(&first, objects),
+            per_object(&again, objects)
+        ));
+        if kubectl {
+            let (_, theirs) = kubectl_apply(&kubeconfig, &manifests, false, true)?;
+            lines.push(format!(
+                "kubectl re-apply (real cluster, -v=6 log): {}; gatehouse's re-deploy makes {} kubectl's requests per object",
+                per_object(&theirs, kubectl_objects),
+                ratio(&again, objects, theirs.total(), kubectl_objects)
+            ));
+        }
         let mut ours = Vec::new();
         let mut theirs = Vec::new();
         for _ in 0..iterations {
             ours.push(runtime.block_on(deploy(&kubeconfig, rendered))?);
             if kubectl {
-                theirs.push(kubectl_apply(&kubeconfig, &manifests, false)?);
+                theirs.push(kubectl_apply(&kubeconfig, &manifests, false, false)?.0);
             }
         }
         rows.push(("gatehouse deploy (real cluster)".to_string(), sample(&ours)));
@@ -300,22 +325,60 @@ pub fn measure(
                 sample(&theirs),
             ));
         }
+    } else {
+        lines.push(
+            "real cluster: not measured (set GATEHOUSE_E2E=1 and KUBECONFIG to a disposable cluster to count and time deploy and kubectl there)".to_string(),
+        );
     }
     Ok(ApplyReport { lines, rows })
 }
 
 #[cfg(test)]
 mod tests {
+    use gatehouse_apply::ApiVerb;
+
+    use super::*;
+
     #[test]
-    fn resources_are_named_from_request_paths() {
-        use super::resource_of;
-        assert_eq!(resource_of("/api/v1/namespaces/ns"), "namespaces");
-        assert_eq!(resource_of("/api/v1/namespaces/ns/secrets/s"), "secrets");
-        assert_eq!(
-            resource_of("/apis/apps/v1/namespaces/ns/statefulsets/x"),
-            "statefulsets"
+    fn kubectl_request_lines_are_counted_in_both_log_forms() {
+        let log = r#"I1203 15:01:48.664876   25565 loader.go:402] Config loaded from file:  kc.yaml
+I1203 15:01:48.666725   25565 round_trippers.go:632] "Response" verb="GET" url="https://10.0.0.1:6443/version?timeout=32s" status="200 OK" milliseconds=1
+I1203 15:01:48.666725   25565 round_trippers.go:632] "Response" verb="PATCH" url="https://10.0.0.1:6443/api/v1/namespaces/ns/configmaps/c?fieldManager=kubectl&force=false" status="200 OK" milliseconds=3
+I1203 15:01:48.667000   25565 round_trippers.go:553] GET https://10.0.0.1:6443/apis/apps/v1/namespaces/ns/statefulsets 200 OK in 5 milliseconds
+I1203 15:01:48.667100   25565 round_trippers.go:553] PATCH https://10.0.0.1:6443/api/v1/namespaces/ns/secrets/s?dryRun=All 200 OK in 2 milliseconds
+I1203 15:01:48.667200   25565 cached_discovery.go:88] skipped caching discovery info
+"#;
+        let counts = kubectl_log_counts(log);
+        assert_eq!(counts.total(), 4, "{counts}");
+        assert_eq!(counts.verb(ApiVerb::Version), 1);
+        assert_eq!(counts.verb(ApiVerb::List), 1);
+        assert_eq!((counts.writes(), counts.dry_runs()), (1, 1));
+    }
+
+    /// kubectl's `-v=6` log, counted, equals what the mock API server received: the count the
+    /// bench takes from a real cluster's kubectl runs is right.
+    #[test]
+    fn kubectl_log_counts_what_the_server_received() {
+        if gatehouse_testkit::external_tool("kubectl", "install kubectl").is_none() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let rendered = gatehouse_render::render(
+            &gatehouse_model::Deployment::guide_example()
+                .validated()
+                .unwrap(),
         );
-        assert_eq!(resource_of("/apis/apps/v1"), "/apis/apps/v1");
-        assert_eq!(resource_of("/version"), "/version");
+        let manifests = dir.path().join("objects.yaml");
+        std::fs::write(&manifests, rendered.manifests_yaml()).unwrap();
+        let server = MockApiServer::start();
+        let kubeconfig = server.write_kubeconfig(dir.path());
+        let (_, logged) = kubectl_apply(&kubeconfig, &manifests, true, true).unwrap();
+        let received = server_counts(&server.requests());
+        assert!(received.writes() >= rendered.objects.len(), "{received}");
+        assert_eq!(logged, received);
+        // A re-apply without change, too.
+        server.clear_requests();
+        let (_, logged) = kubectl_apply(&kubeconfig, &manifests, true, true).unwrap();
+        assert_eq!(logged, server_counts(&server.requests()));
     }
 }

@@ -53,6 +53,8 @@ pub struct RecordedRequest {
     pub path: String,
     /// Query parameters.
     pub query: BTreeMap<String, String>,
+    /// The query string as sent (`dryRun=All&fieldManager=gatehouse`), when there was one.
+    pub raw_query: Option<String>,
     /// The JSON body, when there was one.
     pub body: Option<Value>,
     /// The `User-Agent` header, when there was one.
@@ -739,6 +741,7 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Response<Bod
     let method = request.method().clone();
     let path = request.uri().path().to_string();
     let query = parse_query(request.uri().query());
+    let raw_query = request.uri().query().map(str::to_string);
     let user_agent = request
         .headers()
         .get(hyper::header::USER_AGENT)
@@ -760,6 +763,7 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Response<Bod
         method: method.to_string(),
         path: path.clone(),
         query: query.clone(),
+        raw_query,
         body: body.clone(),
         user_agent,
     });
