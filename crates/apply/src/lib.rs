@@ -2,8 +2,9 @@
 //!
 //! It takes [`gatehouse_render::Rendered`] (never the model) and makes the cluster match:
 //! 1. preflight: secret sources (environment variables read, existing Secrets checked), Flux CRDs;
-//! 2. a server dry-run (`dryRun=All`, server-side apply, field manager `gatehouse`) of EVERY object
-//!    together with a GET of the live object, so bad input fails before the first write;
+//! 2. a server dry-run (`dryRun=All`, server-side apply, field manager `gatehouse`) of EVERY object,
+//!    compared with the live objects (one LIST per kind and namespace, which also yields the
+//!    ApplySet parent), so bad input fails before the first write;
 //! 3. the writes, stage by stage (Namespace → Secrets/ConfigMaps/ServiceAccounts →
 //!    Services/NetworkPolicies/PDBs → StatefulSets), bounded concurrency within a stage, one PATCH
 //!    per changed object and none for unchanged ones;
@@ -12,7 +13,8 @@
 //!
 //! The library never draws on a terminal: progress is reported as typed [`Event`]s to the
 //! [`EventSink`] in [`DeployOptions::events`] (none by default), and results are returned as data
-//! ([`DeployReport`], [`DiffReport`], [`Status`]).
+//! ([`DeployReport`], [`DiffReport`], [`Status`]), and so are the HTTP requests the connection
+//! sent ([`Cluster::requests`], [`DeployReport::requests`]).
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), gatehouse_apply::ApplyError> {
