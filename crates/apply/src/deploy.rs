@@ -88,7 +88,8 @@ impl fmt::Display for Action {
 }
 
 impl Cluster {
-    /// Applies the parent with these group-kinds unless the live parent already says exactly that.
+    /// Applies the parent with these group-kinds unless the live parent already says exactly that;
+    /// returns the parent as the server now has it.
     pub(crate) async fn write_parent(
         &self,
         plan: &Plan,
@@ -96,7 +97,7 @@ impl Cluster {
         group_kinds: &BTreeSet<String>,
         dry_run: bool,
         masker: &Masker,
-    ) -> Result<bool, ApplyError> {
+    ) -> Result<Value, ApplyError> {
         let body = plan.applyset.parent(group_kinds);
         if let Some(l) = live
             && applyset::listed_group_kinds(l) == *group_kinds
@@ -104,7 +105,7 @@ impl Cluster {
                 == body["metadata"]["labels"][applyset::ID_LABEL]
             && applyset::parent_tooling(l) == Some(applyset::tooling())
         {
-            return Ok(false);
+            return Ok(l.clone());
         }
         let desired = Desired {
             kind: plan::secret_kind(),
@@ -112,8 +113,7 @@ impl Cluster {
             mode: WriteMode::Apply,
             member: false,
         };
-        self.write(&desired, dry_run, true, masker).await?;
-        Ok(true)
+        self.write(&desired, dry_run, true, masker).await
     }
 
     /// Lists the live members of the set of the kinds listed, and returns those not in the plan
@@ -290,7 +290,7 @@ impl Cluster {
         } else {
             Vec::new()
         };
-        match self
+        let parent = match self
             .write_stages(
                 &plan,
                 &checked.dry_runs,
@@ -303,7 +303,7 @@ impl Cluster {
             )
             .await
         {
-            Ok(()) => {}
+            Ok(parent) => parent,
             Err(cause) => {
                 return Err(ApplyError::Stopped {
                     done: report.objects,
@@ -311,7 +311,7 @@ impl Cluster {
                     cause: Box::new(cause),
                 });
             }
-        }
+        };
         let finish = async {
             if let Some(helm) = &helm {
                 let summary = if helm.is_current(&rendered.helm, &masker).await? {
@@ -332,8 +332,8 @@ impl Cluster {
                 report.release = Some(summary);
             }
             if options.prune {
-                let parent = self.live_parent(&plan, &masker).await?;
-                self.write_parent(&plan, parent.as_ref(), &current, false, &masker)
+                // The set no longer lists the kinds it has no members of.
+                self.write_parent(&plan, Some(&parent), &current, false, &masker)
                     .await?;
             }
             Ok::<(), ApplyError>(())
@@ -353,6 +353,7 @@ impl Cluster {
     /// objects, then (with prune) that stage's stale members, then the wait for its workloads.
     /// Prune does not wait for readiness: a stage's stale members go as soon as its writes are
     /// done. Everything done is recorded in `report` as it happens; `stale` keeps what is left.
+    /// Returns the parent as the server has it after the writes.
     #[allow(clippy::too_many_arguments)]
     async fn write_stages(
         &self,
@@ -364,13 +365,14 @@ impl Cluster {
         options: &DeployOptions,
         masker: &Masker,
         report: &mut DeployReport,
-    ) -> Result<(), ApplyError> {
-        let mut parent_written = false;
+    ) -> Result<Value, ApplyError> {
+        let mut written = None;
         for stage in Stage::ALL {
-            if stage > Stage::Namespace && !parent_written {
-                self.write_parent(plan, parent, widened, false, masker)
-                    .await?;
-                parent_written = true;
+            if stage > Stage::Namespace && written.is_none() {
+                written = Some(
+                    self.write_parent(plan, parent, widened, false, masker)
+                        .await?,
+                );
             }
             let in_stage: Vec<&DryRun> = dry_runs
                 .iter()
@@ -446,7 +448,7 @@ impl Cluster {
                 wait::wait_for(self, &waited, options.timeout, &options.events, masker).await?;
             }
         }
-        Ok(())
+        Ok(written.expect("the parent is written before the first stage after Namespace"))
     }
 }
 

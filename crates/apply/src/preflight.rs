@@ -244,32 +244,27 @@ impl Cluster {
             }
         }
         let set = &plan.applyset;
-        // (group-kind, namespace) → kind: one LIST each. The parent is a Secret in the set's
-        // namespace, so Secrets there are always listed.
+        // (group-kind, namespace) → kind: one LIST each, in the objects' namespaces and the set's
+        // (where prune looks for members). The parent is a Secret in the set's namespace, so
+        // Secrets there are always listed.
         let mut lists: BTreeMap<(String, String), &'static ObjectKind> = BTreeMap::new();
         for d in plan.objects.iter().filter(|d| d.kind.namespaced) {
             let namespace = d.namespace().unwrap_or_default().to_string();
             lists.insert((group_kind(d.kind), namespace), d.kind);
+            lists.insert((group_kind(d.kind), set.namespace.clone()), d.kind);
         }
-        for kind in plan
-            .objects
-            .iter()
-            .map(|d| d.kind)
-            .chain([plan::secret_kind()])
-        {
-            if kind.namespaced {
-                lists.insert((group_kind(kind), set.namespace.clone()), kind);
-            }
-        }
+        let secret = plan::secret_kind();
+        lists.insert((group_kind(secret), set.namespace.clone()), secret);
         lists.retain(|(_, ns), _| !new_namespaces.contains(ns));
         let mut found = self.list_all(&lists, concurrency, masker).await?;
+        let parent_identity = (
+            "Secret".to_string(),
+            set.namespace.clone(),
+            set.name.clone(),
+        );
         let parent = found
             .iter()
-            .find(|(kind, value)| {
-                kind.kind == "Secret"
-                    && plan::identity_of(value).1 == set.namespace
-                    && plan::identity_of(value).2 == set.name
-            })
+            .find(|(_, value)| plan::identity_of(value) == parent_identity)
             .map(|(_, value)| value.clone());
         let parent = checked_parent(set, parent)?;
         // Kinds the parent lists that the plan no longer has: their members may be stale.

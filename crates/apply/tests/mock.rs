@@ -1111,3 +1111,42 @@ async fn the_client_counts_every_request_the_server_received() {
         connected.total() + first.requests.total() + again.requests.total()
     );
 }
+
+#[tokio::test]
+async fn members_of_kinds_only_the_parent_lists_are_found_and_pruned() {
+    let h = Harness::mock().await;
+    for t in ResourceType::flux() {
+        h.mock_server().add_resource(t);
+    }
+    let r = h.render(&h.deployment());
+    let flux = DeployOptions {
+        release: ReleaseMode::Flux,
+        skip_release: false,
+        ..h.options()
+    };
+    h.deploy(&r, &flux).await.unwrap();
+    // Back to objects only: the Flux kinds are no longer planned, only the parent lists them.
+    h.mock_server().clear_requests();
+    let mut options = h.options();
+    options.prune = true;
+    let report = h.deploy(&r, &options).await.unwrap();
+    let pruned: BTreeSet<&str> = report
+        .objects
+        .iter()
+        .filter(|(_, a)| *a == Action::Pruned)
+        .map(|(o, _)| o.split(' ').next().unwrap())
+        .collect();
+    assert_eq!(
+        pruned,
+        BTreeSet::from(["HelmRelease", "HelmRepository"]),
+        "{report}"
+    );
+    let requests = h.mock_server().requests();
+    assert!(
+        !requests
+            .iter()
+            .any(|r| r.path.ends_with("/secrets/gh-applyset") && r.method == "GET"),
+        "the parent comes from the LIST of Secrets before prune: {:#?}",
+        requests.iter().map(|r| r.summary()).collect::<Vec<_>>()
+    );
+}
