@@ -17,6 +17,29 @@ fn existing_namespace(h: &Harness) {
     h.mock_server().clear_requests();
 }
 
+/// The harness's deployment with its Redis password in an existing Secret `corp-redis`, key `pw`.
+fn with_existing_password(h: &Harness) -> gatehouse_model::Deployment {
+    let mut d = h.deployment();
+    d.redis.password = gatehouse_model::SecretSource::ExistingSecret {
+        name: "corp-redis".into(),
+        key: "pw".into(),
+    };
+    d
+}
+
+/// No request of the harness's mock changed the cluster.
+fn assert_nothing_written(h: &Harness) {
+    let requests = h.mock_server().requests();
+    assert!(writes(&requests).is_empty(), "{:#?}", writes(&requests));
+}
+
+/// The message says every one of `parts`.
+fn assert_mentions(text: &str, parts: &[&str]) {
+    for part in parts {
+        assert!(text.contains(part), "{part}: {text}");
+    }
+}
+
 fn writes(requests: &[RecordedRequest]) -> Vec<&RecordedRequest> {
     requests.iter().filter(|r| r.is_write()).collect()
 }
@@ -194,7 +217,7 @@ async fn failed_dry_run_writes_nothing_and_names_object_and_field() {
     assert!(text.contains("nothing was written"), "{text}");
     // The server's message already holds the cause: it is printed once.
     assert_eq!(text.matches("must not be empty").count(), 1, "{text}");
-    assert!(writes(&h.mock_server().requests()).is_empty());
+    assert_nothing_written(&h);
     // diff reports the same problem, without claiming a write it never attempts.
     let err = h
         .cluster
@@ -225,7 +248,7 @@ async fn rbac_denial_names_verb_and_resource() {
         text.contains("kubectl auth can-i patch configmaps"),
         "{text}"
     );
-    assert!(writes(&h.mock_server().requests()).is_empty());
+    assert_nothing_written(&h);
 }
 
 #[tokio::test]
@@ -386,12 +409,7 @@ async fn generated_secret_is_created_once_and_never_overwritten() {
 #[tokio::test]
 async fn existing_secret_must_exist_with_the_key() {
     let h = Harness::mock().await;
-    let mut d = h.deployment();
-    d.redis.password = gatehouse_model::SecretSource::ExistingSecret {
-        name: "corp-redis".into(),
-        key: "pw".into(),
-    };
-    let r = h.render(&d);
+    let r = h.render(&with_existing_password(&h));
     let err = h.deploy(&r, &h.options()).await.unwrap_err().to_string();
     assert!(
         err.contains("Secret gh-test/corp-redis does not exist") && err.contains("redis.password"),
@@ -402,7 +420,7 @@ async fn existing_secret_must_exist_with_the_key() {
         "metadata": {"name": "corp-redis", "namespace": "gh-test"}, "data": {"other": "eA=="}}));
     let err = h.deploy(&r, &h.options()).await.unwrap_err().to_string();
     assert!(err.contains("has no key `pw` (it has: other)"), "{err}");
-    assert!(writes(&h.mock_server().requests()).is_empty());
+    assert_nothing_written(&h);
     h.mock_server()
         .insert(json!({"apiVersion": "v1", "kind": "Secret",
         "metadata": {"name": "corp-redis", "namespace": "gh-test"}, "data": {"pw": "eA=="}}));
@@ -548,15 +566,16 @@ async fn missing_helm_fails_before_any_write() {
     };
     assert!(matches!(errors[..], [ApplyError::HelmMissing]), "{err}");
     let text = err.to_string();
-    for way_out in [
-        "https://helm.sh",
-        "--flux",
-        "--skip-release",
-        "nothing was written",
-    ] {
-        assert!(text.contains(way_out), "{way_out}: {text}");
-    }
-    assert!(writes(&h.mock_server().requests()).is_empty());
+    assert_mentions(
+        &text,
+        &[
+            "https://helm.sh",
+            "--flux",
+            "--skip-release",
+            "nothing was written",
+        ],
+    );
+    assert_nothing_written(&h);
 }
 
 #[tokio::test]
@@ -570,7 +589,7 @@ async fn flux_mode_requires_the_crds_then_applies_release_objects_last() {
     };
     let err = h.deploy(&r, &options).await.unwrap_err();
     assert!(err.to_string().contains("Flux is not installed"), "{err}");
-    assert!(writes(&h.mock_server().requests()).is_empty());
+    assert_nothing_written(&h);
     for t in ResourceType::flux() {
         h.mock_server().add_resource(t);
     }
@@ -624,7 +643,7 @@ async fn diff_shows_new_changed_and_nothing_after_deploy() {
         .await
         .unwrap();
     assert!(!after.has_changes(), "{}", after.render(false));
-    assert!(writes(&h.mock_server().requests()).is_empty());
+    assert_nothing_written(&h);
     let mut d = h.deployment();
     d.redis.sentinel.down_after_milliseconds += 1000;
     let changed = h
@@ -712,7 +731,7 @@ async fn foreign_applyset_parent_is_refused() {
         err.to_string().contains("managed by `kubectl/v1.33.0`"),
         "{err}"
     );
-    assert!(writes(&h.mock_server().requests()).is_empty());
+    assert_nothing_written(&h);
 }
 
 #[tokio::test]
@@ -771,7 +790,7 @@ async fn existing_namespace_means_every_object_is_dry_run_by_the_server() {
     ));
     let err = h.deploy(&r, &h.options()).await.unwrap_err();
     assert!(err.to_string().contains("spec.ports[0].port"), "{err}");
-    assert!(writes(&h.mock_server().requests()).is_empty());
+    assert_nothing_written(&h);
 }
 
 #[tokio::test]
@@ -870,12 +889,7 @@ async fn dry_run_lines_say_what_the_server_checked() {
 #[tokio::test]
 async fn helm_is_checked_with_everything_else_and_not_needed_for_a_dry_run() {
     let h = Harness::mock().await;
-    let mut d = h.deployment();
-    d.redis.password = gatehouse_model::SecretSource::ExistingSecret {
-        name: "corp-redis".into(),
-        key: "pw".into(),
-    };
-    let r = h.render(&d);
+    let r = h.render(&with_existing_password(&h));
     let options = DeployOptions {
         skip_release: false,
         helm: Some("/nonexistent/helm".into()),
@@ -911,7 +925,7 @@ async fn helm_is_checked_with_everything_else_and_not_needed_for_a_dry_run() {
         release.contains("not validated") && release.contains("--skip-release"),
         "{report}"
     );
-    assert!(writes(&h.mock_server().requests()).is_empty());
+    assert_nothing_written(&h);
 }
 
 /// A ConfigMap of the deployment, created by someone else before gatehouse.
@@ -948,15 +962,16 @@ async fn objects_without_the_applyset_label_are_refused_unless_adopted() {
         foreign[0].object.starts_with("ConfigMap gh-test/"),
         "{text}"
     );
-    for part in [
-        "without gatehouse's ApplySet label",
-        "kubectl-client-side-apply",
-        "--adopt",
-        "nothing was written",
-    ] {
-        assert!(text.contains(part), "{part}: {text}");
-    }
-    assert!(writes(&h.mock_server().requests()).is_empty());
+    assert_mentions(
+        &text,
+        &[
+            "without gatehouse's ApplySet label",
+            "kubectl-client-side-apply",
+            "--adopt",
+            "nothing was written",
+        ],
+    );
+    assert_nothing_written(&h);
     assert_eq!(h.mock_server().get(&path).unwrap(), before);
     // The dry-run refuses the same way; diff shows it, and with --adopt previews the takeover.
     let dry = h
@@ -995,7 +1010,7 @@ async fn objects_without_the_applyset_label_are_refused_unless_adopted() {
         text.contains("deploy would take it over") && text.contains("-  redis.conf: hand-made"),
         "{text}"
     );
-    assert!(writes(&h.mock_server().requests()).is_empty());
+    assert_nothing_written(&h);
     // --adopt takes it over: labelled as a member, configured.
     let report = h.deploy(&r, &adopt).await.unwrap();
     assert_eq!(report.taken_over.len(), 1, "{report}");
