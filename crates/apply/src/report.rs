@@ -24,7 +24,8 @@ pub struct DeployReport {
     pub taken_over: Vec<ForeignObject>,
     /// The release step's summary.
     pub release: Option<String>,
-    /// The requests this deploy sent to the API server, by kind (not the Helm CLI's own).
+    /// The requests the connection sent to the API server during this deploy, by kind (not the
+    /// Helm CLI's own; a concurrent call on a clone of the same `Cluster` would be counted too).
     pub requests: RequestCounts,
 }
 
