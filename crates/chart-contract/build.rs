@@ -241,20 +241,17 @@ fn values_types(emitted: &Emitted) -> String {
                 attrs.push(format!("rename = {segment:?}"));
             }
             let ty = if key.optional {
-                attrs.push("default, skip_serializing_if = \"Option::is_none\"".into());
+                attrs.push("skip_serializing_if = \"Option::is_none\"".into());
                 format!("Option<{rust}>")
             } else {
                 if key.skip_empty {
-                    attrs.push("default, skip_serializing_if = \"Vec::is_empty\"".into());
+                    attrs.push("skip_serializing_if = \"Vec::is_empty\"".into());
                 }
                 rust.to_string()
             };
             let mut code = format!("    /// {}\n", one_line(&key.fact));
             if !attrs.is_empty() {
                 let _ = writeln!(code, "    #[serde({})]", attrs.join(", "));
-            }
-            if key.k8s {
-                code.push_str("    #[schemars(with = \"serde_json::Value\")]\n");
             }
             let _ = writeln!(code, "    pub {name}: {ty},");
             fields.push(Field {
@@ -342,7 +339,7 @@ fn values_types(emitted: &Emitted) -> String {
             .collect();
         let _ = writeln!(
             s,
-            "/// The chart values at {}.\n#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]\n#[serde(deny_unknown_fields)]\npub struct {name} {{\n{body}}}\n",
+            "/// The chart values at {}.\n#[derive(Debug, Clone, PartialEq, serde::Serialize)]\npub struct {name} {{\n{body}}}\n",
             at.join(", ")
         );
     }
