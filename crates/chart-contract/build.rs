@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use data::{Declared, Emitted, KeyEntry, ShapeEntry, ValueKind};
+use data::{Declared, Emitted, KeyEntry};
 
 fn main() {
     let override_dir = if std::env::var_os("CARGO_FEATURE_CONTRACT_DIR_OVERRIDE").is_some() {
@@ -142,7 +142,7 @@ fn tables(emitted: &Emitted, declared: &[Declared]) -> String {
             chart.version.replace('.', "_")
         );
         for (path, kind) in &chart.paths {
-            let _ = writeln!(s, "    ({path:?}, ValueKind::{}),", kind_name(*kind));
+            let _ = writeln!(s, "    ({path:?}, ValueKind::{kind:?}),");
         }
         s.push_str("];\n\n");
     }
@@ -150,9 +150,9 @@ fn tables(emitted: &Emitted, declared: &[Declared]) -> String {
     for key in &emitted.keys {
         let _ = writeln!(
             s,
-            "    ChartKey {{ path: {:?}, shape: Shape::{}, fact: {:?}, in_values_yaml: {}, emitted: {} }},",
+            "    ChartKey {{ path: {:?}, shape: Shape::{:?}, fact: {:?}, in_values_yaml: {}, emitted: {} }},",
             key.path,
-            shape_name(key.shape),
+            key.shape,
             one_line(&key.fact),
             !key.template_only,
             key.rust.is_some()
@@ -160,28 +160,6 @@ fn tables(emitted: &Emitted, declared: &[Declared]) -> String {
     }
     s.push_str("];\n");
     s
-}
-
-fn kind_name(kind: ValueKind) -> &'static str {
-    match kind {
-        ValueKind::Map => "Map",
-        ValueKind::List => "List",
-        ValueKind::String => "String",
-        ValueKind::Bool => "Bool",
-        ValueKind::Int => "Int",
-        ValueKind::Float => "Float",
-        ValueKind::Null => "Null",
-    }
-}
-
-fn shape_name(shape: ShapeEntry) -> &'static str {
-    match shape {
-        ShapeEntry::Scalar => "Scalar",
-        ShapeEntry::FreeFormMap => "FreeFormMap",
-        ShapeEntry::RawList => "RawList",
-        ShapeEntry::PassThrough => "PassThrough",
-        ShapeEntry::YamlText => "YamlText",
-    }
 }
 
 fn one_line(text: &str) -> String {
