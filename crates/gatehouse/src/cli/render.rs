@@ -9,7 +9,7 @@ use clap::Args;
 use gatehouse_render::Rendered;
 
 use super::config::{Input, LocatedProblem, load};
-use super::error::CliError;
+use super::error::{CliError, io};
 use super::{Globals, Output, out_dir};
 
 /// Arguments of `render`.
@@ -53,11 +53,7 @@ fn stdout_write(text: &str) -> Result<(), CliError> {
         Ok(()) => Ok(()),
         // A closed pipe (`| head`) is the reader's choice, not an error.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(source) => Err(CliError::Io {
-            action: "write",
-            path: PathBuf::from("-"),
-            source,
-        }),
+        Err(source) => Err(io("write", Path::new("-"))(source)),
     }
 }
 
@@ -181,11 +177,7 @@ pub fn schema(out: Option<&Path>) -> Result<ExitCode, CliError> {
         None => stdout_write(&schema)?,
         Some(path) if path == Path::new("-") => stdout_write(&schema)?,
         Some(path) => {
-            std::fs::write(path, schema).map_err(|source| CliError::Io {
-                action: "write",
-                path: path.to_path_buf(),
-                source,
-            })?;
+            std::fs::write(path, schema).map_err(io("write", path))?;
             eprintln!("wrote {}", path.display());
         }
     }
