@@ -194,14 +194,7 @@ pub fn diff(args: DiffArgs, globals: &Globals) -> Result<ExitCode, CliError> {
                 })).collect::<Vec<_>>(),
                 "notes": report.notes,
             });
-            let text = match format {
-                Output::Json => format!(
-                    "{}\n",
-                    serde_json::to_string_pretty(&data).expect("serializes")
-                ),
-                Output::Yaml => serde_saphyr::to_string(&data).expect("serializes as YAML"),
-            };
-            print!("{text}");
+            print!("{}", format.data(&data));
         }
     }
     Ok(if report.has_changes() {

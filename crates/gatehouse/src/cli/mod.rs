@@ -74,6 +74,23 @@ pub enum Output {
     Json,
 }
 
+impl Output {
+    /// `value` as data in this format: pretty JSON with a final newline, or YAML (written from
+    /// its JSON value).
+    pub(crate) fn data(self, value: &impl serde::Serialize) -> String {
+        let json = || serde_json::to_value(value).expect("output serializes");
+        match self {
+            Output::Json => {
+                format!(
+                    "{}\n",
+                    serde_json::to_string_pretty(value).expect("output serializes")
+                )
+            }
+            Output::Yaml => serde_saphyr::to_string(&json()).expect("output serializes as YAML"),
+        }
+    }
+}
+
 /// Global options every command may use.
 #[derive(clap::Args, Debug, Clone)]
 pub(crate) struct Globals {
