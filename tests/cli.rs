@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use gatehouse_apply_mock::MockApiServer;
-use gatehouse_tests::{run, text};
+use gatehouse_tests::{expect_exit, run, text};
 
 fn ok(args: &[&str]) -> String {
     let out = run(args, "", &[], None);
@@ -73,23 +73,14 @@ fn render_pipes_into_kubectl_apply() {
                 .unwrap()
                 .len()
         };
-        let mut child = std::process::Command::new(&kubectl)
-            .args(["apply", "--dry-run=client", "--validate=false", "-f", "-"])
-            .arg("--kubeconfig")
-            .arg(&kubeconfig)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(rendered.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
+        let out = gatehouse_testkit::output_with_stdin(
+            std::process::Command::new(&kubectl)
+                .args(["apply", "--dry-run=client", "--validate=false", "-f", "-"])
+                .arg("--kubeconfig")
+                .arg(&kubeconfig)
+                .stderr(std::process::Stdio::piped()),
+            &rendered,
+        );
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(out.status.success(), "{format}: {}", text(&out));
         assert_eq!(
@@ -207,7 +198,7 @@ fn validate_reports_problems_as_data_and_as_located_diagnostics() {
         &[],
         None,
     );
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    expect_exit(&out, 1, &[]);
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["valid"], false);
     let replicas = report["problems"]
@@ -350,8 +341,7 @@ fn unknown_context_and_kubeconfig_errors_name_the_fix() {
         &[],
         None,
     );
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(text(&out).contains("nope"), "{}", text(&out));
+    expect_exit(&out, 2, &["nope"]);
 }
 
 #[test]

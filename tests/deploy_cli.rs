@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::Output;
 
 use gatehouse_apply_mock::MockApiServer;
-use gatehouse_tests::{fake_helm, path_with, run, text};
+use gatehouse_tests::{expect_exit, fake_helm, path_with, run, text};
 
 const SECRET: &str = "cli-s3cr3t-value";
 
@@ -34,12 +34,7 @@ fn deploy_diff_destroy_round_trip() {
 
     // diff before anything: changes, exit 1.
     let out = xtask(dir.path(), &kubeconfig, &["diff"], "");
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(
-        text(&out).contains("+++ merged/StatefulSet"),
-        "{}",
-        text(&out)
-    );
+    expect_exit(&out, 1, &["+++ merged/StatefulSet"]);
 
     // dry-run: nothing written.
     let out = xtask(dir.path(), &kubeconfig, &["deploy", "--dry-run=server"], "");
@@ -61,7 +56,7 @@ fn deploy_diff_destroy_round_trip() {
 
     // diff after deploy: nothing, exit 0.
     let out = xtask(dir.path(), &kubeconfig, &["diff"], "");
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    expect_exit(&out, 0, &[]);
 
     // destroy asks; anything but `yes` aborts without deleting.
     server.clear_requests();
@@ -86,8 +81,7 @@ fn diff_exits_2_on_errors() {
         &["diff"],
         "",
     );
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(text(&out).contains("missing-kubeconfig"), "{}", text(&out));
+    expect_exit(&out, 2, &["missing-kubeconfig"]);
 }
 
 #[test]
@@ -128,19 +122,14 @@ fn diff_needs_no_secret_values_and_status_reports_what_it_can_see() {
         ("GRAVITEE_CLOUD_TOKEN", ""),
     ];
     let out = run(&["diff", "--kubeconfig", kubeconfig], "", &env, None);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(
-        text(&out).contains("would be created from GATEHOUSE_REDIS_PASSWORD"),
-        "{}",
-        text(&out)
-    );
+    expect_exit(&out, 1, &["would be created from GATEHOUSE_REDIS_PASSWORD"]);
     let out = run(
         &["diff", "-o", "json", "--kubeconfig", kubeconfig],
         "",
         &env,
         None,
     );
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    expect_exit(&out, 1, &[]);
     let data: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(data["changes"], true);
     assert_eq!(data["secretsNotCompared"].as_array().unwrap().len(), 3);
@@ -229,8 +218,7 @@ fn deploy_says_what_happened_needs_helm_only_to_release_and_refuses_another_depl
     // A real deploy needs helm for the release: refused before the first write, with all three
     // ways out, printed once.
     let out = without_helm(&["deploy", "-f", "one.yaml"], &kubeconfig, dir.path());
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let shown = text(&out);
+    let shown = expect_exit(&out, 1, &[]);
     for way_out in ["https://helm.sh", "--flux", "--skip-release"] {
         assert_eq!(shown.matches(way_out).count(), 1, "{way_out}: {shown}");
     }
@@ -273,8 +261,7 @@ fn deploy_says_what_happened_needs_helm_only_to_release_and_refuses_another_depl
         ][..],
     ] {
         let out = without_helm(args, &kubeconfig, dir.path());
-        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-        let shown = text(&out);
+        let shown = expect_exit(&out, 1, &[]);
         assert!(
             shown.contains("Service day2/one-redis-headless belongs to another ApplySet (parent Secret day2/one-applyset)")
                 && shown.contains("--adopt"),
@@ -286,21 +273,14 @@ fn deploy_says_what_happened_needs_helm_only_to_release_and_refuses_another_depl
         &kubeconfig,
         dir.path(),
     );
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(
-        text(&out).contains("deploy would refuse it"),
-        "{}",
-        text(&out)
-    );
+    expect_exit(&out, 1, &["deploy would refuse it"]);
     // diff --force previews the takeover: the selector changes to the second deployment's pods.
     let out = without_helm(
         &["diff", "-f", "two.yaml", "--skip-release", "--force"],
         &kubeconfig,
         dir.path(),
     );
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let shown = text(&out);
-    assert!(shown.contains("deploy would take it over"), "{shown}");
+    let shown = expect_exit(&out, 1, &["deploy would take it over"]);
     assert!(
         shown.contains("+++ merged/Service day2/one-redis-headless")
             && shown.contains("+    app.kubernetes.io/instance: two"),
@@ -329,9 +309,7 @@ fn a_failed_wait_says_what_was_written_and_prints_the_timeout_once() {
         &kubeconfig,
         dir.path(),
     );
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let shown = text(&out);
-    assert!(shown.contains("changed before the failure"), "{shown}");
+    let shown = expect_exit(&out, 1, &["changed before the failure"]);
     assert!(
         shown.contains("StatefulSet day2/one-redis created"),
         "{shown}"

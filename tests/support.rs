@@ -1,7 +1,6 @@
 //! Whole-product tests of gatehouse (see the `[[test]]` targets): each runs the `gatehouse`
 //! binary as a user would. This library holds what they share.
 
-use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
@@ -14,8 +13,6 @@ pub fn run(args: &[&str], stdin: &str, env: &[(&str, &str)], dir: Option<&Path>)
     command
         .args(args)
         .env_remove("NO_COLOR")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     for (k, v) in env {
         command.env(k, v);
@@ -23,14 +20,7 @@ pub fn run(args: &[&str], stdin: &str, env: &[(&str, &str)], dir: Option<&Path>)
     if let Some(dir) = dir {
         command.current_dir(dir);
     }
-    let mut child = command.spawn().expect("gatehouse runs");
-    child
-        .stdin
-        .take()
-        .expect("stdin is piped")
-        .write_all(stdin.as_bytes())
-        .expect("stdin is written");
-    child.wait_with_output().expect("gatehouse finishes")
+    gatehouse_testkit::output_with_stdin(&mut command, stdin)
 }
 
 /// stdout and stderr of a run, for assertion messages.
@@ -40,4 +30,15 @@ pub fn text(o: &Output) -> String {
         String::from_utf8_lossy(&o.stdout),
         String::from_utf8_lossy(&o.stderr)
     )
+}
+
+/// Asserts that a run exited with `code` and said each of `words` (on stdout or stderr); returns
+/// what it said.
+pub fn expect_exit(out: &Output, code: i32, words: &[&str]) -> String {
+    let shown = text(out);
+    assert_eq!(out.status.code(), Some(code), "{shown}");
+    for word in words {
+        assert!(shown.contains(word), "{word:?} not in: {shown}");
+    }
+    shown
 }

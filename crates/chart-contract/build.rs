@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use data::{Declared, Emitted, KeyEntry, ShapeEntry, ValueKind};
+use data::{Declared, Emitted, KeyEntry};
 
 fn main() {
     let override_dir = if std::env::var_os("CARGO_FEATURE_CONTRACT_DIR_OVERRIDE").is_some() {
@@ -142,7 +142,7 @@ fn tables(emitted: &Emitted, declared: &[Declared]) -> String {
             chart.version.replace('.', "_")
         );
         for (path, kind) in &chart.paths {
-            let _ = writeln!(s, "    ({path:?}, ValueKind::{}),", kind_name(*kind));
+            let _ = writeln!(s, "    ({path:?}, ValueKind::{kind:?}),");
         }
         s.push_str("];\n\n");
     }
@@ -150,9 +150,9 @@ fn tables(emitted: &Emitted, declared: &[Declared]) -> String {
     for key in &emitted.keys {
         let _ = writeln!(
             s,
-            "    ChartKey {{ path: {:?}, shape: Shape::{}, fact: {:?}, in_values_yaml: {}, emitted: {} }},",
+            "    ChartKey {{ path: {:?}, shape: Shape::{:?}, fact: {:?}, in_values_yaml: {}, emitted: {} }},",
             key.path,
-            shape_name(key.shape),
+            key.shape,
             one_line(&key.fact),
             !key.template_only,
             key.rust.is_some()
@@ -160,28 +160,6 @@ fn tables(emitted: &Emitted, declared: &[Declared]) -> String {
     }
     s.push_str("];\n");
     s
-}
-
-fn kind_name(kind: ValueKind) -> &'static str {
-    match kind {
-        ValueKind::Map => "Map",
-        ValueKind::List => "List",
-        ValueKind::String => "String",
-        ValueKind::Bool => "Bool",
-        ValueKind::Int => "Int",
-        ValueKind::Float => "Float",
-        ValueKind::Null => "Null",
-    }
-}
-
-fn shape_name(shape: ShapeEntry) -> &'static str {
-    match shape {
-        ShapeEntry::Scalar => "Scalar",
-        ShapeEntry::FreeFormMap => "FreeFormMap",
-        ShapeEntry::RawList => "RawList",
-        ShapeEntry::PassThrough => "PassThrough",
-        ShapeEntry::YamlText => "YamlText",
-    }
 }
 
 fn one_line(text: &str) -> String {
@@ -241,20 +219,17 @@ fn values_types(emitted: &Emitted) -> String {
                 attrs.push(format!("rename = {segment:?}"));
             }
             let ty = if key.optional {
-                attrs.push("default, skip_serializing_if = \"Option::is_none\"".into());
+                attrs.push("skip_serializing_if = \"Option::is_none\"".into());
                 format!("Option<{rust}>")
             } else {
                 if key.skip_empty {
-                    attrs.push("default, skip_serializing_if = \"Vec::is_empty\"".into());
+                    attrs.push("skip_serializing_if = \"Vec::is_empty\"".into());
                 }
                 rust.to_string()
             };
             let mut code = format!("    /// {}\n", one_line(&key.fact));
             if !attrs.is_empty() {
                 let _ = writeln!(code, "    #[serde({})]", attrs.join(", "));
-            }
-            if key.k8s {
-                code.push_str("    #[schemars(with = \"serde_json::Value\")]\n");
             }
             let _ = writeln!(code, "    pub {name}: {ty},");
             fields.push(Field {
@@ -342,7 +317,7 @@ fn values_types(emitted: &Emitted) -> String {
             .collect();
         let _ = writeln!(
             s,
-            "/// The chart values at {}.\n#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]\n#[serde(deny_unknown_fields)]\npub struct {name} {{\n{body}}}\n",
+            "/// The chart values at {}.\n#[derive(Debug, Clone, PartialEq, serde::Serialize)]\npub struct {name} {{\n{body}}}\n",
             at.join(", ")
         );
     }

@@ -28,6 +28,7 @@ use std::time::Instant;
 
 use gatehouse_model::{Deployment, ValidDeployment};
 use gatehouse_render::{Format, render};
+use gatehouse_testkit::workspace_root;
 use serde_json::{Value, json};
 
 /// Arguments of `cargo xtask bench`.
@@ -92,11 +93,28 @@ fn rerun_in_release() -> Result<(), String> {
     }
 }
 
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives in the workspace")
-        .to_path_buf()
+/// Runs `command` to its end; an error names `what` and carries the command's output.
+fn output_of(command: &mut Command, what: &str) -> Result<std::process::Output, String> {
+    let output = command
+        .output()
+        .map_err(|e| format!("cannot run {what}: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "{what} failed ({}):\n{}{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr),
+            String::from_utf8_lossy(&output.stdout)
+        ));
+    }
+    Ok(output)
+}
+
+/// Whether `program args` runs and succeeds (a competitor is installed).
+fn runs(program: &str, args: &[&str]) -> bool {
+    Command::new(program)
+        .args(args)
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -338,22 +356,12 @@ fn exec_worker(iterations: usize, args: &Args) -> Result<Sample, String> {
             command.current_dir(dir);
         }
         let start = Instant::now();
-        let output = command
-            .output()
-            .map_err(|e| format!("cannot run {program}: {e}"))?;
+        let output = output_of(&mut command, &args.command.join(" "))?;
         ns.push(start.elapsed().as_nanos() as u64);
-        if !output.status.success() {
-            return Err(format!(
-                "{} failed ({}): {}",
-                args.command.join(" "),
-                output.status,
-                String::from_utf8_lossy(&output.stderr)
-            ));
-        }
         if i == 0
             && let Some(path) = &args.worker_out
         {
-            std::fs::write(path, &output.stdout).map_err(|e| format!("{}: {e}", path.display()))?;
+            write(path, &String::from_utf8_lossy(&output.stdout))?;
         }
     }
     // This worker's only children are the measured commands (and what they waited for).
@@ -424,21 +432,20 @@ impl Bench {
 
     fn run(mut self) -> Result<(), String> {
         eprintln!("bench: working in {}", self.work.display());
-        let n = self.iterations(200);
-        let sample = self.worker("objects", n, &[], None, None)?;
-        self.push("gatehouse: Redis/Sentinel objects → YAML", sample, None);
-        let sample = self.worker("objects-json", n, &[], None, None)?;
-        self.push(
-            "gatehouse: Redis/Sentinel objects → JSON (serializer share)",
-            sample,
-            None,
-        );
-        let sample = self.worker("example", n, &[], None, None)?;
-        self.push(
-            "gatehouse: example, objects + Helm values → YAML",
-            sample,
-            None,
-        );
+        for (kind, name) in [
+            ("objects", "gatehouse: Redis/Sentinel objects → YAML"),
+            (
+                "objects-json",
+                "gatehouse: Redis/Sentinel objects → JSON (serializer share)",
+            ),
+            (
+                "example",
+                "gatehouse: example, objects + Helm values → YAML",
+            ),
+        ] {
+            let sample = self.worker(kind, self.iterations(200), |_| {})?;
+            self.push(Group::Render, name.into(), sample, None);
+        }
 
         self.helm()?;
         self.kustomize()?;
@@ -452,11 +459,11 @@ impl Bench {
         Ok(())
     }
 
-    fn push(&mut self, name: &str, sample: Sample, per: Option<usize>) {
+    fn push(&mut self, group: Group, name: String, sample: Sample, per: Option<usize>) {
         eprintln!("bench: {name}: done");
         self.rows.push(Row {
-            group: Group::Render,
-            name: name.into(),
+            group,
+            name,
             sample,
             per,
         });
@@ -471,37 +478,20 @@ impl Bench {
         Ok(())
     }
 
-    /// Runs one worker process and reads its sample.
+    /// Runs one worker process (`setup` adds its options: `--worker-cwd`, `--worker-out`, the
+    /// environment, `-- COMMAND`) and reads its sample.
     fn worker(
         &self,
         kind: &str,
         iterations: usize,
-        command: &[String],
-        cwd: Option<&Path>,
-        out: Option<&Path>,
+        setup: impl FnOnce(&mut Command),
     ) -> Result<Sample, String> {
         let exe = std::env::current_exe().map_err(|e| format!("current exe: {e}"))?;
         let mut c = Command::new(exe);
         c.args(["bench", "--worker", kind, "--iterations"])
             .arg(iterations.to_string());
-        if let Some(cwd) = cwd {
-            c.arg("--worker-cwd").arg(cwd);
-        }
-        if let Some(out) = out {
-            c.arg("--worker-out").arg(out);
-        }
-        if !command.is_empty() {
-            c.arg("--").args(command);
-        }
-        let output = c
-            .output()
-            .map_err(|e| format!("cannot start worker: {e}"))?;
-        if !output.status.success() {
-            return Err(format!(
-                "worker {kind} failed: {}",
-                String::from_utf8_lossy(&output.stderr)
-            ));
-        }
+        setup(&mut c);
+        let output = output_of(&mut c, &format!("worker {kind}"))?;
         // The sample is the last line; criterion reports on the lines before it.
         let stdout = String::from_utf8_lossy(&output.stdout);
         let last = stdout.lines().rev().find(|l| !l.trim().is_empty());
@@ -511,10 +501,7 @@ impl Bench {
 
     /// (a) The Helm library, in-process in Python.
     fn helm(&mut self) -> Result<(), String> {
-        let probe = Command::new("python3")
-            .args(["-c", "import helm_python"])
-            .output();
-        if !probe.map(|o| o.status.success()).unwrap_or(false) {
+        if !runs("python3", &["-c", "import helm_python"]) {
             return self.skip(
                 "the Helm library (python3 with the helm_python module)",
                 "pip install helm-python-sdk",
@@ -536,20 +523,15 @@ impl Bench {
             )?;
             let out = self.work.join(format!("helm-{slug}.yaml"));
             let iterations = self.iterations(100);
-            let output = Command::new("python3")
-                .arg(self.root.join("benches/helm-render.py"))
-                .arg(&chart)
-                .arg(&values)
-                .arg(iterations.to_string())
-                .arg(&out)
-                .output()
-                .map_err(|e| format!("cannot run python3: {e}"))?;
-            if !output.status.success() {
-                return Err(format!(
-                    "Helm render of the {label} failed: {}",
-                    String::from_utf8_lossy(&output.stderr)
-                ));
-            }
+            let output = output_of(
+                Command::new("python3")
+                    .arg(self.root.join("benches/helm-render.py"))
+                    .arg(&chart)
+                    .arg(&values)
+                    .arg(iterations.to_string())
+                    .arg(&out),
+                &format!("Helm render of the {label}"),
+            )?;
             same_objects(&format!("the Helm {label}"), &self.expected, &read(&out)?)?;
             let result: Value = serde_json::from_slice(&output.stdout)
                 .map_err(|e| format!("helm-render.py output: {e}"))?;
@@ -561,45 +543,40 @@ impl Bench {
                     .unwrap_or_default()
             };
             let sdk = result["helm_sdk"].as_str().unwrap_or("?").to_string();
-            self.push(
-                &format!("Helm {sdk} library (in-process), {label}: load + render"),
-                Sample {
-                    ns: samples("load_render_ns"),
+            for (what, key) in [
+                ("load + render", "load_render_ns"),
+                ("render, chart preloaded", "render_ns"),
+            ] {
+                let sample = Sample {
+                    ns: samples(key),
                     max_rss_kb: rss,
-                },
-                None,
-            );
-            self.push(
-                &format!("Helm {sdk} library (in-process), {label}: render, chart preloaded"),
-                Sample {
-                    ns: samples("render_ns"),
-                    max_rss_kb: rss,
-                },
-                None,
-            );
+                };
+                let name = format!("Helm {sdk} library (in-process), {label}: {what}");
+                self.push(Group::Render, name, sample, None);
+            }
         }
         Ok(())
     }
 
     /// (b) `kubectl kustomize` of the rendered manifests.
     fn kustomize(&mut self) -> Result<(), String> {
-        let kubectl = Command::new("kubectl")
-            .args(["version", "--client"])
-            .output();
-        if !kubectl.map(|o| o.status.success()).unwrap_or(false) {
+        if !runs("kubectl", &["version", "--client"]) {
             return self.skip("kubectl (for kubectl kustomize)", "install kubectl");
         }
         let dir = self.work.join("kustomize");
         inputs::kustomization(&render(&example()), &dir)?;
         let out = self.work.join("kustomize.yaml");
-        let command = vec![
-            "kubectl".to_string(),
-            "kustomize".into(),
-            dir.display().to_string(),
-        ];
-        let sample = self.worker("exec", self.iterations(20), &command, None, Some(&out))?;
+        let sample = self.worker("exec", self.iterations(20), |c| {
+            c.arg("--worker-out").arg(&out);
+            c.args(["--", "kubectl", "kustomize"]).arg(&dir);
+        })?;
         same_objects("kubectl kustomize", &self.expected, &read(&out)?)?;
-        self.push("kubectl kustomize (process)", sample, None);
+        self.push(
+            Group::Render,
+            "kubectl kustomize (process)".into(),
+            sample,
+            None,
+        );
         Ok(())
     }
 
@@ -616,34 +593,12 @@ impl Bench {
         let values = self.work.join("cdk8s-objects.json");
         write(&values, &inputs::cdk8s_objects(&render(&example())))?;
         let dist = self.work.join("cdk8s-dist");
-        // The app reads its input from this variable; the worker's children inherit it.
-        let command = vec![
-            cli.display().to_string(),
-            "synth".into(),
-            "--output".into(),
-            dist.display().to_string(),
-        ];
-        let sample = {
-            let exe = std::env::current_exe().map_err(|e| format!("current exe: {e}"))?;
-            let output = Command::new(exe)
-                .args(["bench", "--worker", "exec", "--iterations"])
-                .arg(self.iterations(5).to_string())
-                .arg("--worker-cwd")
-                .arg(&app)
-                .env("GATEHOUSE_BENCH_INPUT", &values)
-                .arg("--")
-                .args(&command)
-                .output()
-                .map_err(|e| format!("cannot start worker: {e}"))?;
-            if !output.status.success() {
-                return Err(format!(
-                    "cdk8s synth failed: {}",
-                    String::from_utf8_lossy(&output.stderr)
-                ));
-            }
-            serde_json::from_slice::<Sample>(&output.stdout)
-                .map_err(|e| format!("cdk8s worker output: {e}"))?
-        };
+        let sample = self.worker("exec", self.iterations(5), |c| {
+            c.arg("--worker-cwd").arg(&app);
+            // The app reads its input from this variable; the worker's children inherit it.
+            c.env("GATEHOUSE_BENCH_INPUT", &values);
+            c.arg("--").arg(&cli).args(["synth", "--output"]).arg(&dist);
+        })?;
         let mut synthesized = String::new();
         let mut entries: Vec<PathBuf> = std::fs::read_dir(&dist)
             .map_err(|e| format!("{}: {e}", dist.display()))?
@@ -656,7 +611,7 @@ impl Bench {
             synthesized.push_str("\n---\n");
         }
         same_objects("cdk8s synth", &self.expected, &synthesized)?;
-        self.push("cdk8s synth (process)", sample, None);
+        self.push(Group::Render, "cdk8s synth (process)".into(), sample, None);
         Ok(())
     }
 
@@ -673,23 +628,16 @@ impl Bench {
                 101..=1_000 => 10,
                 _ => 3,
             });
-            let sample = self.worker(&format!("fleet:{size}"), iterations, &[], None, None)?;
-            self.push(
-                &format!("gatehouse fleet of {size} (validate+render+YAML)"),
-                sample,
-                Some(size),
-            );
+            let sample = self.worker(&format!("fleet:{size}"), iterations, |_| {})?;
+            let name = format!("gatehouse fleet of {size} (validate+render+YAML)");
+            self.push(Group::Render, name, sample, Some(size));
         }
         Ok(())
     }
 
     /// Apply cost against the in-memory API server (and a real one with `GATEHOUSE_E2E=1`).
     fn apply(&mut self) -> Result<(), String> {
-        let kubectl = Command::new("kubectl")
-            .args(["version", "--client"])
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false);
+        let kubectl = runs("kubectl", &["version", "--client"]);
         if !kubectl {
             self.skip(
                 "kubectl (for kubectl apply --server-side)",
@@ -704,13 +652,7 @@ impl Bench {
         )?;
         self.notes.extend(report.lines);
         for (name, sample) in report.rows {
-            eprintln!("bench: {name}: done");
-            self.rows.push(Row {
-                group: Group::Apply,
-                name,
-                sample,
-                per: None,
-            });
+            self.push(Group::Apply, name, sample, None);
         }
         Ok(())
     }
@@ -720,13 +662,7 @@ impl Bench {
         let report = build::measure(&self.root, &self.work, self.iterations(5))?;
         self.notes.extend(report.lines);
         for (name, sample) in report.rows {
-            eprintln!("bench: {name}: done");
-            self.rows.push(Row {
-                group: Group::Build,
-                name,
-                sample,
-                per: None,
-            });
+            self.push(Group::Build, name, sample, None);
         }
         Ok(())
     }
@@ -919,8 +855,12 @@ fn read(path: &Path) -> Result<String, String> {
     std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
+/// Writes `text` to `path`, creating the directories above it.
 fn write(path: &Path, text: &str) -> Result<(), String> {
-    std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+    let parent = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent)
+        .and_then(|()| std::fs::write(path, text))
+        .map_err(|e| format!("{}: {e}", path.display()))
 }
 
 #[cfg(test)]

@@ -245,11 +245,33 @@ impl Builder {
                 }
                 Input::Dir(dir) => {
                     watched.push(dir.clone());
-                    let mut found = Vec::new();
-                    walk(dir, dir, &mut found)?;
-                    found.sort_by(|a, b| a.path.cmp(&b.path));
-                    watched.extend(found.iter().map(|c| c.path.clone()));
-                    configs.extend(found);
+                    let entries = walkdir::WalkDir::new(dir)
+                        .min_depth(1)
+                        .sort_by_file_name()
+                        .into_iter()
+                        .filter_entry(|e| !e.file_name().to_string_lossy().starts_with('.'));
+                    for entry in entries {
+                        let entry = entry.map_err(|e| Error::Read {
+                            path: e.path().unwrap_or(dir).to_path_buf(),
+                            source: e.into(),
+                        })?;
+                        let path = entry.path();
+                        let ext = path.extension().and_then(|e| e.to_str());
+                        if entry.file_type().is_dir() || !matches!(ext, Some("yaml" | "yml")) {
+                            continue;
+                        }
+                        let relative = path.strip_prefix(dir).unwrap_or(path).with_extension("");
+                        let stem = relative
+                            .components()
+                            .map(|c| c.as_os_str().to_string_lossy())
+                            .collect::<Vec<_>>()
+                            .join("/");
+                        watched.push(path.to_path_buf());
+                        configs.push(Config {
+                            path: path.to_path_buf(),
+                            stem,
+                        });
+                    }
                 }
             }
         }
@@ -261,36 +283,6 @@ impl Builder {
 struct Config {
     path: PathBuf,
     stem: String,
-}
-
-fn walk(root: &Path, dir: &Path, found: &mut Vec<Config>) -> Result<(), Error> {
-    let read_error = |source| Error::Read {
-        path: dir.to_path_buf(),
-        source,
-    };
-    for entry in std::fs::read_dir(dir).map_err(read_error)? {
-        let entry = entry.map_err(read_error)?;
-        let path = entry.path();
-        let file_name = entry.file_name();
-        if file_name.to_string_lossy().starts_with('.') {
-            continue;
-        }
-        if entry.file_type().map_err(read_error)?.is_dir() {
-            walk(root, &path, found)?;
-        } else if matches!(
-            path.extension().and_then(|e| e.to_str()),
-            Some("yaml" | "yml")
-        ) {
-            let relative = path.strip_prefix(root).unwrap_or(&path).with_extension("");
-            let stem = relative
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy())
-                .collect::<Vec<_>>()
-                .join("/");
-            found.push(Config { path, stem });
-        }
-    }
-    Ok(())
 }
 
 fn file_problem(file: &str, message: impl Into<String>, fix: impl Into<String>) -> Diagnostic {

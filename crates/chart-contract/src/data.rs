@@ -118,9 +118,6 @@ pub struct KeyEntry {
     /// The Rust type of the field when gatehouse emits the key; absent for keys only checked.
     #[serde(default)]
     pub rust: Option<String>,
-    /// The type has no JSON schema of its own (a k8s-openapi type).
-    #[serde(default)]
-    pub k8s: bool,
     /// Emitted only when there is something to say (`Option`, left out when `None`).
     #[serde(default)]
     pub optional: bool,

@@ -35,6 +35,24 @@ pub use data::ValueKind;
 
 include!(concat!(env!("OUT_DIR"), "/contract.rs"));
 
+/// The env variable the gateway reads its license key from (every chart line).
+pub const LICENSE_KEY_ENV: &str = "gravitee_license_key";
+/// The env variable the gateway reads its cloud token from (every chart line).
+pub const CLOUD_TOKEN_ENV: &str = "gravitee_cloud_token";
+
+/// Every env name through which the gateway reads a secret, in any supported layout, sorted:
+/// only `valueFrom.secretKeyRef` is acceptable for them.
+pub fn secret_env_names() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = ChartLayout::ALL
+        .iter()
+        .flat_map(|l| [l.redis_password_env(), l.sentinel_password_env()])
+        .chain([LICENSE_KEY_ENV, CLOUD_TOKEN_ENV])
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
 /// What the gateway reads in one `gravitee.yml` layout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LayoutFacts {

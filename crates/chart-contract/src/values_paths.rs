@@ -312,24 +312,19 @@ impl<'a> Line<'a> {
             return None;
         }
         let lead = raw.len() - trimmed.len();
-        let (commented, body, body_col) = if let Some(rest) = trimmed.strip_prefix('#') {
+        let (commented, body) = match trimmed.strip_prefix('#') {
             // Strip every further `#` (`##  tls:`), then at most one space.
-            let hashes = rest.len() - rest.trim_start_matches('#').len();
-            let rest = &rest[hashes..];
-            let (rest, skipped) = match rest.strip_prefix(' ') {
-                Some(r) => (r, 1),
-                None => (rest, 0),
-            };
-            let _ = skipped;
-            (true, rest, lead)
-        } else {
-            (false, trimmed, lead)
+            Some(rest) => {
+                let rest = rest.trim_start_matches('#');
+                (true, rest.strip_prefix(' ').unwrap_or(rest))
+            }
+            None => (false, trimmed),
         };
         let inner = body.trim_start();
         if inner.is_empty() {
             return None;
         }
-        let indent = body_col + (body.len() - inner.len());
+        let indent = lead + (body.len() - inner.len());
         let (list_item, after_dash, key_indent) = if let Some(rest) = inner.strip_prefix("- ") {
             let item = rest.trim_start();
             (true, item, indent + 2 + (rest.len() - item.len()))

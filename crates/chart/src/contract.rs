@@ -9,22 +9,11 @@
 
 use serde_json::Value;
 
-pub use gatehouse_chart_contract::{CHART_KEYS, ChartKey, Shape, rule};
+pub use gatehouse_chart_contract::{
+    CHART_KEYS, CLOUD_TOKEN_ENV, ChartKey, LICENSE_KEY_ENV, Shape, rule, secret_env_names,
+};
 
 use Shape::{FreeFormMap, PassThrough, RawList, YamlText};
-
-/// The env names through which the gateway reads its secrets, in every supported layout; only
-/// `valueFrom.secretKeyRef` is acceptable for them.
-pub fn secret_env_names() -> Vec<&'static str> {
-    let mut names: Vec<&'static str> = gatehouse_chart_contract::ChartLayout::ALL
-        .iter()
-        .flat_map(|l| [l.redis_password_env(), l.sentinel_password_env()])
-        .collect();
-    names.extend([LICENSE_KEY_ENV, CLOUD_TOKEN_ENV]);
-    names.sort_unstable();
-    names.dedup();
-    names
-}
 
 /// The env names of one secret across the supported chart lines:
 /// "`a` (chart 4.9, 4.10, 4.11) or `b` (chart 4.12)".
@@ -42,11 +31,6 @@ pub fn env_by_layout(name: fn(gatehouse_chart_contract::ChartLayout) -> &'static
         .collect::<Vec<_>>()
         .join(" or ")
 }
-
-/// The env name the gateway reads its license key from (any layout).
-pub const LICENSE_KEY_ENV: &str = "gravitee_license_key";
-/// The env name the gateway reads its cloud token from (any layout).
-pub const CLOUD_TOKEN_ENV: &str = "gravitee_cloud_token";
 
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -159,27 +159,17 @@ gateway:
             Some(&example_expectation(&d)),
             &["gravitee_cloud_token"],
         );
+        let found = |wanted: fn(&RenderedError) -> bool| errors.iter().any(wanted);
         assert!(
-            errors
-                .iter()
-                .any(|e| matches!(e, RenderedError::PasswordInConfigMap { .. })),
+            found(|e| matches!(e, RenderedError::PasswordInConfigMap { .. })),
             "{errors:?}"
         );
-        assert!(
-            errors
-                .iter()
-                .any(|e| matches!(e, RenderedError::MasterMismatch { .. }))
-        );
-        assert!(
-            errors
-                .iter()
-                .any(|e| matches!(e, RenderedError::NodesMismatch { .. }))
-        );
-        assert!(
-            errors
-                .iter()
-                .any(|e| matches!(e, RenderedError::SecretEnvMissing { .. }))
-        );
+        assert!(found(|e| matches!(e, RenderedError::MasterMismatch { .. })));
+        assert!(found(|e| matches!(e, RenderedError::NodesMismatch { .. })));
+        assert!(found(|e| matches!(
+            e,
+            RenderedError::SecretEnvMissing { .. }
+        )));
         assert!(
             errors
                 .iter()

@@ -4,8 +4,7 @@
 
 mod common;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use gatehouse_chart::schema::values_schema;
 use gatehouse_model::Deployment;
@@ -44,20 +43,9 @@ for document in data["documents"]:
     out.append(sorted(found))
 json.dump(out, sys.stdout)
 "#;
-    let mut child = Command::new("python3")
-        .args(["-c", SCRIPT])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3");
-    let input = json!({"schema": schema, "documents": documents});
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let input = json!({"schema": schema, "documents": documents}).to_string();
+    let out =
+        gatehouse_testkit::output_with_stdin(Command::new("python3").args(["-c", SCRIPT]), &input);
     assert!(out.status.success(), "jsonschema failed");
     serde_json::from_slice(&out.stdout).unwrap()
 }

@@ -3,8 +3,7 @@
 
 mod common;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use gatehouse_model::Deployment;
 use gatehouse_model::arbitrary::{YAML_11_TRAPS, valid_deployment};
@@ -23,23 +22,11 @@ fn render(d: &Deployment) -> (String, Value) {
 
 /// Parses every document with PyYAML's safe_load (YAML 1.1) and returns them as JSON.
 fn pyyaml_load_all(documents: &[String]) -> Vec<Value> {
-    let mut child = Command::new("python3")
-        .args([
-            "-c",
-            "import sys, json, yaml\nprint(json.dumps(list(yaml.safe_load_all(sys.stdin))))",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3");
-    let text = documents.join("---\n");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let script = "import sys, json, yaml\nprint(json.dumps(list(yaml.safe_load_all(sys.stdin))))";
+    let out = gatehouse_testkit::output_with_stdin(
+        Command::new("python3").args(["-c", script]),
+        &documents.join("---\n"),
+    );
     assert!(out.status.success(), "PyYAML refused the values");
     serde_json::from_slice(&out.stdout).unwrap()
 }

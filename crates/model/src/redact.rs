@@ -16,7 +16,8 @@ pub const MAX_SHOWN: usize = 80;
 const MIN_SECRET: usize = 4;
 
 /// Field paths whose values could be secrets (a trailing `.` matches the whole subtree).
-const SECRET_PATHS: [&str; 3] = ["redis.password", "gateway.licenseKey", "gateway.cloudToken"];
+pub(crate) const SECRET_PATHS: [&str; 3] =
+    ["redis.password", "gateway.licenseKey", "gateway.cloudToken"];
 
 /// `value` as a message shows it: at most [`MAX_SHOWN`] characters, control characters escaped.
 ///

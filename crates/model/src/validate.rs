@@ -50,10 +50,7 @@ pub struct Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let level = match self.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-        };
+        let level = self.severity.as_str();
         write!(f, "{level}: {}: {}; {}", self.path, self.message, self.fix)
     }
 }
@@ -149,36 +146,20 @@ const MAX_STATEFULSET_NAME: usize = 52;
 const MAX_RELEASE_NAME: usize = 53;
 
 impl Checker {
-    fn error(
-        &mut self,
-        path: impl Into<String>,
-        message: impl Into<String>,
-        fix: impl Into<String>,
-    ) {
-        self.push(Severity::Error, path, message, fix);
+    fn error(&mut self, path: impl Into<String>, msg: impl Into<String>, fix: impl Into<String>) {
+        self.push(Severity::Error, path.into(), msg.into(), fix.into());
     }
 
-    fn warning(
-        &mut self,
-        path: impl Into<String>,
-        message: impl Into<String>,
-        fix: impl Into<String>,
-    ) {
-        self.push(Severity::Warning, path, message, fix);
+    fn warning(&mut self, path: impl Into<String>, msg: impl Into<String>, fix: impl Into<String>) {
+        self.push(Severity::Warning, path.into(), msg.into(), fix.into());
     }
 
-    fn push(
-        &mut self,
-        severity: Severity,
-        path: impl Into<String>,
-        message: impl Into<String>,
-        fix: impl Into<String>,
-    ) {
+    fn push(&mut self, severity: Severity, path: String, message: String, fix: String) {
         self.problems.push(Problem {
             severity,
-            path: path.into(),
-            message: message.into(),
-            fix: fix.into(),
+            path,
+            message,
+            fix,
         });
     }
 
@@ -723,7 +704,20 @@ mod tests {
             name: "GRAVITEE_CLOUD_TOKEN".into(),
             value: "plain".into(),
         });
-        assert!(d.validated().unwrap_err().has_path("gateway.env[0].name"));
+        // The 4.12 layout's name is reserved too (one list for every chart line).
+        d.gateway.env.push(EnvVar {
+            name: "gravitee_repositories_ratelimit_redis_password".into(),
+            value: "plain".into(),
+        });
+        let err = d.validated().unwrap_err();
+        assert!(err.has_path("gateway.env[0].name"));
+        let reserved = |p: &Problem| p.message.contains("is set by gatehouse from a Secret");
+        for path in ["gateway.env[0].name", "gateway.env[1].name"] {
+            assert!(
+                err.problems.iter().any(|p| p.path == path && reserved(p)),
+                "{err}"
+            );
+        }
     }
 
     #[test]

@@ -17,7 +17,6 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::Resource;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::flux::{
@@ -28,11 +27,6 @@ use crate::flux::{
 };
 use crate::names::labels;
 use crate::{KubeObject, Rendered};
-
-/// `apiVersion` of Flux's `HelmRepository`.
-pub const HELM_REPOSITORY_API_VERSION: &str = HelmRepository::API_VERSION;
-/// `apiVersion` of Flux's `HelmRelease`.
-pub const HELM_RELEASE_API_VERSION: &str = HelmRelease::API_VERSION;
 
 /// How often Flux checks the chart repository for a new index.
 const REPOSITORY_INTERVAL: &str = "1h";

@@ -19,12 +19,8 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
 use crate::names::Names;
 
-pub use gatehouse_chart_contract::ChartLayout;
+pub use gatehouse_chart_contract::{CLOUD_TOKEN_ENV, ChartLayout, LICENSE_KEY_ENV};
 
-/// Env variable through which the gateway reads the license key (every chart line).
-pub const ENV_LICENSE_KEY: &str = "gravitee_license_key";
-/// Env variable through which the gateway reads the cloud token (every chart line).
-pub const ENV_CLOUD_TOKEN: &str = "gravitee_cloud_token";
 /// Name of the plugin verifier init container and of its volume.
 pub const PLUGIN_VOLUME: &str = "gatehouse-verified-plugins";
 /// Where the gateway image keeps extra plugins (the chart's own `plugins-ext`).
@@ -116,10 +112,10 @@ pub fn gateway_values(d: &Deployment, names: &Names) -> GatewayValues {
         env.push(secret_env(layout.sentinel_password_env(), &redis_secret));
     }
     if let Some(license) = d.secret_key_ref(SecretRole::LicenseKey) {
-        env.push(secret_env(ENV_LICENSE_KEY, &license));
+        env.push(secret_env(LICENSE_KEY_ENV, &license));
     }
     if let Some(token) = d.secret_key_ref(SecretRole::CloudToken) {
-        env.push(secret_env(ENV_CLOUD_TOKEN, &token));
+        env.push(secret_env(CLOUD_TOKEN_ENV, &token));
     }
     let verified = verified_plugins(g);
     if verified.is_some() {

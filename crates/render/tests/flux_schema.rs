@@ -6,9 +6,8 @@
 //! - `render --gitops`'s directory builds with `kubectl kustomize`.
 
 use std::collections::BTreeSet;
-use std::io::Write as _;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use gatehouse_render::flux::SUBSETS;
 use gatehouse_render::{Rendered, render};
@@ -211,20 +210,9 @@ fn jsonschema_errors(schema: &Value, instance: &Value) -> Option<Vec<String>> {
         d = json.load(sys.stdin)\n\
         v = jsonschema.Draft202012Validator(d['schema'])\n\
         for e in v.iter_errors(d['instance']):\n    print('/'.join(map(str, e.absolute_path)) + ': ' + e.message)\n";
-    let mut child = Command::new(python)
-        .args(["-c", script])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
     let input = json!({"schema": schema, "instance": instance}).to_string();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
+    let output =
+        gatehouse_testkit::output_with_stdin(Command::new(python).args(["-c", script]), &input);
     assert!(output.status.success(), "the validator failed to run");
     Some(
         String::from_utf8(output.stdout)

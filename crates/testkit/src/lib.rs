@@ -6,8 +6,9 @@
 //! Skip-or-fail: a test needing an optional program skips with a message saying why and how to
 //! install it, except when `GATEHOUSE_REQUIRE_EXTERNAL=1` (CI sets it), where the skip fails.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
 /// The variable that turns every skip into a failure (CI).
@@ -63,6 +64,20 @@ pub fn external_tool(name: &str, install: &str) -> Option<PathBuf> {
             None
         }
     }
+}
+
+/// Runs `command` with `input` on its standard input and its standard output captured (standard
+/// error as the caller set it) and waits for it.
+pub fn output_with_stdin(command: &mut Command, input: &str) -> Output {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("the command starts");
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    stdin.write_all(input.as_bytes()).expect("stdin is written");
+    drop(stdin);
+    child.wait_with_output().expect("the command finishes")
 }
 
 /// The workspace root.

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use super::{Sample, median, read, write};
+use super::{Sample, median, output_of, read, write};
 
 const CONFIG: &str = include_str!("../../../examples/hybrid-gateway.yaml");
 
@@ -39,10 +39,6 @@ pub fn measure(root: &Path, work: &Path, iterations: usize) -> Result<Report, St
         root.join("crates/model").display(),
         root.join("crates/build").display(),
     );
-    for sub in ["src", "deploy"] {
-        let path = dir.join(sub);
-        std::fs::create_dir_all(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    }
     write(&dir.join("Cargo.toml"), &manifest)?;
     write(&dir.join("Cargo.lock"), &read(&root.join("Cargo.lock"))?)?;
     write(&dir.join("build.rs"), BUILD_RS)?;
@@ -58,20 +54,14 @@ pub fn measure(root: &Path, work: &Path, iterations: usize) -> Result<Report, St
 
     let build = || -> Result<u64, String> {
         let start = Instant::now();
-        let output = Command::new("cargo")
-            .args(["build", "--offline", "--quiet"])
-            .current_dir(&dir)
-            .env("CARGO_TARGET_DIR", &target)
-            .output()
-            .map_err(|e| format!("cannot run cargo: {e}"))?;
-        let elapsed = start.elapsed().as_nanos() as u64;
-        if !output.status.success() {
-            return Err(format!(
-                "cargo build of the build-script crate failed:\n{}",
-                String::from_utf8_lossy(&output.stderr)
-            ));
-        }
-        Ok(elapsed)
+        output_of(
+            Command::new("cargo")
+                .args(["build", "--offline", "--quiet"])
+                .current_dir(&dir)
+                .env("CARGO_TARGET_DIR", &target),
+            "cargo build of the build-script crate",
+        )?;
+        Ok(start.elapsed().as_nanos() as u64)
     };
     eprintln!("bench: build script: warming the dependencies (first build)");
     build()?;
@@ -149,17 +139,11 @@ fn run_build_script(target: &Path, name: &str, dir: &Path, work: &Path) -> Resul
     let out_dir = work.join("build-script-out");
     std::fs::create_dir_all(&out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
     let start = Instant::now();
-    let output = Command::new(&script)
-        .current_dir(dir)
-        .env("OUT_DIR", &out_dir)
-        .output()
-        .map_err(|e| format!("{}: {e}", script.display()))?;
-    let elapsed = start.elapsed().as_nanos() as u64;
-    if !output.status.success() {
-        return Err(format!(
-            "the build script failed:\n{}",
-            String::from_utf8_lossy(&output.stdout)
-        ));
-    }
-    Ok(elapsed)
+    output_of(
+        Command::new(&script)
+            .current_dir(dir)
+            .env("OUT_DIR", &out_dir),
+        "the build script",
+    )?;
+    Ok(start.elapsed().as_nanos() as u64)
 }

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::Globals;
 use super::config::{Input, load};
-use super::error::CliError;
+use super::error::{CliError, read_file};
 
 /// Arguments of `chart-check`.
 #[derive(clap::Args, Debug)]
@@ -64,11 +64,7 @@ pub fn run(args: Args, globals: &Globals) -> Result<std::process::ExitCode, CliE
         .values
         .clone()
         .expect("clap requires --values without --schema");
-    let text = std::fs::read_to_string(&values_file).map_err(|source| CliError::Io {
-        action: "read",
-        path: values_file.clone(),
-        source,
-    })?;
+    let text = read_file(&values_file)?;
     let values: Value = serde_saphyr::from_str(&text).map_err(|e| {
         // The parser's message can quote the offending line, which may hold a secret: keep only
         // the position.
@@ -90,17 +86,14 @@ pub fn run(args: Args, globals: &Globals) -> Result<std::process::ExitCode, CliE
     let chart_paths = match &args.chart {
         Some(dir) => {
             let file = dir.join("values.yaml");
-            let text = std::fs::read_to_string(&file).map_err(|source| CliError::Io {
-                action: "read",
-                path: file.clone(),
-                source,
-            })?;
-            Some(ValuesPaths::from_values_yaml(&text).map_err(|e| {
-                CliError::ChartCheck(
-                    format!("{}: {e}", file.display()),
-                    "point --chart at an unpacked graviteeio/apim chart".into(),
-                )
-            })?)
+            Some(
+                ValuesPaths::from_values_yaml(&read_file(&file)?).map_err(|e| {
+                    CliError::ChartCheck(
+                        format!("{}: {e}", file.display()),
+                        "point --chart at an unpacked graviteeio/apim chart".into(),
+                    )
+                })?,
+            )
         }
         None => None,
     };
@@ -198,12 +191,7 @@ fn check_rendered(
 
 fn chart_layout(dir: &Path) -> Result<ChartLayout, CliError> {
     let file = dir.join("Chart.yaml");
-    let text = std::fs::read_to_string(&file).map_err(|source| CliError::Io {
-        action: "read",
-        path: file.clone(),
-        source,
-    })?;
-    let chart: Value = serde_saphyr::from_str(&text).map_err(|_| {
+    let chart: Value = serde_saphyr::from_str(&read_file(&file)?).map_err(|_| {
         CliError::ChartCheck(
             format!("{} is not valid YAML", file.display()),
             "point --chart at an unpacked graviteeio/apim chart".into(),

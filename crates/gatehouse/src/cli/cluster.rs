@@ -1,6 +1,7 @@
 //! `diff`, `deploy`, `destroy`, `status`: the commands that talk to a cluster.
 
 use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -9,7 +10,7 @@ use gatehouse_apply::{Cluster, ConnectOptions, DeployOptions, ReleaseMode};
 use gatehouse_render::Rendered;
 
 use super::config::{Input, load};
-use super::error::CliError;
+use super::error::{CliError, io};
 use super::{Globals, Output, progress, stream_color};
 
 /// Which config and how the gateway is released.
@@ -122,19 +123,22 @@ impl Target {
     }
 }
 
-async fn connect(globals: &Globals) -> Result<Cluster, CliError> {
-    Ok(Cluster::connect(&ConnectOptions {
-        kubeconfig: globals.kubeconfig.clone(),
-        context: globals.context.clone(),
-    })
-    .await?)
-}
-
-fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
-    tokio::runtime::Builder::new_multi_thread()
+/// Connects to the cluster the global options name and runs `work` with it, on a new runtime.
+fn with_cluster<T>(
+    globals: &Globals,
+    work: impl AsyncFnOnce(Cluster) -> Result<T, gatehouse_apply::ApplyError>,
+) -> Result<T, CliError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(CliError::Runtime)
+        .map_err(CliError::Runtime)?;
+    runtime.block_on(async {
+        let options = ConnectOptions {
+            kubeconfig: globals.kubeconfig.clone(),
+            context: globals.context.clone(),
+        };
+        Ok(work(Cluster::connect(&options).await?).await?)
+    })
 }
 
 /// Every `from: env` secret source has its variable set: checked before the cluster is contacted,
@@ -157,12 +161,9 @@ pub fn deploy(args: DeployArgs, globals: &Globals) -> Result<ExitCode, CliError>
     options.force = args.force;
     options.adopt = args.adopt;
     check_env_secrets(&rendered)?;
-    runtime()?.block_on(async {
-        let cluster = connect(globals).await?;
-        let report = cluster.deploy(&rendered, &options).await?;
-        print!("{report}");
-        Ok(ExitCode::SUCCESS)
-    })
+    let report = with_cluster(globals, async |c| c.deploy(&rendered, &options).await)?;
+    print!("{report}");
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `diff`: exit 0 without differences, 1 with (errors: 2, in `main`), like `kubectl diff`.
@@ -172,10 +173,7 @@ pub fn diff(args: DiffArgs, globals: &Globals) -> Result<ExitCode, CliError> {
     options.events = None;
     options.force = args.force;
     options.adopt = args.adopt;
-    let report = runtime()?.block_on(async {
-        let cluster = connect(globals).await?;
-        Ok::<_, CliError>(cluster.diff(&rendered, &options).await?)
-    })?;
+    let report = with_cluster(globals, async |c| c.diff(&rendered, &options).await)?;
     match args.output {
         None => print!(
             "{}",
@@ -196,14 +194,7 @@ pub fn diff(args: DiffArgs, globals: &Globals) -> Result<ExitCode, CliError> {
                 })).collect::<Vec<_>>(),
                 "notes": report.notes,
             });
-            let text = match format {
-                Output::Json => format!(
-                    "{}\n",
-                    serde_json::to_string_pretty(&data).expect("serializes")
-                ),
-                Output::Yaml => serde_saphyr::to_string(&data).expect("serializes as YAML"),
-            };
-            print!("{text}");
+            print!("{}", format.data(&data));
         }
     }
     Ok(if report.has_changes() {
@@ -226,30 +217,23 @@ pub fn destroy(args: DestroyArgs, globals: &Globals) -> Result<ExitCode, CliErro
         std::io::stdin()
             .lock()
             .read_line(&mut answer)
-            .map_err(|source| CliError::Io {
-                action: "read the confirmation from",
-                path: "-".into(),
-                source,
-            })?;
+            .map_err(io("read the confirmation from", Path::new("-")))?;
         if answer.trim() != "yes" {
             return Err(CliError::Aborted);
         }
     }
     let options = args.target.options();
-    runtime()?.block_on(async {
-        let cluster = connect(globals).await?;
-        let removed = cluster.destroy(&rendered, &options).await?;
-        if options.events.is_none() {
-            for line in &removed {
-                println!("{line} deleted");
-            }
+    let removed = with_cluster(globals, async |c| c.destroy(&rendered, &options).await)?;
+    if options.events.is_none() {
+        for line in &removed {
+            println!("{line} deleted");
         }
-        println!(
-            "kept: namespace {} and the Redis PersistentVolumeClaims (data); delete them with `kubectl delete namespace {}`",
-            rendered.helm.namespace, rendered.helm.namespace
-        );
-        Ok(ExitCode::SUCCESS)
-    })
+    }
+    println!(
+        "kept: namespace {} and the Redis PersistentVolumeClaims (data); delete them with `kubectl delete namespace {}`",
+        rendered.helm.namespace, rendered.helm.namespace
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `status`: exit 0 when healthy (every workload ready, the Sentinels agree on a master, no
@@ -258,10 +242,7 @@ pub fn status(args: StatusArgs, globals: &Globals) -> Result<ExitCode, CliError>
     let rendered = args.target.rendered(globals)?;
     let mut options = args.target.options();
     options.events = None;
-    let status = runtime()?.block_on(async {
-        let cluster = connect(globals).await?;
-        Ok::<_, CliError>(cluster.status(&rendered, &options).await?)
-    })?;
+    let status = with_cluster(globals, async |c| c.status(&rendered, &options).await)?;
     print!("{status}");
     Ok(if status.healthy() {
         ExitCode::SUCCESS

@@ -10,7 +10,7 @@ use miette::NamedSource;
 use serde::Serialize;
 
 use super::Globals;
-use super::error::{CliError, ConfigProblems, ProblemDiagnostic};
+use super::error::{CliError, ConfigProblems, ProblemDiagnostic, io, read_file};
 use super::shown::Shown;
 
 /// Which deployment: `-f FILE`, `-f -` (stdin), or the built-in example.
@@ -61,11 +61,7 @@ impl Input {
                 let mut text = String::new();
                 std::io::stdin()
                     .read_to_string(&mut text)
-                    .map_err(|source| CliError::Io {
-                        action: "read",
-                        path: path.clone(),
-                        source,
-                    })?;
+                    .map_err(io("read", path))?;
                 Ok(Source {
                     origin: "<stdin>".into(),
                     text: Some(text),
@@ -73,13 +69,7 @@ impl Input {
             }
             Some(path) => Ok(Source {
                 origin: path.display().to_string(),
-                text: Some(
-                    std::fs::read_to_string(path).map_err(|source| CliError::Io {
-                        action: "read",
-                        path: path.clone(),
-                        source,
-                    })?,
-                ),
+                text: Some(read_file(path)?),
             }),
         }
     }

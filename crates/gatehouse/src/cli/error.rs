@@ -1,11 +1,27 @@
 //! What can go wrong on the command line: typed errors keeping their source chain, printed once
 //! by miette with the fix as help.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use miette::{Diagnostic, NamedSource, SourceSpan};
 
 use super::shown::Shown;
+
+/// A `map_err` for an I/O failure: what was done (`read`, `write`, ...) on which path (`-`: a
+/// standard stream).
+pub(crate) fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> CliError {
+    let path = path.to_path_buf();
+    move |source| CliError::Io {
+        action,
+        path,
+        source,
+    }
+}
+
+/// Reads a text file.
+pub(crate) fn read_file(path: &Path) -> Result<String, CliError> {
+    std::fs::read_to_string(path).map_err(io("read", path))
+}
 
 /// An error of a `gatehouse` command.
 #[derive(Debug, thiserror::Error, Diagnostic)]

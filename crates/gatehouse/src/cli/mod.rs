@@ -28,15 +28,8 @@ pub use error::CliError;
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
-    /// kubeconfig file (default: KUBECONFIG, then ~/.kube/config, then in-cluster).
-    #[arg(long, global = true, value_name = "FILE")]
-    kubeconfig: Option<PathBuf>,
-    /// kubeconfig context (default: its current-context).
-    #[arg(long, global = true, value_name = "NAME")]
-    context: Option<String>,
-    /// Namespace of the deployment, overriding the config file's `namespace`.
-    #[arg(short = 'n', long, global = true, value_name = "NAMESPACE")]
-    namespace: Option<String>,
+    #[command(flatten)]
+    globals: Globals,
 }
 
 #[derive(Subcommand, Debug)]
@@ -81,11 +74,34 @@ pub enum Output {
     Json,
 }
 
+impl Output {
+    /// `value` as data in this format: pretty JSON with a final newline, or YAML (written from
+    /// its JSON value).
+    pub(crate) fn data(self, value: &impl serde::Serialize) -> String {
+        let json = || serde_json::to_value(value).expect("output serializes");
+        match self {
+            Output::Json => {
+                format!(
+                    "{}\n",
+                    serde_json::to_string_pretty(value).expect("output serializes")
+                )
+            }
+            Output::Yaml => serde_saphyr::to_string(&json()).expect("output serializes as YAML"),
+        }
+    }
+}
+
 /// Global options every command may use.
-#[derive(Debug, Clone)]
+#[derive(clap::Args, Debug, Clone)]
 pub(crate) struct Globals {
+    /// kubeconfig file (default: KUBECONFIG, then ~/.kube/config, then in-cluster).
+    #[arg(long, global = true, value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
+    /// kubeconfig context (default: its current-context).
+    #[arg(long, global = true, value_name = "NAME")]
     pub context: Option<String>,
+    /// Namespace of the deployment, overriding the config file's `namespace`.
+    #[arg(short = 'n', long, global = true, value_name = "NAMESPACE")]
     pub namespace: Option<String>,
 }
 
@@ -126,16 +142,11 @@ pub fn main_named(
                 .build(),
         )
     }));
-    let globals = Globals {
-        kubeconfig: cli.kubeconfig,
-        context: cli.context,
-        namespace: cli.namespace,
-    };
     let error_code = match &cli.command {
         Command::Diff(_) | Command::Status(_) => 2,
         _ => 1,
     };
-    match run(cli.command, &globals, name) {
+    match run(cli.command, &cli.globals, name) {
         Ok(code) => code,
         Err(error) => {
             eprintln!("{:?}", miette::Report::new(error));

@@ -5,19 +5,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use super::error::CliError;
+use super::error::{CliError, io};
 
 /// The marker file, listing the files of the last write (one relative path a line).
 pub const MARKER: &str = ".gatehouse-files";
-
-fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> CliError {
-    let path = path.to_path_buf();
-    move |source| CliError::Io {
-        action,
-        path,
-        source,
-    }
-}
 
 /// The files gatehouse wrote into `dir` last time, or `None` for a new or empty directory.
 /// A non-empty directory without the marker is refused before anything is written.

@@ -9,7 +9,7 @@ use clap::Args;
 use gatehouse_render::Rendered;
 
 use super::config::{Input, LocatedProblem, load};
-use super::error::CliError;
+use super::error::{CliError, io};
 use super::{Globals, Output, out_dir};
 
 /// Arguments of `render`.
@@ -53,23 +53,13 @@ fn stdout_write(text: &str) -> Result<(), CliError> {
         Ok(()) => Ok(()),
         // A closed pipe (`| head`) is the reader's choice, not an error.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(source) => Err(CliError::Io {
-            action: "write",
-            path: PathBuf::from("-"),
-            source,
-        }),
+        Err(source) => Err(io("write", Path::new("-"))(source)),
     }
-}
-
-fn to_json(value: &impl serde::Serialize) -> String {
-    let mut text = serde_json::to_string_pretty(value).expect("rendered output serializes");
-    text.push('\n');
-    text
 }
 
 /// The objects as one JSON document kubectl reads (`kind: List`).
 fn objects_json(rendered: &Rendered) -> String {
-    to_json(&serde_json::json!({
+    Output::Json.data(&serde_json::json!({
         "apiVersion": "v1",
         "kind": "List",
         "items": rendered.objects,
@@ -87,10 +77,13 @@ fn files(rendered: &Rendered, output: Output) -> BTreeMap<String, String> {
                 .map(|o| {
                     let name = o.file_name();
                     let stem = name.strip_suffix(".yaml").unwrap_or(&name);
-                    (format!("manifests/{stem}.json"), to_json(o))
+                    (format!("manifests/{stem}.json"), Output::Json.data(o))
                 })
                 .collect();
-            files.insert("values.json".into(), to_json(&rendered.helm.values));
+            files.insert(
+                "values.json".into(),
+                Output::Json.data(&rendered.helm.values),
+            );
             files
         }
     }
@@ -122,7 +115,7 @@ pub fn render(args: RenderArgs, globals: &Globals) -> Result<ExitCode, CliError>
     }
     let text = match (args.output, args.values_only, args.all) {
         (Output::Yaml, true, _) => rendered.helm.values_yaml(),
-        (Output::Json, true, _) => to_json(&rendered.helm.values),
+        (Output::Json, true, _) => Output::Json.data(&rendered.helm.values),
         (Output::Yaml, _, true) => rendered.to_text(gatehouse_render::Format::Yaml),
         (Output::Json, _, true) => rendered.to_text(gatehouse_render::Format::Json),
         (Output::Yaml, false, false) => rendered.manifests_yaml(),
@@ -154,13 +147,7 @@ pub fn validate(args: ValidateArgs, globals: &Globals) -> Result<ExitCode, CliEr
                 valid,
                 problems: &checked.problems,
             };
-            stdout_write(&match format {
-                Output::Json => to_json(&report),
-                Output::Yaml => serde_saphyr::to_string(
-                    &serde_json::to_value(&report).expect("problems serialize"),
-                )
-                .expect("problems serialize as YAML"),
-            })?;
+            stdout_write(&format.data(&report))?;
             Ok(code)
         }
         None if valid => {
@@ -181,11 +168,7 @@ pub fn schema(out: Option<&Path>) -> Result<ExitCode, CliError> {
         None => stdout_write(&schema)?,
         Some(path) if path == Path::new("-") => stdout_write(&schema)?,
         Some(path) => {
-            std::fs::write(path, schema).map_err(|source| CliError::Io {
-                action: "write",
-                path: path.to_path_buf(),
-                source,
-            })?;
+            std::fs::write(path, schema).map_err(io("write", path))?;
             eprintln!("wrote {}", path.display());
         }
     }

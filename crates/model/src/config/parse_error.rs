@@ -47,7 +47,7 @@ fn expected_in_user_terms(expected: &str, path: &str) -> String {
 }
 
 fn path_is_secret_source(path: &str) -> bool {
-    ["redis.password", "gateway.licenseKey", "gateway.cloudToken"].contains(&path)
+    crate::redact::SECRET_PATHS.contains(&path)
 }
 
 fn parent(path: &str) -> &str {
@@ -74,6 +74,10 @@ pub(crate) fn translate(error: &Error, map: Option<&SourceMap>, yaml: &str) -> T
         Some(kind) => format!(", found {}", kind.describe()),
         None => String::new(),
     };
+    let expected_found = |expected: String| match found {
+        Some(Kind::Null) => format!("needs {expected}; the value is empty (null)"),
+        kind => format!("expected {expected}{}", found_text(kind)),
+    };
     let message = match error {
         Error::AliasError { error, .. } => return translate(error, Some(map), yaml),
         Error::InvalidScalar { ty, .. } if found == Some(Kind::Null) => {
@@ -90,11 +94,7 @@ pub(crate) fn translate(error: &Error, map: Option<&SourceMap>, yaml: &str) -> T
         Error::NullIntoString { .. } => "needs text; the value is empty (null)".into(),
         Error::InvalidBooleanStrict { .. } => "expected true or false (without quotes)".into(),
         Error::SerdeInvalidType { expected, .. } | Error::SerdeInvalidValue { expected, .. } => {
-            let expected = expected_in_user_terms(expected, &path);
-            match found {
-                Some(Kind::Null) => format!("needs {expected}; the value is empty (null)"),
-                kind => format!("expected {expected}{}", found_text(kind)),
-            }
+            expected_found(expected_in_user_terms(expected, &path))
         }
         Error::Unexpected { expected, .. } => {
             let expected = match *expected {
@@ -103,10 +103,7 @@ pub(crate) fn translate(error: &Error, map: Option<&SourceMap>, yaml: &str) -> T
                 "sequence start" => "a list".to_string(),
                 other => expected_in_user_terms(other, &path),
             };
-            match found {
-                Some(Kind::Null) => format!("needs {expected}; the value is empty (null)"),
-                kind => format!("expected {expected}{}", found_text(kind)),
-            }
+            expected_found(expected)
         }
         Error::SerdeInvalidLength { expected, .. } => {
             format!("has the wrong number of items (expected {expected})")

@@ -6,14 +6,6 @@ use std::collections::BTreeSet;
 use super::Checker;
 use crate::{Deployment, shown};
 
-/// Env variables the gateway gets from Secrets; setting them by hand would bypass the secret source.
-const RESERVED_GATEWAY_ENV: [&str; 4] = [
-    "gravitee_ratelimit_redis_password",
-    "gravitee_ratelimit_redis_sentinel_password",
-    "gravitee_license_key",
-    "gravitee_cloud_token",
-];
-
 /// Words in a variable name that mark it as a secret, in any case.
 const SECRET_WORDS: [&str; 6] = ["PASSWORD", "PASSWD", "TOKEN", "SECRET", "KEY", "CREDENTIAL"];
 
@@ -53,7 +45,10 @@ impl Checker {
                     "use letters, digits, `_`, `-` and `.`, not starting with a digit",
                 );
             }
-            if RESERVED_GATEWAY_ENV.contains(&var.name.to_ascii_lowercase().as_str()) {
+            // Set by gatehouse from Secrets, in every chart line's names: by hand it would bypass
+            // the secret source.
+            let reserved = gatehouse_chart_contract::secret_env_names();
+            if reserved.contains(&var.name.to_ascii_lowercase().as_str()) {
                 self.error(
                     &path,
                     format!(
