@@ -13,6 +13,7 @@ use gatehouse_model::Deployment;
 
 use crate::HarnessError;
 use crate::cluster::{Cluster, Role};
+use crate::full_restart::{Late, lost_sentinel_state};
 use crate::measure::{MAX_LOST_PER_FAILOVER, Totals, failover_bound};
 use crate::resp::Reply;
 use crate::workload::{WRITE_PACE, WriteLog, Writer};
@@ -32,6 +33,13 @@ pub enum Scenario {
     EmptyRestart,
     /// After a failover (node 0 left stale) everything restarts, the Sentinels 15 s late.
     LateSentinels,
+    /// After a failover (node 0 left stale) everything restarts at once with the Sentinels' saved
+    /// state lost (ephemeral Sentinel volumes).
+    LostSentinelState,
+    /// The same, with the Sentinels (state lost) started 15 s after the data nodes.
+    LostSentinelStateLate,
+    /// The same, with the node holding the newest data started 20 s after every other pod.
+    LostSentinelStateNewestLate,
     /// A Redis and a Sentinel setting change; both StatefulSets roll, highest ordinal first, with
     /// the pre-stop hook before each stop.
     RollingRestart,
@@ -39,13 +47,16 @@ pub enum Scenario {
 
 impl Scenario {
     /// Every scenario, in report order.
-    pub const ALL: [Scenario; 7] = [
+    pub const ALL: [Scenario; 10] = [
         Scenario::KilledMaster,
         Scenario::FrozenMaster,
         Scenario::PartitionedMaster,
         Scenario::TwoFailovers,
         Scenario::EmptyRestart,
         Scenario::LateSentinels,
+        Scenario::LostSentinelState,
+        Scenario::LostSentinelStateLate,
+        Scenario::LostSentinelStateNewestLate,
         Scenario::RollingRestart,
     ];
 
@@ -58,6 +69,13 @@ impl Scenario {
             Scenario::TwoFailovers => "master killed, then the new master killed",
             Scenario::EmptyRestart => "master restarted at once with an empty data dir",
             Scenario::LateSentinels => "failover, then full restart with Sentinels 15 s late",
+            Scenario::LostSentinelState => "failover, then full restart, Sentinel state lost",
+            Scenario::LostSentinelStateLate => {
+                "failover, then full restart, Sentinel state lost, Sentinels 15 s late"
+            }
+            Scenario::LostSentinelStateNewestLate => {
+                "failover, then full restart, Sentinel state lost, newest node 20 s late"
+            }
             Scenario::RollingRestart => "rolling restart for a Redis + a Sentinel setting",
         }
     }
@@ -81,6 +99,13 @@ impl Scenario {
             Scenario::TwoFailovers => two_failovers(&mut cluster).await,
             Scenario::EmptyRestart => empty_restart(&mut cluster).await,
             Scenario::LateSentinels => late_sentinels(&mut cluster).await,
+            Scenario::LostSentinelState => lost_sentinel_state(&mut cluster, Late::Nothing).await,
+            Scenario::LostSentinelStateLate => {
+                lost_sentinel_state(&mut cluster, Late::Sentinels(Duration::from_secs(15))).await
+            }
+            Scenario::LostSentinelStateNewestLate => {
+                lost_sentinel_state(&mut cluster, Late::Newest(Duration::from_secs(20))).await
+            }
             Scenario::RollingRestart => rolling_restart(&mut cluster, deployment).await,
         }
     }
@@ -148,7 +173,7 @@ impl Outcome {
     }
 }
 
-fn writer(cluster: &Cluster, key: &str, command_limit: Option<Duration>) -> Writer {
+pub(crate) fn writer(cluster: &Cluster, key: &str, command_limit: Option<Duration>) -> Writer {
     let mut config = cluster.writer_config(key, Duration::from_secs(300));
     if let Some(limit) = command_limit {
         config.command_limit = limit;
