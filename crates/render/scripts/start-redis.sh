@@ -32,8 +32,9 @@
 # elects the newest record: within one replication ID the master (a master is never behind its
 # replicas), otherwise the latest time, then the highest offset, then the first address in sorted
 # order (the lowest ordinal). The elected node promotes itself (REPLICAOF NO ONE, keeping its data),
-# the others replicate from it. A candidate follows a node that is already a master only when that
-# node's record is newer than its own, so a node that started empty is never copied over newer data.
+# the others replicate from it. A node that is already a master takes part with its record; when
+# this node's record is newer than every other, it neither copies that master nor becomes a second
+# one (it waits), so a node that started empty is never copied over newer data.
 # Time stamps from different nodes are compared, so their clocks must agree to well within the
 # Sentinels' down-after.
 #
@@ -155,21 +156,15 @@ elect() {
       [ $((waited % 10)) -eq 1 ] && echo "gatehouse: election waits for$missing"
       continue
     fi
-    mine="$ANNOUNCE_HOST:$REDIS_PORT $(fields "$(record_of "$ANNOUNCE_HOST:$REDIS_PORT")")"
-    if [ -n "$masters" ]; then
-      winner=$(printf '%s%s\n' "$masters" "$mine" | newest)
-      if [ "$winner" = "${mine%% *}" ]; then
-        [ $((waited % 10)) -eq 1 ] && echo "gatehouse: a master runs with older data than this node; not copying it"
-        continue
-      fi
-    else
-      winner=$(printf '%s' "$candidates" | newest)
-    fi
-    echo "gatehouse: election among${seen% }: $winner has the newest data"
-    if [ "$winner" = "${mine%% *}" ]; then
-      redis_query "$local_host" "$REDIS_PORT" REPLICAOF NO ONE >/dev/null && return 0
-    else
+    winner=$(printf '%s%s' "$candidates" "$masters" | newest)
+    if [ "$winner" != "$ANNOUNCE_HOST:$REDIS_PORT" ]; then
+      echo "gatehouse: election among${seen% }: $winner has the newest data"
       redis_query "$local_host" "$REDIS_PORT" REPLICAOF "${winner%:*}" "${winner##*:}" >/dev/null && return 0
+    elif [ -z "$masters" ]; then
+      echo "gatehouse: election among${seen% }: $winner has the newest data"
+      redis_query "$local_host" "$REDIS_PORT" REPLICAOF NO ONE >/dev/null && return 0
+    elif [ $((waited % 10)) -eq 1 ]; then
+      echo "gatehouse: this node has newer data than the running master$(printf '%s' "$masters" | awk '{ printf " %s", $1 }'); not copying it"
     fi
   done
   return 1
