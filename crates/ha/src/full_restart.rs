@@ -43,6 +43,15 @@ pub(crate) async fn lost_sentinel_state(
     // Writes that only the new history holds.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let log = w.stop().await;
+    // The election works from the records the start scripts keep on the data volumes.
+    for pod in cluster.data.iter().filter(|p| p.is_running()) {
+        let record = pod.dir.join("data/.gatehouse-replication");
+        if !record.exists() {
+            return Err(HarnessError::State {
+                message: format!("{} keeps no replication record", pod.name),
+            });
+        }
+    }
     for i in 0..cluster.data.len() {
         if cluster.data[i].is_running() {
             cluster.kill_pod(Role::Data, i).await?;
