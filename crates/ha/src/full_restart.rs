@@ -1,14 +1,72 @@
-//! The full-restart scenarios with the Sentinels' saved state lost (issue 16, "the node with the
-//! newest replication offset becomes master"): ephemeral Sentinel volumes, or Sentinel PVCs a user
-//! deleted, leave no Sentinel that remembers the master, so the data nodes must find the newest
-//! data among themselves (`start-redis.sh`, "Election").
+//! The full-restart scenarios (issue 16, "the node with the newest replication offset becomes
+//! master"): with the Sentinels late, and with their saved state lost (ephemeral Sentinel volumes,
+//! or Sentinel PVCs a user deleted), when no Sentinel remembers the master and the data nodes must
+//! find the newest data among themselves (`start-redis.sh`, "Election").
 
 use std::time::{Duration, Instant};
 
 use crate::HarnessError;
 use crate::cluster::{Cluster, Role};
 use crate::measure::{MAX_LOST_PER_FAILOVER, failover_bound};
-use crate::scenario::{Outcome, writer};
+use crate::scenario::{Outcome, wait_healed, writer};
+
+/// After a failover (data node 0, the bootstrap master, down and stale), everything restarts and
+/// the Sentinels come up 15 s after the data nodes: no data node may fall back to the bootstrap
+/// master; the node the Sentinels saved as master (the newest data) stays master. The failover time
+/// reported is from the Sentinels' start to the first write on the healed group. Bound: the write
+/// in flight at the first kill.
+pub(crate) async fn late_sentinels(cluster: &mut Cluster) -> Result<Outcome, HarnessError> {
+    let key = "ratelimit:late";
+    let w = writer(cluster, key, None);
+    let bound = failover_bound(cluster.down_after);
+    let first = cluster
+        .kill_master(&w, bound + Duration::from_secs(20))
+        .await?;
+    cluster.wait_converged(1, Duration::from_secs(30)).await?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let log = w.stop().await;
+    for i in 0..cluster.data.len() {
+        if cluster.data[i].is_running() {
+            cluster.kill_pod(Role::Data, i).await?;
+        }
+    }
+    for i in 0..cluster.sentinels.len() {
+        cluster.kill_pod(Role::Sentinel, i).await?;
+    }
+    for i in 0..cluster.data.len() {
+        cluster.start_pod(Role::Data, i)?;
+    }
+    let late = Instant::now() + Duration::from_secs(15);
+    while Instant::now() < late {
+        cluster.restart_exited()?;
+        if cluster.masters().await.contains(&first.killed) {
+            return Err(HarnessError::State {
+                message: format!(
+                    "the stale bootstrap node became master before the Sentinels were back\n{}",
+                    cluster.log_tails()
+                ),
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let t0 = Instant::now();
+    for i in 0..cluster.sentinels.len() {
+        cluster.start_pod(Role::Sentinel, i)?;
+    }
+    let healed = wait_healed(cluster, Duration::from_secs(90)).await?;
+    let back = t0.elapsed();
+    let totals = cluster.totals_on(healed, &log, key).await?;
+    Ok(Outcome {
+        failovers: vec![first.time, back],
+        failover_limit: Duration::from_secs(90),
+        totals,
+        loss_bound: MAX_LOST_PER_FAILOVER,
+        final_master: healed,
+        expected_master: Some(first.new_master),
+        not_master: Some(first.killed),
+        notes: vec!["second time: Sentinels started → group whole again".into()],
+    })
+}
 
 /// Which pods of the full restart start late, and by how much.
 #[derive(Debug, Clone, Copy)]

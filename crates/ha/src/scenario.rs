@@ -13,7 +13,7 @@ use gatehouse_model::Deployment;
 
 use crate::HarnessError;
 use crate::cluster::{Cluster, Role};
-use crate::full_restart::{Late, lost_sentinel_state};
+use crate::full_restart::{Late, late_sentinels, lost_sentinel_state};
 use crate::measure::{MAX_LOST_PER_FAILOVER, Totals, failover_bound};
 use crate::resp::Reply;
 use crate::workload::{WRITE_PACE, WriteLog, Writer};
@@ -426,64 +426,6 @@ async fn empty_restart(cluster: &mut Cluster) -> Result<Outcome, HarnessError> {
         expected_master: None,
         not_master: Some(master),
         notes: Vec::new(),
-    })
-}
-
-/// After a failover (data node 0, the bootstrap master, down and stale), everything restarts and
-/// the Sentinels come up 15 s after the data nodes: no data node may fall back to the bootstrap
-/// master; the node the Sentinels saved as master (the newest data) stays master. The failover time
-/// reported is from the Sentinels' start to the first write on the healed group. Bound: the write
-/// in flight at the first kill.
-async fn late_sentinels(cluster: &mut Cluster) -> Result<Outcome, HarnessError> {
-    let key = "ratelimit:late";
-    let w = writer(cluster, key, None);
-    let bound = failover_bound(cluster.down_after);
-    let first = cluster
-        .kill_master(&w, bound + Duration::from_secs(20))
-        .await?;
-    cluster.wait_converged(1, Duration::from_secs(30)).await?;
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let log = w.stop().await;
-    for i in 0..cluster.data.len() {
-        if cluster.data[i].is_running() {
-            cluster.kill_pod(Role::Data, i).await?;
-        }
-    }
-    for i in 0..cluster.sentinels.len() {
-        cluster.kill_pod(Role::Sentinel, i).await?;
-    }
-    for i in 0..cluster.data.len() {
-        cluster.start_pod(Role::Data, i)?;
-    }
-    let late = Instant::now() + Duration::from_secs(15);
-    while Instant::now() < late {
-        cluster.restart_exited()?;
-        if cluster.masters().await.contains(&first.killed) {
-            return Err(HarnessError::State {
-                message: format!(
-                    "the stale bootstrap node became master before the Sentinels were back\n{}",
-                    cluster.log_tails()
-                ),
-            });
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    let t0 = Instant::now();
-    for i in 0..cluster.sentinels.len() {
-        cluster.start_pod(Role::Sentinel, i)?;
-    }
-    let healed = wait_healed(cluster, Duration::from_secs(90)).await?;
-    let back = t0.elapsed();
-    let totals = cluster.totals_on(healed, &log, key).await?;
-    Ok(Outcome {
-        failovers: vec![first.time, back],
-        failover_limit: Duration::from_secs(90),
-        totals,
-        loss_bound: MAX_LOST_PER_FAILOVER,
-        final_master: healed,
-        expected_master: Some(first.new_master),
-        not_master: Some(first.killed),
-        notes: vec!["second time: Sentinels started → group whole again".into()],
     })
 }
 
