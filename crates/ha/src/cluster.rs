@@ -60,7 +60,7 @@ pub struct Pod {
     /// Its working directory (holds `config/`, `data/` and the logs).
     pub dir: PathBuf,
     env: Vec<(String, String)>,
-    process: Option<ManagedProcess>,
+    pub(crate) process: Option<ManagedProcess>,
     starts: u32,
 }
 
@@ -120,8 +120,8 @@ pub struct Cluster {
     pub sentinel_auth: bool,
     /// `down-after-milliseconds` in force.
     pub down_after: Duration,
-    template_dir: PathBuf,
-    rendered: RenderedRedis,
+    pub(crate) template_dir: PathBuf,
+    pub(crate) rendered: RenderedRedis,
     _leases: Vec<PortLease>,
     // Declared last: removed after every process is gone.
     dir: TempDir,
@@ -275,7 +275,7 @@ impl Cluster {
         }
     }
 
-    fn pods_mut(&mut self, role: Role) -> &mut Vec<Pod> {
+    pub(crate) fn pods_mut(&mut self, role: Role) -> &mut Vec<Pod> {
         match role {
             Role::Data => &mut self.data,
             Role::Sentinel => &mut self.sentinels,
@@ -309,72 +309,6 @@ impl Cluster {
         };
         pod.process = Some(ManagedProcess::spawn(&launch)?);
         Ok(())
-    }
-
-    /// Stops pod `i` as the kubelet does after the pre-stop hook: SIGTERM, then SIGKILL when it has
-    /// not exited within `grace`.
-    pub async fn stop_pod(
-        &mut self,
-        role: Role,
-        i: usize,
-        grace: Duration,
-    ) -> Result<(), HarnessError> {
-        let pod = &mut self.pods_mut(role)[i];
-        let Some(mut process) = pod.process.take() else {
-            return Err(HarnessError::State {
-                message: format!("{} is not running", pod.name),
-            });
-        };
-        process.signal(rustix::process::Signal::TERM);
-        match process.wait_exit(grace).await {
-            Ok(_) => Ok(()),
-            Err(HarnessError::Timeout { .. }) => process.kill().await,
-            Err(e) => Err(e),
-        }
-    }
-
-    /// A changed model as `deploy` would apply it: renders `deployment`, writes the new ConfigMap
-    /// files into every pod's template directory (the kubelet updates a mounted ConfigMap in
-    /// running pods) and returns the StatefulSets whose pod template changed, which Kubernetes
-    /// rolls. Running processes are not touched. The new model must keep the group's shape (pods,
-    /// ports, names) and the pods' environment.
-    pub fn update_config(&mut self, deployment: Deployment) -> Result<Vec<Role>, HarnessError> {
-        let valid: ValidDeployment =
-            deployment.validated().map_err(|e| HarnessError::Rendered {
-                message: format!("the changed deployment is invalid: {e}"),
-            })?;
-        let new = RenderedRedis::of(&valid)?;
-        if new.names != self.rendered.names
-            || new.data.env != self.rendered.data.env
-            || new.sentinel.env != self.rendered.sentinel.env
-        {
-            return Err(HarnessError::State {
-                message: "the harness rolls config changes only; this change moves names, ports \
-                          or the pods' environment"
-                    .into(),
-            });
-        }
-        let mut changed = Vec::new();
-        if new.data_template != self.rendered.data_template {
-            changed.push(Role::Data);
-        }
-        if new.sentinel_template != self.rendered.sentinel_template {
-            changed.push(Role::Sentinel);
-        }
-        write_files(&self.template_dir, &new, None)?;
-        for pod in self.data.iter().chain(&self.sentinels) {
-            write_files(&pod.template_dir(), &new, Some(pod.host))?;
-        }
-        self.down_after = Duration::from_millis(
-            valid
-                .deployment()
-                .redis
-                .sentinel
-                .down_after_milliseconds
-                .into(),
-        );
-        self.rendered = new;
-        Ok(changed)
     }
 
     /// SIGKILLs pod `i` (its whole process group) and waits until it is reaped.
@@ -697,7 +631,7 @@ pub fn parse_master_host_port(reply: &Reply) -> Option<(String, u16)> {
     }
 }
 
-fn write_files(
+pub(crate) fn write_files(
     dir: &Path,
     rendered: &RenderedRedis,
     source_address: Option<std::net::Ipv4Addr>,

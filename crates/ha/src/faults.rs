@@ -201,4 +201,24 @@ impl Cluster {
             }),
         }
     }
+
+    /// Empties the state directory of a stopped Sentinel, like a Sentinel pod on an ephemeral
+    /// volume (`emptyDir`) or one whose PVC was deleted: it starts again without a saved master.
+    pub fn wipe_sentinel_state(&self, i: usize) -> Result<(), HarnessError> {
+        let pod = &self.sentinels[i];
+        if pod.is_running() {
+            return Err(HarnessError::State {
+                message: format!("{} is running; stop it before wiping its state", pod.name),
+            });
+        }
+        let dir = pod.dir.join("config");
+        match std::fs::remove_dir_all(&dir) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(source) => Err(HarnessError::Io {
+                what: format!("remove {}", dir.display()),
+                source,
+            }),
+        }
+    }
 }

@@ -16,6 +16,7 @@
 pub mod cluster;
 pub mod external;
 pub mod faults;
+mod full_restart;
 pub mod measure;
 pub mod pods;
 pub mod ports;

@@ -5,8 +5,11 @@
 
 use std::time::{Duration, Instant};
 
+use gatehouse_model::{Deployment, ValidDeployment};
+
 use crate::HarnessError;
-use crate::cluster::{Cluster, Hook, POLL, Role};
+use crate::cluster::{Cluster, Hook, POLL, Role, write_files};
+use crate::pods::RenderedRedis;
 
 /// Limit of one pod's readiness after its restart (a replica's first sync waits
 /// `repl-diskless-sync-delay`, 5 s).
@@ -34,6 +37,72 @@ pub struct RolledPod {
 }
 
 impl Cluster {
+    /// Stops pod `i` as the kubelet does after the pre-stop hook: SIGTERM, then SIGKILL when it has
+    /// not exited within `grace`.
+    pub async fn stop_pod(
+        &mut self,
+        role: Role,
+        i: usize,
+        grace: Duration,
+    ) -> Result<(), HarnessError> {
+        let pod = &mut self.pods_mut(role)[i];
+        let Some(mut process) = pod.process.take() else {
+            return Err(HarnessError::State {
+                message: format!("{} is not running", pod.name),
+            });
+        };
+        process.signal(rustix::process::Signal::TERM);
+        match process.wait_exit(grace).await {
+            Ok(_) => Ok(()),
+            Err(HarnessError::Timeout { .. }) => process.kill().await,
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A changed model as `deploy` would apply it: renders `deployment`, writes the new ConfigMap
+    /// files into every pod's template directory (the kubelet updates a mounted ConfigMap in
+    /// running pods) and returns the StatefulSets whose pod template changed, which Kubernetes
+    /// rolls. Running processes are not touched. The new model must keep the group's shape (pods,
+    /// ports, names) and the pods' environment.
+    pub fn update_config(&mut self, deployment: Deployment) -> Result<Vec<Role>, HarnessError> {
+        let valid: ValidDeployment =
+            deployment.validated().map_err(|e| HarnessError::Rendered {
+                message: format!("the changed deployment is invalid: {e}"),
+            })?;
+        let new = RenderedRedis::of(&valid)?;
+        if new.names != self.rendered.names
+            || new.data.env != self.rendered.data.env
+            || new.sentinel.env != self.rendered.sentinel.env
+        {
+            return Err(HarnessError::State {
+                message: "the harness rolls config changes only; this change moves names, ports \
+                          or the pods' environment"
+                    .into(),
+            });
+        }
+        let mut changed = Vec::new();
+        if new.data_template != self.rendered.data_template {
+            changed.push(Role::Data);
+        }
+        if new.sentinel_template != self.rendered.sentinel_template {
+            changed.push(Role::Sentinel);
+        }
+        write_files(&self.template_dir, &new, None)?;
+        for pod in self.data.iter().chain(&self.sentinels) {
+            write_files(&pod.template_dir(), &new, Some(pod.host))?;
+        }
+        self.down_after = Duration::from_millis(
+            valid
+                .deployment()
+                .redis
+                .sentinel
+                .down_after_milliseconds
+                .into(),
+        );
+        self.rendered = new;
+        Ok(changed)
+    }
+
     /// Rolls every pod of `role`, highest ordinal first, as described in the module docs.
     /// The grace period is the rendered pod's `terminationGracePeriodSeconds`.
     pub async fn roll(&mut self, role: Role) -> Result<Vec<RolledPod>, HarnessError> {

@@ -13,6 +13,7 @@ use gatehouse_model::Deployment;
 
 use crate::HarnessError;
 use crate::cluster::{Cluster, Role};
+use crate::full_restart::{Late, late_sentinels, lost_sentinel_state};
 use crate::measure::{MAX_LOST_PER_FAILOVER, Totals, failover_bound};
 use crate::resp::Reply;
 use crate::workload::{WRITE_PACE, WriteLog, Writer};
@@ -32,6 +33,13 @@ pub enum Scenario {
     EmptyRestart,
     /// After a failover (node 0 left stale) everything restarts, the Sentinels 15 s late.
     LateSentinels,
+    /// After a failover (node 0 left stale) everything restarts at once with the Sentinels' saved
+    /// state lost (ephemeral Sentinel volumes).
+    LostSentinelState,
+    /// The same, with the Sentinels (state lost) started 15 s after the data nodes.
+    LostSentinelStateLate,
+    /// The same, with the node holding the newest data started 20 s after every other pod.
+    LostSentinelStateNewestLate,
     /// A Redis and a Sentinel setting change; both StatefulSets roll, highest ordinal first, with
     /// the pre-stop hook before each stop.
     RollingRestart,
@@ -39,13 +47,16 @@ pub enum Scenario {
 
 impl Scenario {
     /// Every scenario, in report order.
-    pub const ALL: [Scenario; 7] = [
+    pub const ALL: [Scenario; 10] = [
         Scenario::KilledMaster,
         Scenario::FrozenMaster,
         Scenario::PartitionedMaster,
         Scenario::TwoFailovers,
         Scenario::EmptyRestart,
         Scenario::LateSentinels,
+        Scenario::LostSentinelState,
+        Scenario::LostSentinelStateLate,
+        Scenario::LostSentinelStateNewestLate,
         Scenario::RollingRestart,
     ];
 
@@ -58,6 +69,13 @@ impl Scenario {
             Scenario::TwoFailovers => "master killed, then the new master killed",
             Scenario::EmptyRestart => "master restarted at once with an empty data dir",
             Scenario::LateSentinels => "failover, then full restart with Sentinels 15 s late",
+            Scenario::LostSentinelState => "failover, then full restart, Sentinel state lost",
+            Scenario::LostSentinelStateLate => {
+                "failover, then full restart, Sentinel state lost, Sentinels 15 s late"
+            }
+            Scenario::LostSentinelStateNewestLate => {
+                "failover, then full restart, Sentinel state lost, newest node 20 s late"
+            }
             Scenario::RollingRestart => "rolling restart for a Redis + a Sentinel setting",
         }
     }
@@ -81,6 +99,13 @@ impl Scenario {
             Scenario::TwoFailovers => two_failovers(&mut cluster).await,
             Scenario::EmptyRestart => empty_restart(&mut cluster).await,
             Scenario::LateSentinels => late_sentinels(&mut cluster).await,
+            Scenario::LostSentinelState => lost_sentinel_state(&mut cluster, Late::Nothing).await,
+            Scenario::LostSentinelStateLate => {
+                lost_sentinel_state(&mut cluster, Late::Sentinels(Duration::from_secs(15))).await
+            }
+            Scenario::LostSentinelStateNewestLate => {
+                lost_sentinel_state(&mut cluster, Late::Newest(Duration::from_secs(20))).await
+            }
             Scenario::RollingRestart => rolling_restart(&mut cluster, deployment).await,
         }
     }
@@ -148,7 +173,7 @@ impl Outcome {
     }
 }
 
-fn writer(cluster: &Cluster, key: &str, command_limit: Option<Duration>) -> Writer {
+pub(crate) fn writer(cluster: &Cluster, key: &str, command_limit: Option<Duration>) -> Writer {
     let mut config = cluster.writer_config(key, Duration::from_secs(300));
     if let Some(limit) = command_limit {
         config.command_limit = limit;
@@ -401,64 +426,6 @@ async fn empty_restart(cluster: &mut Cluster) -> Result<Outcome, HarnessError> {
         expected_master: None,
         not_master: Some(master),
         notes: Vec::new(),
-    })
-}
-
-/// After a failover (data node 0, the bootstrap master, down and stale), everything restarts and
-/// the Sentinels come up 15 s after the data nodes: no data node may fall back to the bootstrap
-/// master; the node the Sentinels saved as master (the newest data) stays master. The failover time
-/// reported is from the Sentinels' start to the first write on the healed group. Bound: the write
-/// in flight at the first kill.
-async fn late_sentinels(cluster: &mut Cluster) -> Result<Outcome, HarnessError> {
-    let key = "ratelimit:late";
-    let w = writer(cluster, key, None);
-    let bound = failover_bound(cluster.down_after);
-    let first = cluster
-        .kill_master(&w, bound + Duration::from_secs(20))
-        .await?;
-    cluster.wait_converged(1, Duration::from_secs(30)).await?;
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let log = w.stop().await;
-    for i in 0..cluster.data.len() {
-        if cluster.data[i].is_running() {
-            cluster.kill_pod(Role::Data, i).await?;
-        }
-    }
-    for i in 0..cluster.sentinels.len() {
-        cluster.kill_pod(Role::Sentinel, i).await?;
-    }
-    for i in 0..cluster.data.len() {
-        cluster.start_pod(Role::Data, i)?;
-    }
-    let late = Instant::now() + Duration::from_secs(15);
-    while Instant::now() < late {
-        cluster.restart_exited()?;
-        if cluster.masters().await.contains(&first.killed) {
-            return Err(HarnessError::State {
-                message: format!(
-                    "the stale bootstrap node became master before the Sentinels were back\n{}",
-                    cluster.log_tails()
-                ),
-            });
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    let t0 = Instant::now();
-    for i in 0..cluster.sentinels.len() {
-        cluster.start_pod(Role::Sentinel, i)?;
-    }
-    let healed = wait_healed(cluster, Duration::from_secs(90)).await?;
-    let back = t0.elapsed();
-    let totals = cluster.totals_on(healed, &log, key).await?;
-    Ok(Outcome {
-        failovers: vec![first.time, back],
-        failover_limit: Duration::from_secs(90),
-        totals,
-        loss_bound: MAX_LOST_PER_FAILOVER,
-        final_master: healed,
-        expected_master: Some(first.new_master),
-        not_master: Some(first.killed),
-        notes: vec!["second time: Sentinels started → group whole again".into()],
     })
 }
 

@@ -72,3 +72,24 @@ async fn master_restarted_empty_does_not_wipe_the_group() {
 async fn full_restart_with_late_sentinels_keeps_the_newest_data() {
     check(Scenario::LateSentinels).await;
 }
+
+/// After a failover, a full restart with every Sentinel's saved state lost (ephemeral Sentinel
+/// volumes): the data nodes elect the newest among themselves; the stale bootstrap node is never
+/// master and no acknowledged write after the failover is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_restart_with_sentinel_state_lost_keeps_the_newest_data() {
+    check(Scenario::LostSentinelState).await;
+}
+
+/// The same, with the data nodes back 15 s before the Sentinels (state lost).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_restart_with_sentinel_state_lost_and_late_sentinels_keeps_the_newest_data() {
+    check(Scenario::LostSentinelStateLate).await;
+}
+
+/// The same, with the node holding the newest data back 20 s after every other pod: the others
+/// wait for it (no master at all meanwhile), then elect it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_restart_with_sentinel_state_lost_waits_for_the_newest_node() {
+    check(Scenario::LostSentinelStateNewestLate).await;
+}

@@ -69,3 +69,23 @@ current_master_with_retry() {
 info_field() {
   redis_query "${LOCAL_HOST:-127.0.0.1}" "$REDIS_PORT" INFO "$1" | tr -d '\r' | sed -n "s/^$2://p"
 }
+
+# A data node of a group that started before, started while no Sentinel knows the master (a full
+# restart with the Sentinels' state lost), is a candidate: a replica of this address, where nothing
+# listens, so it loads its data, takes no writes and copies nobody until start-redis.sh's election
+# names the master.
+CANDIDATE_MASTER="127.0.0.1 1"
+
+# node_role HOST PORT: what a data node is: "master", "candidate" or "replica HOST PORT".
+# Fails when it does not answer.
+node_role() {
+  info=$(redis_query "$1" "$2" INFO replication 2>/dev/null | tr -d '\r') || return 1
+  case "$(printf '%s\n' "$info" | sed -n 's/^role://p')" in
+    master) echo master ;;
+    slave)
+      following="$(printf '%s\n' "$info" | sed -n 's/^master_host://p') $(printf '%s\n' "$info" | sed -n 's/^master_port://p')"
+      if [ "$following" = "$CANDIDATE_MASTER" ]; then echo candidate; else echo "replica $following"; fi
+      ;;
+    *) return 1 ;;
+  esac
+}

@@ -24,6 +24,8 @@ case "${1:-}" in
     [ "$(info_field replication role)" = slave ] || exit 0
     [ "$(info_field replication master_link_status)" = up ] && exit 0
     following="$(info_field replication master_host) $(info_field replication master_port)"
+    # A candidate waits for its election (start-redis.sh), which ends it when it takes too long.
+    [ "$following" = "$CANDIDATE_MASTER" ] && exit 0
     if reported=$(current_master) && [ "$reported" != "$following" ]; then
       echo "replica follows ${following% *}:${following#* } but the Sentinels report ${reported% *}:${reported#* }"
       exit 1

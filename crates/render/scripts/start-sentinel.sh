@@ -9,7 +9,11 @@
 #   master it last knew (host and port of its `sentinel monitor` line), its ID, the epochs, and the
 #   replicas and Sentinels it discovered. Every setting comes from the template.
 # - without one, the template is completed with the current master, asked from the other Sentinels
-#   (or the bootstrap master on the very first start).
+#   or else from the bootstrap data node: it is the master on the group's first start, a replica
+#   of the master later, and a candidate while the data nodes elect the node with the newest data
+#   after a full restart (start-redis.sh); the Sentinel waits for that (at most SENTINEL_WAIT
+#   seconds, then exits so that Kubernetes retries). It never monitors a candidate: Sentinel takes
+#   a master that reports itself a replica for down, and would fail over to nobody.
 #
 # Environment (besides common.sh):
 #   SENTINEL_PORT      port of this Sentinel
@@ -17,11 +21,11 @@
 #   BOOTSTRAP_MASTER   host:port of the data node that is master on first start
 #   TEMPLATE_DIR       directory holding sentinel.conf and the scripts (read-only)
 #   CONFIG_DIR         writable directory for sentinel.conf (keeps Sentinel state)
-#   SENTINEL_ATTEMPTS  times the other Sentinels are asked (default 3)
+#   SENTINEL_WAIT      seconds to wait for a Sentinel or the bootstrap node to name the master (default 120)
 #   REDIS_SENTINEL     redis-sentinel binary (default: redis-sentinel)
 set -eu
 : "${REDIS_SENTINEL:=redis-sentinel}"
-: "${SENTINEL_ATTEMPTS:=3}"
+: "${SENTINEL_WAIT:=120}"
 . "$TEMPLATE_DIR/common.sh"
 
 mkdir -p "$CONFIG_DIR"
@@ -61,15 +65,27 @@ case "$saved" in
     ;;
   *)
     : >"$config.state"
-    if master=$(current_master_with_retry "$SENTINEL_ATTEMPTS" "$ANNOUNCE_HOST:$SENTINEL_PORT"); then
-      master_host=${master% *}
-      master_port=${master#* }
-      echo "gatehouse: the other Sentinels report master $master_host:$master_port"
-    else
-      master_host=${BOOTSTRAP_MASTER%:*}
-      master_port=${BOOTSTRAP_MASTER##*:}
-      echo "gatehouse: no Sentinel knows a master yet; monitoring bootstrap master $master_host:$master_port"
-    fi
+    bootstrap="${BOOTSTRAP_MASTER%:*} ${BOOTSTRAP_MASTER##*:}"
+    waited=0
+    until master=$(current_master "$ANNOUNCE_HOST:$SENTINEL_PORT"); do
+      role=$(node_role "${bootstrap% *}" "${bootstrap#* }") || role=
+      case "$role" in
+        master) master=$bootstrap ;;
+        replica*) master=${role#replica } ;;
+        *) master= ;;
+      esac
+      [ -n "$master" ] && break
+      if [ "$waited" -ge "$SENTINEL_WAIT" ]; then
+        echo "gatehouse: neither a Sentinel nor the bootstrap node ${bootstrap% *}:${bootstrap#* } names a master after ${SENTINEL_WAIT}s; exiting so that Kubernetes retries" >&2
+        exit 1
+      fi
+      [ $((waited % 10)) -eq 0 ] && echo "gatehouse: no Sentinel knows a master; waiting for the bootstrap node to be master or name one"
+      sleep 1
+      waited=$((waited + 1))
+    done
+    master_host=${master% *}
+    master_port=${master#* }
+    echo "gatehouse: monitoring master $master_host:$master_port"
     ;;
 esac
 
