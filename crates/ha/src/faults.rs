@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use rustix::process::Signal;
 
 use crate::HarnessError;
-use crate::cluster::{Cluster, Role};
+use crate::cluster::{Cluster, Pod, Role};
 use crate::external::which;
 
 /// Prefix of the chains this module creates: `GH<pid>-<n>`.
@@ -185,40 +185,31 @@ impl Cluster {
     /// Empties the data directory of a stopped data node, like a pod rescheduled onto a new, empty
     /// volume (or one without a persistent volume).
     pub fn wipe_data(&self, i: usize) -> Result<(), HarnessError> {
-        let pod = &self.data[i];
-        if pod.is_running() {
-            return Err(HarnessError::State {
-                message: format!("{} is running; stop it before wiping its data", pod.name),
-            });
-        }
-        let dir = pod.dir.join("data");
-        match std::fs::remove_dir_all(&dir) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(source) => Err(HarnessError::Io {
-                what: format!("remove {}", dir.display()),
-                source,
-            }),
-        }
+        wipe(&self.data[i], "data")
     }
 
     /// Empties the state directory of a stopped Sentinel, like a Sentinel pod on an ephemeral
     /// volume (`emptyDir`) or one whose PVC was deleted: it starts again without a saved master.
     pub fn wipe_sentinel_state(&self, i: usize) -> Result<(), HarnessError> {
-        let pod = &self.sentinels[i];
-        if pod.is_running() {
-            return Err(HarnessError::State {
-                message: format!("{} is running; stop it before wiping its state", pod.name),
-            });
-        }
-        let dir = pod.dir.join("config");
-        match std::fs::remove_dir_all(&dir) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(source) => Err(HarnessError::Io {
-                what: format!("remove {}", dir.display()),
-                source,
-            }),
-        }
+        wipe(&self.sentinels[i], "config")
+    }
+}
+
+/// Empties the directory `sub` of a stopped pod (a volume rescheduled empty); a pod still running is
+/// an error.
+fn wipe(pod: &Pod, sub: &str) -> Result<(), HarnessError> {
+    if pod.is_running() {
+        return Err(HarnessError::State {
+            message: format!("{} is running; stop it before wiping its {sub}", pod.name),
+        });
+    }
+    let dir = pod.dir.join(sub);
+    match std::fs::remove_dir_all(&dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(HarnessError::Io {
+            what: format!("remove {}", dir.display()),
+            source,
+        }),
     }
 }

@@ -7,8 +7,9 @@ use std::time::{Duration, Instant};
 
 use crate::HarnessError;
 use crate::cluster::{Cluster, Role};
-use crate::measure::{MAX_LOST_PER_FAILOVER, failover_bound};
+use crate::measure::{Failover, MAX_LOST_PER_FAILOVER, failover_bound};
 use crate::scenario::{Outcome, wait_healed, writer};
+use crate::workload::WriteLog;
 
 /// After a failover (data node 0, the bootstrap master, down and stale), everything restarts and
 /// the Sentinels come up 15 s after the data nodes: no data node may fall back to the bootstrap
@@ -17,22 +18,8 @@ use crate::scenario::{Outcome, wait_healed, writer};
 /// in flight at the first kill.
 pub(crate) async fn late_sentinels(cluster: &mut Cluster) -> Result<Outcome, HarnessError> {
     let key = "ratelimit:late";
-    let w = writer(cluster, key, None);
-    let bound = failover_bound(cluster.down_after);
-    let first = cluster
-        .kill_master(&w, bound + Duration::from_secs(20))
-        .await?;
-    cluster.wait_converged(1, Duration::from_secs(30)).await?;
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let log = w.stop().await;
-    for i in 0..cluster.data.len() {
-        if cluster.data[i].is_running() {
-            cluster.kill_pod(Role::Data, i).await?;
-        }
-    }
-    for i in 0..cluster.sentinels.len() {
-        cluster.kill_pod(Role::Sentinel, i).await?;
-    }
+    let (first, log) = failover_with_writes(cluster, key, Duration::from_secs(2)).await?;
+    kill_everything(cluster, false).await?;
     for i in 0..cluster.data.len() {
         cluster.start_pod(Role::Data, i)?;
     }
@@ -92,15 +79,7 @@ pub(crate) async fn lost_sentinel_state(
     late: Late,
 ) -> Result<Outcome, HarnessError> {
     let key = "ratelimit:lost-state";
-    let w = writer(cluster, key, None);
-    let bound = failover_bound(cluster.down_after);
-    let first = cluster
-        .kill_master(&w, bound + Duration::from_secs(20))
-        .await?;
-    cluster.wait_converged(1, Duration::from_secs(30)).await?;
-    // Writes that only the new history holds.
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let log = w.stop().await;
+    let (first, log) = failover_with_writes(cluster, key, Duration::from_secs(3)).await?;
     // The election works from the records the start scripts keep on the data volumes.
     for pod in cluster.data.iter().filter(|p| p.is_running()) {
         let record = pod.dir.join("data/.gatehouse-replication");
@@ -110,15 +89,7 @@ pub(crate) async fn lost_sentinel_state(
             });
         }
     }
-    for i in 0..cluster.data.len() {
-        if cluster.data[i].is_running() {
-            cluster.kill_pod(Role::Data, i).await?;
-        }
-    }
-    for i in 0..cluster.sentinels.len() {
-        cluster.kill_pod(Role::Sentinel, i).await?;
-        cluster.wipe_sentinel_state(i)?;
-    }
+    kill_everything(cluster, true).await?;
     let newest = first.new_master;
     let (sentinel_delay, newest_delay) = match late {
         Late::Nothing => (Duration::ZERO, Duration::ZERO),
@@ -213,4 +184,39 @@ fn elections(cluster: &Cluster) -> Vec<String> {
                 .collect::<Vec<_>>()
         })
         .collect()
+}
+
+/// Kills the master under tagged writes and lets the writer go on for `settle` against the new
+/// master (writes that only the new history holds), then stops it: node 0, the bootstrap master,
+/// is now down and stale.
+async fn failover_with_writes(
+    cluster: &mut Cluster,
+    key: &str,
+    settle: Duration,
+) -> Result<(Failover, WriteLog), HarnessError> {
+    let w = writer(cluster, key, None);
+    let bound = failover_bound(cluster.down_after);
+    let first = cluster
+        .kill_master(&w, bound + Duration::from_secs(20))
+        .await?;
+    cluster.wait_converged(1, Duration::from_secs(30)).await?;
+    tokio::time::sleep(settle).await;
+    Ok((first, w.stop().await))
+}
+
+/// Kills every pod still running (a full restart's first half); `wipe_sentinels` also empties the
+/// Sentinels' state directories (ephemeral Sentinel volumes).
+async fn kill_everything(cluster: &mut Cluster, wipe_sentinels: bool) -> Result<(), HarnessError> {
+    for i in 0..cluster.data.len() {
+        if cluster.data[i].is_running() {
+            cluster.kill_pod(Role::Data, i).await?;
+        }
+    }
+    for i in 0..cluster.sentinels.len() {
+        cluster.kill_pod(Role::Sentinel, i).await?;
+        if wipe_sentinels {
+            cluster.wipe_sentinel_state(i)?;
+        }
+    }
+    Ok(())
 }
