@@ -35,6 +35,15 @@ pub use data::ValueKind;
 
 include!(concat!(env!("OUT_DIR"), "/contract.rs"));
 
+/// `parent.key`, or `key` at the top (`parent` empty): how every dotted field path is built.
+pub fn join_path(parent: &str, key: &str) -> String {
+    if parent.is_empty() {
+        key.to_string()
+    } else {
+        format!("{parent}.{key}")
+    }
+}
+
 /// The env variable the gateway reads its license key from (every chart line).
 pub const LICENSE_KEY_ENV: &str = "gravitee_license_key";
 /// The env variable the gateway reads its cloud token from (every chart line).

@@ -65,11 +65,7 @@ impl Stack {
         if !line.commented {
             self.commented.clear();
         }
-        let stack = if line.commented {
-            &mut self.commented
-        } else {
-            &mut self.real
-        };
+        let stack = self.of(line.commented);
         if line.list_item {
             while stack
                 .last()
@@ -96,11 +92,12 @@ impl Stack {
             .map(|o| o.path.clone())
     }
 
-    fn push(&mut self, commented: bool, open: Open) {
+    /// The commented or the real keys.
+    fn of(&mut self, commented: bool) -> &mut Vec<Open> {
         if commented {
-            self.commented.push(open);
+            &mut self.commented
         } else {
-            self.real.push(open);
+            &mut self.real
         }
     }
 }
@@ -144,17 +141,10 @@ impl ValuesPaths {
 
 /// Every path of the parsed document with the type of its value.
 fn real_paths(value: &Value, path: &str, out: &mut BTreeMap<String, ValueKind>) {
-    let join = |key: &str| {
-        if path.is_empty() {
-            key.to_string()
-        } else {
-            format!("{path}.{key}")
-        }
-    };
     match value {
         Value::Object(map) => {
             for (key, child) in map {
-                let child_path = join(key);
+                let child_path = crate::join_path(path, key);
                 out.insert(child_path.clone(), kind_of(child));
                 real_paths(child, &child_path, out);
             }
@@ -223,37 +213,28 @@ fn commented_paths(text: &str) -> Vec<(String, ValueKind)> {
         let mut holder = parent.clone();
         if line.list_item {
             let item_path = format!("{}[]", parent.as_deref().unwrap_or(""));
-            stack.push(
-                line.commented,
-                Open {
-                    indent: line.indent,
-                    path: item_path.clone(),
-                    item: true,
-                },
-            );
+            stack.of(line.commented).push(Open {
+                indent: line.indent,
+                path: item_path.clone(),
+                item: true,
+            });
             holder = Some(item_path);
         }
         let Some(key) = line.key else {
             continue;
         };
-        let path = match holder {
-            Some(holder) => format!("{holder}.{key}"),
-            None => key.to_string(),
-        };
+        let path = crate::join_path(holder.as_deref().unwrap_or_default(), key);
         if line.commented {
             paths.push((path.clone(), example_kind(line.value)));
         }
         if line.block_scalar {
             block_scalar = Some((line.key_indent, line.commented));
         }
-        stack.push(
-            line.commented,
-            Open {
-                indent: line.key_indent,
-                path,
-                item: false,
-            },
-        );
+        stack.of(line.commented).push(Open {
+            indent: line.key_indent,
+            path,
+            item: false,
+        });
     }
     paths
 }
@@ -371,10 +352,7 @@ fn split_key(text: &str) -> (Option<&str>, Option<&str>) {
 }
 
 fn strip_trailing_comment(value: &str) -> &str {
-    match value.find(" #") {
-        Some(at) => value[..at].trim(),
-        None => value.trim(),
-    }
+    value.split_once(" #").map_or(value, |(v, _)| v).trim()
 }
 
 #[cfg(test)]

@@ -264,14 +264,6 @@ pub fn document_paths(values: &Value) -> Vec<String> {
     out
 }
 
-fn join(parent: &str, key: &str) -> String {
-    if parent.is_empty() {
-        key.to_string()
-    } else {
-        format!("{parent}.{key}")
-    }
-}
-
 fn walk(value: &Value, path: String, out: &mut Vec<String>) {
     if let Some(rule) = rule(&path)
         && matches!(rule.shape, FreeFormMap | RawList | YamlText)
@@ -282,7 +274,7 @@ fn walk(value: &Value, path: String, out: &mut Vec<String>) {
     match value {
         Value::Object(map) if !map.is_empty() => {
             for (k, v) in map {
-                walk(v, join(&path, k), out);
+                walk(v, gatehouse_chart_contract::join_path(&path, k), out);
             }
         }
         Value::Array(items) if items.iter().any(|i| i.is_object()) => {

@@ -30,11 +30,7 @@ impl Node {
                 Some(key) => (key, true),
                 None => (segment, false),
             };
-            at = if at.is_empty() {
-                key.to_string()
-            } else {
-                format!("{at}.{key}")
-            };
+            at = gatehouse_chart_contract::join_path(&at, key);
             node = node.children.entry(key.to_string()).or_default();
             node.path = at.clone();
             if item {

@@ -156,11 +156,7 @@ impl Redactor {
         match value {
             serde_json::Value::Object(map) => {
                 for (key, value) in map {
-                    let child = if path.is_empty() {
-                        key.clone()
-                    } else {
-                        format!("{path}.{key}")
-                    };
+                    let child = gatehouse_chart_contract::join_path(path, key);
                     if key.chars().count() > MAX_SHOWN {
                         self.long.push(key.clone());
                     }

@@ -184,11 +184,7 @@ impl SourceMap {
                     if !crate::redact::SECRET_SOURCE_FIELDS.contains(&name.as_str()) {
                         self.redactor.add(&format!("{path}.?"), &name);
                     }
-                    let child = if path.is_empty() {
-                        name
-                    } else {
-                        format!("{path}.{name}")
-                    };
+                    let child = gatehouse_chart_contract::join_path(path, &name);
                     self.walk(&child, Some(at(&key.referenced)), value);
                 }
             }
