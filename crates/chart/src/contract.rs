@@ -513,8 +513,7 @@ fn sentinel_checks(values: &Value, findings: &mut Vec<ContractError>) {
 
 fn env_checks(index: usize, item: &Value, findings: &mut Vec<ContractError>) {
     let name = item.get("name").and_then(Value::as_str).unwrap_or_default();
-    let literal = item.get("value").is_some();
-    if !literal {
+    if item.get("value").is_none() {
         return;
     }
     let lower = name.to_ascii_lowercase();
@@ -534,18 +533,19 @@ fn env_checks(index: usize, item: &Value, findings: &mut Vec<ContractError>) {
     }
 }
 
-fn secret_like(values: &Value, path: &str, findings: &mut Vec<ContractError>) {
+/// Whether the last segment of `path` contains one of `words` (case-insensitive).
+fn names_secret(path: &str, words: &[&str]) -> bool {
     let last = path.rsplit('.').next().unwrap_or(path).to_ascii_lowercase();
-    if !["password", "token", "secret"]
-        .iter()
-        .any(|w| last.contains(w))
+    words.iter().any(|w| last.contains(w))
+}
+
+fn secret_like(values: &Value, path: &str, findings: &mut Vec<ContractError>) {
+    let value = get(values, path);
+    if names_secret(path, &["password", "token", "secret"])
+        && !path.contains("[]")
+        && is_set(value)
+        && value.is_some_and(|v| !v.is_object())
     {
-        return;
-    }
-    if path.contains("[]") {
-        return;
-    }
-    if is_set(get(values, path)) && get(values, path).is_some_and(|v| !v.is_object()) {
         findings.push(ContractError::SecretLikeValue {
             path: path.to_string(),
         });
@@ -582,15 +582,7 @@ pub fn secret_values(values: &Value) -> Vec<String> {
         }
     }
     for path in document_paths(values) {
-        let last = path
-            .rsplit('.')
-            .next()
-            .unwrap_or(&path)
-            .to_ascii_lowercase();
-        if ["password", "token", "secret", "key"]
-            .iter()
-            .any(|w| last.contains(w))
-        {
+        if names_secret(&path, &["password", "token", "secret", "key"]) {
             push(get(values, &path));
         }
     }

@@ -375,19 +375,13 @@ pub fn check_manifests(
             let found: Vec<String> = sentinel
                 .and_then(|s| s.get("nodes"))
                 .and_then(Value::as_array)
-                .map(|nodes| {
-                    nodes
-                        .iter()
-                        .map(|n| {
-                            format!(
-                                "{}:{}",
-                                n.get("host").map(render_scalar).unwrap_or_default(),
-                                n.get("port").map(render_scalar).unwrap_or_default()
-                            )
-                        })
-                        .collect()
+                .into_iter()
+                .flatten()
+                .map(|n| {
+                    let field = |key| n.get(key).map(render_scalar).unwrap_or_default();
+                    format!("{}:{}", field("host"), field("port"))
                 })
-                .unwrap_or_default();
+                .collect();
             let wanted: Vec<String> = expected
                 .nodes
                 .iter()
