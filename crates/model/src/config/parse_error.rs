@@ -74,27 +74,21 @@ pub(crate) fn translate(error: &Error, map: Option<&SourceMap>, yaml: &str) -> T
         Some(kind) => format!(", found {}", kind.describe()),
         None => String::new(),
     };
-    let expected_found = |expected: String| match found {
+    let expected_found = |expected: String, found: Option<Kind>| match found {
         Some(Kind::Null) => format!("needs {expected}; the value is empty (null)"),
         kind => format!("expected {expected}{}", found_text(kind)),
     };
     let message = match error {
         Error::AliasError { error, .. } => return translate(error, Some(map), yaml),
-        Error::InvalidScalar { ty, .. } if found == Some(Kind::Null) => {
-            format!(
-                "needs {}; the value is empty (null)",
-                expected_in_user_terms(ty, &path)
-            )
-        }
-        Error::InvalidScalar { ty, .. } => format!(
-            "expected {}{}",
+        // A scalar written where none is recorded is text.
+        Error::InvalidScalar { ty, .. } => expected_found(
             expected_in_user_terms(ty, &path),
-            found_text(found.or(Some(Kind::Text)))
+            found.or(Some(Kind::Text)),
         ),
         Error::NullIntoString { .. } => "needs text; the value is empty (null)".into(),
         Error::InvalidBooleanStrict { .. } => "expected true or false (without quotes)".into(),
         Error::SerdeInvalidType { expected, .. } | Error::SerdeInvalidValue { expected, .. } => {
-            expected_found(expected_in_user_terms(expected, &path))
+            expected_found(expected_in_user_terms(expected, &path), found)
         }
         Error::Unexpected { expected, .. } => {
             let expected = match *expected {
@@ -103,7 +97,7 @@ pub(crate) fn translate(error: &Error, map: Option<&SourceMap>, yaml: &str) -> T
                 "sequence start" => "a list".to_string(),
                 other => expected_in_user_terms(other, &path),
             };
-            expected_found(expected)
+            expected_found(expected, found)
         }
         Error::SerdeInvalidLength { expected, .. } => {
             format!("has the wrong number of items (expected {expected})")
@@ -198,10 +192,7 @@ pub(crate) fn translate(error: &Error, map: Option<&SourceMap>, yaml: &str) -> T
             // Syntax errors from the YAML parser: its words are about YAML, not Rust. Drop the
             // location it appends (we print it once, in front).
             let text = other.to_string();
-            let text = match text.rfind(" at line ") {
-                Some(i) => text[..i].to_string(),
-                None => text,
-            };
+            let text = text.rfind(" at line ").map_or(&*text, |i| &text[..i]);
             let text = text.trim_start_matches("error: ");
             match text.split_once(": ") {
                 Some((prefix, rest)) if prefix.starts_with("line ") => rest.to_string(),
