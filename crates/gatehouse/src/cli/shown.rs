@@ -40,15 +40,12 @@ impl Shown {
         let mut carry = Carry::Nothing;
         let mut depth = 0usize;
         for line in text.split_inclusive('\n') {
-            let (body, newline) = match line.strip_suffix('\n') {
-                Some(body) => (body, "\n"),
-                None => (line, ""),
-            };
+            let body = line.strip_suffix('\n').unwrap_or(line);
             let start = out.len();
             let mut writer = LineWriter::new(body);
             carry = writer.redact(carry, &mut depth);
             out.push_str(&writer.out);
-            out.push_str(newline);
+            out.push_str(&line[body.len()..]);
             lines.push((start, writer.map));
         }
         Shown { text: out, lines }
@@ -241,19 +238,16 @@ impl LineWriter {
                 self.finish();
                 return carry;
             }
-            Carry::Quoted(quote) => match self.close_quote(0, quote) {
-                None => {
-                    self.keep(0, indent);
-                    self.hide(indent, n, "…");
+            Carry::Quoted(quote) => {
+                let end = self.close_quote(0, quote);
+                self.keep(0, indent);
+                self.hide(indent, end.unwrap_or(n), "…");
+                let Some(end) = end else {
                     self.finish();
                     return carry;
-                }
-                Some(end) => {
-                    self.keep(0, indent);
-                    self.hide(indent, end, "…");
-                    i = end;
-                }
-            },
+                };
+                i = end;
+            }
             _ => {}
         }
         let mut next = Carry::Nothing;
