@@ -83,20 +83,16 @@ pub fn run(args: Args, globals: &Globals) -> Result<std::process::ExitCode, CliE
             "fix the YAML syntax there (the parser's message is not shown because it may quote a secret)".into(),
         )
     })?;
-    let chart_paths = match &args.chart {
-        Some(dir) => {
-            let file = dir.join("values.yaml");
-            Some(
-                ValuesPaths::from_values_yaml(&read_file(&file)?).map_err(|e| {
-                    CliError::ChartCheck(
-                        format!("{}: {e}", file.display()),
-                        "point --chart at an unpacked graviteeio/apim chart".into(),
-                    )
-                })?,
+    let chart_paths = args.chart.as_ref().map(|dir| {
+        let file = dir.join("values.yaml");
+        ValuesPaths::from_values_yaml(&read_file(&file)?).map_err(|e| {
+            CliError::ChartCheck(
+                format!("{}: {e}", file.display()),
+                "point --chart at an unpacked graviteeio/apim chart".into(),
             )
-        }
-        None => None,
-    };
+        })
+    });
+    let chart_paths = chart_paths.transpose()?;
     let report = contract::check_with_chart(&values, chart_paths.as_ref());
     for finding in &report.findings {
         let level = match finding.severity() {

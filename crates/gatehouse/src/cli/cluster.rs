@@ -197,11 +197,7 @@ pub fn diff(args: DiffArgs, globals: &Globals) -> Result<ExitCode, CliError> {
             print!("{}", format.data(&data));
         }
     }
-    Ok(if report.has_changes() {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(ExitCode::from(u8::from(report.has_changes())))
 }
 
 /// `destroy`: asks for confirmation unless `--yes`.
@@ -244,11 +240,7 @@ pub fn status(args: StatusArgs, globals: &Globals) -> Result<ExitCode, CliError>
     options.events = None;
     let status = with_cluster(globals, async |c| c.status(&rendered, &options).await)?;
     print!("{status}");
-    Ok(if status.healthy() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(ExitCode::from(u8::from(!status.healthy())))
 }
 
 #[cfg(test)]

@@ -93,16 +93,15 @@ impl Source {
         };
         let mut deployment = match deployment {
             Ok(d) => d,
-            Err(ConfigError::Syntax {
-                line,
-                column,
-                path,
-                message,
-                ..
-            }) => {
-                return Checked {
-                    valid: None,
-                    problems: vec![LocatedProblem {
+            Err(error) => {
+                let problem = match error {
+                    ConfigError::Syntax {
+                        line,
+                        column,
+                        path,
+                        message,
+                        ..
+                    } => LocatedProblem {
                         severity: "error",
                         path,
                         line: (line > 0).then_some(line),
@@ -111,21 +110,19 @@ impl Source {
                         fix: Some(
                             "correct the YAML there; `gatehouse schema` prints every field".into(),
                         ),
-                    }],
-                    source: self,
-                };
-            }
-            Err(other) => {
-                return Checked {
-                    valid: None,
-                    problems: vec![LocatedProblem {
+                    },
+                    other => LocatedProblem {
                         severity: "error",
                         path: "(document)".into(),
                         line: None,
                         column: None,
                         message: other.to_string(),
                         fix: None,
-                    }],
+                    },
+                };
+                return Checked {
+                    valid: None,
+                    problems: vec![problem],
                     source: self,
                 };
             }

@@ -122,14 +122,9 @@ pub fn main_named(
     } else {
         clap::ColorChoice::Never
     });
-    let matches = match command.try_get_matches_from(args) {
-        Ok(m) => m,
-        Err(e) => e.exit(),
-    };
-    let cli = match <Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
-        Ok(cli) => cli,
-        Err(e) => e.exit(),
-    };
+    let matches = command.get_matches_from(args);
+    let cli =
+        <Cli as clap::FromArgMatches>::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let wrap = std::io::stderr().is_terminal();
     let _ = miette::set_hook(Box::new(move |_| {
         Box::new(

@@ -136,11 +136,7 @@ struct ValidateReport<'a> {
 pub fn validate(args: ValidateArgs, globals: &Globals) -> Result<ExitCode, CliError> {
     let checked = args.input.read()?.check(globals);
     let valid = checked.valid.is_some();
-    let code = if valid {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    };
+    let code = ExitCode::from(u8::from(!valid));
     match args.output {
         Some(format) => {
             let report = ValidateReport {
