@@ -20,12 +20,10 @@ use std::path::{Path, PathBuf};
 use data::{Declared, Emitted, KeyEntry};
 
 fn main() {
-    let override_dir = if std::env::var_os("CARGO_FEATURE_CONTRACT_DIR_OVERRIDE").is_some() {
+    let override_dir = std::env::var_os("CARGO_FEATURE_CONTRACT_DIR_OVERRIDE").and_then(|_| {
         println!("cargo::rerun-if-env-changed=GATEHOUSE_CHART_CONTRACT_DIR");
         std::env::var_os("GATEHOUSE_CHART_CONTRACT_DIR")
-    } else {
-        None
-    };
+    });
     let dir = override_dir.map(PathBuf::from).unwrap_or_else(|| {
         Path::new(&std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo")).join("contract")
     });
@@ -46,12 +44,9 @@ fn main() {
         }
         declared.push(chart);
     }
-    let problems: Vec<String> = data::undeclared(&emitted, &declared)
-        .iter()
-        .map(ToString::to_string)
-        .collect();
+    let problems = data::undeclared(&emitted, &declared);
     if !problems.is_empty() {
-        fail(&problems);
+        fail(&problems.iter().map(ToString::to_string).collect::<Vec<_>>());
     }
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("set by cargo"));
     std::fs::write(out.join("contract.rs"), tables(&emitted, &declared))
