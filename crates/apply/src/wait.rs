@@ -172,6 +172,14 @@ pub(crate) async fn wait_for(
         let kind = d.kind.kind;
         let name = d.name().to_string();
         async move {
+            let waiting = |ready, wanted, reason| {
+                emit(events, || Event::Waiting {
+                    object: object.clone(),
+                    ready,
+                    wanted,
+                    reason,
+                });
+            };
             let mut stream = Box::pin(watch_object(api, &name));
             while let Some(event) = stream.next().await {
                 match event {
@@ -184,27 +192,12 @@ pub(crate) async fn wait_for(
                             });
                             return;
                         }
-                        emit(events, || Event::Waiting {
-                            object: object.clone(),
-                            ready,
-                            wanted,
-                            reason: masker.mask(&why),
-                        });
+                        waiting(ready, wanted, masker.mask(&why));
                     }
-                    Ok(None) => emit(events, || Event::Waiting {
-                        object: object.clone(),
-                        ready: 0,
-                        wanted: 1,
-                        reason: "not found yet".into(),
-                    }),
+                    Ok(None) => waiting(0, 1, "not found yet".into()),
                     // The watcher re-lists by itself; transient errors only delay.
                     Err(e) => {
-                        emit(events, || Event::Waiting {
-                            object: object.clone(),
-                            ready: 0,
-                            wanted: 1,
-                            reason: masker.mask(&e.to_string()),
-                        });
+                        waiting(0, 1, masker.mask(&e.to_string()));
                         tokio::time::sleep(Duration::from_millis(500)).await;
                     }
                 }
