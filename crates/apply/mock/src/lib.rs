@@ -123,11 +123,7 @@ impl ResourceType {
     }
 
     fn api_version(&self) -> String {
-        if self.group.is_empty() {
-            self.version.clone()
-        } else {
-            format!("{}/{}", self.group, self.version)
-        }
+        group_version(&self.group, &self.version)
     }
 
     fn of(kind: &gatehouse_render::ObjectKind) -> Self {
@@ -174,6 +170,15 @@ pub struct Failure {
     unless_force: bool,
     status: u16,
     body: Value,
+}
+
+/// `group/version`, or `version` alone for the core group.
+fn group_version(group: &str, version: &str) -> String {
+    if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    }
 }
 
 /// `dryRun=All` is among the query parameters.
@@ -508,11 +513,12 @@ impl Drop for MockApiServer {
 
 /// The API path of an object.
 pub fn object_path(resource: &ResourceType, namespace: &str, name: &str) -> String {
-    let base = if resource.group.is_empty() {
-        format!("/api/{}", resource.version)
+    let api = if resource.group.is_empty() {
+        "api"
     } else {
-        format!("/apis/{}/{}", resource.group, resource.version)
+        "apis"
     };
+    let base = format!("/{api}/{}", resource.api_version());
     if resource.namespaced {
         format!("{base}/namespaces/{namespace}/{}/{name}", resource.plural)
     } else {
@@ -600,11 +606,7 @@ fn route(resources: &[ResourceType], path: &str) -> Option<Route> {
         if listed.is_empty() {
             return None;
         }
-        let gv = if group.is_empty() {
-            version.to_string()
-        } else {
-            format!("{group}/{version}")
-        };
+        let gv = group_version(group, version);
         return Some(Route::Discovery(
             json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": listed}),
         ));
