@@ -808,10 +808,21 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Response<Bod
     let dry_run = dry_run(&query);
     let resource = target.resource.clone();
     match (method, target.key()) {
-        (Method::GET, Some(key)) => match state.objects.get(&key) {
-            Some(o) => respond(200, o),
-            None => not_found(&resource.plural, &key.name),
-        },
+        (method @ (Method::GET | Method::DELETE), Some(key)) => {
+            let delete = method == Method::DELETE && !dry_run;
+            let found = if delete {
+                state.objects.remove(&key)
+            } else {
+                state.objects.get(&key).cloned()
+            };
+            let Some(object) = found else {
+                return not_found(&resource.plural, &key.name);
+            };
+            if delete {
+                shared.emit("DELETED", key, object.clone());
+            }
+            respond(200, &object)
+        }
         (Method::GET, None) => {
             let label_selector = query.get("labelSelector").cloned().unwrap_or_default();
             let field_selector = query.get("fieldSelector").cloned().unwrap_or_default();
@@ -857,21 +868,6 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Response<Bod
                 &json!({"apiVersion": resource.api_version(), "kind": format!("{}List", resource.kind),
                         "metadata": {"resourceVersion": rv}, "items": items}),
             )
-        }
-        (Method::DELETE, Some(key)) => {
-            if dry_run {
-                return match state.objects.get(&key) {
-                    Some(o) => respond(200, o),
-                    None => not_found(&resource.plural, &key.name),
-                };
-            }
-            match state.objects.remove(&key) {
-                Some(o) => {
-                    shared.emit("DELETED", key, o.clone());
-                    respond(200, &o)
-                }
-                None => not_found(&resource.plural, &key.name),
-            }
         }
         (Method::POST, None) => {
             if let Some(missing) = missing_namespace(&state, &resource, &target.namespace) {
