@@ -240,20 +240,17 @@ pub(crate) async fn wait_for(
     })
 }
 
+/// The label selector of a StatefulSet's pods (`k=v,k=v`).
+pub(crate) fn pod_selector(sts: &StatefulSet) -> String {
+    let labels = sts.spec.iter().flat_map(|s| &s.selector.match_labels);
+    let terms: Vec<String> = labels.flatten().map(|(k, v)| format!("{k}={v}")).collect();
+    terms.join(",")
+}
+
 /// Why the pods of a StatefulSet are not ready: failing conditions, waiting containers and the
 /// latest Warning events.
 async fn explain_pods(cluster: &Cluster, ns: &str, sts: &StatefulSet, masker: &Masker) -> String {
-    let selector = sts
-        .spec
-        .as_ref()
-        .and_then(|s| s.selector.match_labels.as_ref())
-        .map(|l| {
-            l.iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join(",")
-        })
-        .unwrap_or_default();
+    let selector = pod_selector(sts);
     let pods: Api<Pod> = Api::namespaced(cluster.client().clone(), ns);
     let kube_events: Api<KubeEvent> = Api::namespaced(cluster.client().clone(), ns);
     let mut text = String::new();
