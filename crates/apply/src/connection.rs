@@ -191,13 +191,11 @@ impl Cluster {
         let api = self.api(d.kind, d.namespace());
         match d.mode {
             WriteMode::Apply => {
-                let mut params = PatchParams::apply(FIELD_MANAGER);
-                if dry_run {
-                    params = params.dry_run();
-                }
-                if force {
-                    params = params.force();
-                }
+                let params = PatchParams {
+                    dry_run,
+                    force,
+                    ..PatchParams::apply(FIELD_MANAGER)
+                };
                 api.patch(d.name(), &params, &Patch::Apply(&d.body))
                     .await
                     .map(to_value)

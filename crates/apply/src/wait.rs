@@ -6,7 +6,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{Event as KubeEvent, Pod};
-use kube::api::{Api, DynamicObject, ListParams};
+use kube::api::{Api, ListParams};
 use kube::runtime::watcher::watch_object;
 use serde_json::Value;
 
@@ -159,15 +159,8 @@ pub(crate) async fn wait_for(
         .copied()
         .filter(|d| is_waited(d.kind.kind))
         .collect();
-    let api_of = |d: &Desired| -> Api<DynamicObject> {
-        Api::namespaced_with(
-            cluster.client().clone(),
-            d.namespace().unwrap_or_default(),
-            &crate::api_resource(d.kind),
-        )
-    };
     let waits = waited.iter().map(|d| {
-        let api = api_of(d);
+        let api = cluster.api(d.kind, d.namespace());
         let object = d.display();
         let kind = d.kind.kind;
         let name = d.name().to_string();
@@ -211,7 +204,7 @@ pub(crate) async fn wait_for(
     let mut not_ready = Vec::new();
     for d in &waited {
         let ns = d.namespace().unwrap_or_default();
-        match api_of(d).get_opt(d.name()).await {
+        match cluster.api(d.kind, d.namespace()).get_opt(d.name()).await {
             Ok(Some(object)) => {
                 let value = serde_json::to_value(&object).unwrap_or_default();
                 let (done, _, _, why) = progress_of(d.kind.kind, &value);
