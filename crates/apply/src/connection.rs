@@ -191,13 +191,11 @@ impl Cluster {
         let api = self.api(d.kind, d.namespace());
         match d.mode {
             WriteMode::Apply => {
-                let mut params = PatchParams::apply(FIELD_MANAGER);
-                if dry_run {
-                    params = params.dry_run();
-                }
-                if force {
-                    params = params.force();
-                }
+                let params = PatchParams {
+                    dry_run,
+                    force,
+                    ..PatchParams::apply(FIELD_MANAGER)
+                };
                 api.patch(d.name(), &params, &Patch::Apply(&d.body))
                     .await
                     .map(to_value)
@@ -234,4 +232,19 @@ pub fn api_resource(kind: &ObjectKind) -> ApiResource {
 /// A dynamic object as JSON.
 pub(crate) fn to_value(object: DynamicObject) -> Value {
     serde_json::to_value(object).expect("objects serialize")
+}
+
+/// An item of a LIST of `kind`, with its kind set (list items carry none; dry-run results do).
+pub(crate) fn list_item(kind: &ObjectKind, item: DynamicObject) -> Value {
+    let mut value = to_value(item);
+    value["kind"] = Value::from(kind.kind);
+    value["apiVersion"] = Value::from(kind.api_version);
+    value
+}
+
+/// The object has an owner (a controller made it): never a stale member to prune.
+pub(crate) fn has_owner(object: &Value) -> bool {
+    object["metadata"]["ownerReferences"]
+        .as_array()
+        .is_some_and(|o| !o.is_empty())
 }

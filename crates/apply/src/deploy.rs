@@ -11,7 +11,7 @@ use gatehouse_render::Rendered;
 use kube::api::{DeleteParams, ListParams};
 use serde_json::Value;
 
-use crate::connection::to_value;
+use crate::connection::{has_owner, list_item};
 use crate::events::{Event, EventSink, emit};
 use crate::preflight::{DryRun, ForeignPolicy};
 use crate::secrets::{self, Masker};
@@ -137,15 +137,8 @@ impl Cluster {
                     self.kube_err(e, &format!("{} list", kind.kind), Verb::List, kind, masker)
                 })?;
             for item in list.items {
-                let mut value = to_value(item);
-                if value["kind"].is_null() {
-                    value["kind"] = Value::from(kind.kind);
-                    value["apiVersion"] = Value::from(kind.api_version);
-                }
-                let has_owner = value["metadata"]["ownerReferences"]
-                    .as_array()
-                    .is_some_and(|o| !o.is_empty());
-                if !has_owner && !wanted.contains(&plan::identity_of(&value)) {
+                let value = list_item(kind, item);
+                if !has_owner(&value) && !wanted.contains(&plan::identity_of(&value)) {
                     stale.push((kind, value));
                 }
             }

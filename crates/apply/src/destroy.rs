@@ -1,16 +1,13 @@
 //! Removing what gatehouse deployed.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use futures::{StreamExt, TryStreamExt};
 use gatehouse_render::Rendered;
-use serde_json::Value;
 
 use crate::events::{Event, emit};
 use crate::secrets::Masker;
-use crate::{
-    ApplyError, Cluster, DeployOptions, ObjectKind, Plan, ReleaseMode, Stage, applyset, helm,
-};
+use crate::{ApplyError, Cluster, DeployOptions, Plan, ReleaseMode, applyset, helm};
 
 impl Cluster {
     /// Deletes everything gatehouse deployed: the gateway release, every ApplySet member (in
@@ -50,20 +47,13 @@ impl Cluster {
             ..plan.clone()
         };
         let stale = self.stale_members(&empty, &kinds, &masker).await?;
-        let mut by_stage: BTreeMap<std::cmp::Reverse<Stage>, Vec<(&'static ObjectKind, Value)>> =
-            BTreeMap::new();
-        for (kind, object) in stale {
-            by_stage
-                .entry(std::cmp::Reverse(kind.tier))
-                .or_default()
-                .push((kind, object));
-        }
-        for (_, objects) in by_stage {
+        // `stale` is in reverse apply order: one stage at a time, its objects concurrently.
+        for objects in stale.chunk_by(|a, b| a.0.tier == b.0.tier) {
             let names: Vec<String> = futures::stream::iter(objects)
                 .map(|(kind, object)| {
                     let masker = &masker;
                     async move {
-                        let name = self.delete(kind, &object, options.dry_run, masker).await?;
+                        let name = self.delete(kind, object, options.dry_run, masker).await?;
                         emit(&options.events, || Event::Deleted {
                             object: name.clone(),
                         });

@@ -139,7 +139,7 @@ pub enum ApplyError {
         message: String,
     },
     /// Server-side apply conflicts with another field manager.
-    #[error("{object}: apply conflicts with other field managers:\n{}\nresolve by removing those fields from the other manager's configuration, or take ownership with `--force` (gatehouse then owns the fields; the other manager's next write conflicts in turn)", format_conflicts(.conflicts))]
+    #[error("{object}: apply conflicts with other field managers:\n{}\nresolve by removing those fields from the other manager's configuration, or take ownership with `--force` (gatehouse then owns the fields; the other manager's next write conflicts in turn)", bullets(&.conflicts.iter().map(|c| format!("{} (owned by \"{}\")", c.field, c.manager)).collect::<Vec<_>>()))]
     Conflict {
         /// The object.
         object: String,
@@ -173,12 +173,12 @@ pub enum ApplyError {
         message: String,
     },
     /// Several secret sources name environment variables that are not set: nothing was written.
-    #[error("{} secret source(s) are missing their environment variable; nothing was written:\n{}", .0.len(), format_list(.0))]
+    #[error("{} secret source(s) are missing their environment variable; nothing was written:\n{}", .0.len(), bullets(.0))]
     EnvsMissing(Vec<ApplyError>),
     /// The checks before the first write (existing Secrets, the release's prerequisites, the
     /// server dry-run of every object) found problems. `deploy` wrote nothing.
     #[error("{} problem(s) found before the first write{}:\n{}", .errors.len(),
-        if *.wrote_nothing { "; nothing was written" } else { "" }, format_list(.errors))]
+        if *.wrote_nothing { "; nothing was written" } else { "" }, bullets(.errors))]
     PreflightFailed {
         /// Every problem found.
         errors: Vec<ApplyError>,
@@ -186,10 +186,10 @@ pub enum ApplyError {
         wrote_nothing: bool,
     },
     /// Objects of the deployment already exist but belong to another ApplySet, or to no ApplySet.
-    #[error("{} object(s) already exist and do not belong to this deployment; nothing was written:\n{}\nif this deployment should own them, run again with --adopt (or --force, which also takes over fields other field managers own); otherwise change this deployment's `name` or `namespace` so that its objects do not collide", .0.len(), format_list_str(&.0.iter().map(ToString::to_string).collect::<Vec<_>>()))]
+    #[error("{} object(s) already exist and do not belong to this deployment; nothing was written:\n{}\nif this deployment should own them, run again with --adopt (or --force, which also takes over fields other field managers own); otherwise change this deployment's `name` or `namespace` so that its objects do not collide", .0.len(), bullets(.0))]
     NotOurs(Vec<ForeignObject>),
     /// Writing one tier failed.
-    #[error("{} object(s) could not be written:\n{}", .0.len(), format_list(.0))]
+    #[error("{} object(s) could not be written:\n{}", .0.len(), bullets(.0))]
     WriteFailed(Vec<ApplyError>),
     /// A deploy failed after its checks passed: what it had done before the failure (the cause is
     /// the source, printed once after this).
@@ -266,7 +266,7 @@ pub enum ApplyError {
         group_kind: String,
     },
     /// Workloads did not become ready in time.
-    #[error("not ready after {seconds}s:\n{}\nraise --timeout or inspect with `kubectl describe`", format_list_str(.not_ready))]
+    #[error("not ready after {seconds}s:\n{}\nraise --timeout or inspect with `kubectl describe`", bullets(.not_ready))]
     WaitTimeout {
         /// Timeout in seconds.
         seconds: u64,
@@ -308,14 +308,6 @@ pub enum ApplyError {
     },
 }
 
-fn format_conflicts(conflicts: &[FieldConflict]) -> String {
-    conflicts
-        .iter()
-        .map(|c| format!("  - {} (owned by \"{}\")", c.field, c.manager))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 /// The causes the server listed, each once: a real API server repeats the causes inside its
 /// message (`StatefulSet.apps "x" is invalid: spec: Forbidden: ...`), so those are not listed again.
 fn format_rejections(message: &str, causes: &[Rejection]) -> String {
@@ -327,14 +319,10 @@ fn format_rejections(message: &str, causes: &[Rejection]) -> String {
 }
 
 fn format_done(done: &[(String, crate::Action)], not_pruned: &[String]) -> String {
-    let mut text = if done.iter().all(|(_, a)| *a == crate::Action::Unchanged) {
-        "nothing was changed before the failure".to_string()
-    } else {
-        let changed = done
-            .iter()
-            .filter(|(_, a)| *a != crate::Action::Unchanged)
-            .count();
-        format!("{changed} object(s) changed before the failure")
+    let changed = done.iter().filter(|(_, a)| *a != crate::Action::Unchanged);
+    let mut text = match changed.count() {
+        0 => "nothing was changed before the failure".to_string(),
+        n => format!("{n} object(s) changed before the failure"),
     };
     if !done.is_empty() {
         text.push(':');
@@ -351,20 +339,10 @@ fn format_done(done: &[(String, crate::Action)], not_pruned: &[String]) -> Strin
     text
 }
 
-fn format_list(errors: &[ApplyError]) -> String {
-    errors
-        .iter()
-        .map(|e| format!("  - {e}"))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-fn format_list_str(lines: &[String]) -> String {
-    lines
-        .iter()
-        .map(|l| format!("  - {l}"))
-        .collect::<Vec<_>>()
-        .join("\n")
+/// One `  - item` line per item.
+fn bullets(items: &[impl fmt::Display]) -> String {
+    let lines: Vec<String> = items.iter().map(|item| format!("  - {item}")).collect();
+    lines.join("\n")
 }
 
 /// Which operation failed, for error messages.

@@ -139,49 +139,40 @@ impl Plan {
             .cloned()
             .unwrap_or_else(|| rendered.helm.release_name.clone());
         let applyset = ApplySet::for_deployment(&namespace, &instance);
-        let mut objects = Vec::new();
-        let mut existing_secrets = Vec::new();
-        for o in &rendered.objects {
-            let kind = o.object_kind();
-            objects.push(Desired {
-                kind,
+        // The Flux objects come last in the kinds table's order (the Release stage) either way.
+        let flux = match release {
+            ReleaseMode::Flux => rendered.flux_objects().to_vec(),
+            ReleaseMode::Helm => Vec::new(),
+        };
+        let mut objects: Vec<Desired> = (rendered.objects.iter().chain(&flux))
+            .map(|o| Desired {
+                kind: o.object_kind(),
                 body: o.to_json(),
                 mode: WriteMode::Apply,
-                member: kind.kind != "Namespace",
-            });
-        }
-        let secret_kind = secret_kind();
+                member: o.kind() != "Namespace",
+            })
+            .collect();
+        let mut existing_secrets = Vec::new();
         let mut seen = BTreeSet::new();
         for action in secrets {
-            match action {
+            let (body, mode) = match action {
                 SecretAction::CheckExisting {
                     field,
                     namespace,
                     name,
                     key,
-                } => existing_secrets.push((field, namespace, name, key)),
-                SecretAction::Apply(body) | SecretAction::CreateOnce(body)
-                    if !seen.insert(identity_of(&body)) => {}
-                SecretAction::Apply(body) => objects.push(Desired {
-                    kind: secret_kind,
-                    body,
-                    mode: WriteMode::Apply,
-                    member: true,
-                }),
-                SecretAction::CreateOnce(body) => objects.push(Desired {
-                    kind: secret_kind,
-                    body,
-                    mode: WriteMode::CreateOnce,
-                    member: true,
-                }),
-            }
-        }
-        if release == ReleaseMode::Flux {
-            for o in rendered.flux_objects() {
+                } => {
+                    existing_secrets.push((field, namespace, name, key));
+                    continue;
+                }
+                SecretAction::Apply(body) => (body, WriteMode::Apply),
+                SecretAction::CreateOnce(body) => (body, WriteMode::CreateOnce),
+            };
+            if seen.insert(identity_of(&body)) {
                 objects.push(Desired {
-                    kind: o.object_kind(),
-                    body: o.to_json(),
-                    mode: WriteMode::Apply,
+                    kind: secret_kind(),
+                    body,
+                    mode,
                     member: true,
                 });
             }

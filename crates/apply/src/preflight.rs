@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use crate::FIELD_MANAGER;
 use crate::applyset::ApplySet;
-use crate::connection::to_value;
+use crate::connection::{has_owner, list_item, to_value};
 use crate::error::{ForeignObject, Owner};
 use crate::plan::group_kind;
 use crate::secrets::Masker;
@@ -288,11 +288,8 @@ impl Cluster {
         for (kind, value) in found {
             let identity = plan::identity_of(&value);
             let ours = value["metadata"]["labels"][applyset::PART_OF_LABEL] == set.id.as_str();
-            let has_owner = value["metadata"]["ownerReferences"]
-                .as_array()
-                .is_some_and(|o| !o.is_empty());
             if ours
-                && !has_owner
+                && !has_owner(&value)
                 && identity.1 == set.namespace
                 && members.contains(&group_kind(kind))
                 && !wanted.contains(&identity)
@@ -342,13 +339,7 @@ impl Cluster {
                     Ok(list
                         .items
                         .into_iter()
-                        .map(|item| {
-                            let mut value = to_value(item);
-                            // List items carry no kind; the dry-run results do.
-                            value["kind"] = Value::from(kind.kind);
-                            value["apiVersion"] = Value::from(kind.api_version);
-                            (*kind, value)
-                        })
+                        .map(|item| (*kind, list_item(kind, item)))
                         .collect())
                 })
                 .buffered(concurrency.max(1))

@@ -132,13 +132,12 @@ impl DiffReport {
             out.push_str(&format!("{u}\n"));
         }
         for f in &self.foreign {
-            if self.adopt {
-                out.push_str(&format!("{f}: deploy would take it over\n"));
+            let fate = if self.adopt {
+                "take it over"
             } else {
-                out.push_str(&format!(
-                    "{f}: deploy would refuse it (take it over with --adopt or --force)\n"
-                ));
-            }
+                "refuse it (take it over with --adopt or --force)"
+            };
+            out.push_str(&format!("{f}: deploy would {fate}\n"));
         }
         for n in &self.notes {
             out.push_str(&format!("note: {n}\n"));

@@ -185,14 +185,7 @@ impl Cluster {
     async fn ask_sentinels(&self, sts: &StatefulSet) -> Vec<SentinelView> {
         let namespace = sts.metadata.namespace.clone().unwrap_or_default();
         let spec = sts.spec.clone().unwrap_or_default();
-        let selector = spec
-            .selector
-            .match_labels
-            .unwrap_or_default()
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join(",");
+        let selector = wait::pod_selector(sts);
         let container = spec
             .template
             .spec
@@ -212,25 +205,14 @@ impl Cluster {
         let mut views = Vec::new();
         for pod in list {
             let name = pod.metadata.name.clone().unwrap_or_default();
-            let view =
-                match tokio::time::timeout(ASK_TIMEOUT, ask_one(&pods, &name, &container)).await {
-                    Ok(Ok(master)) => SentinelView {
-                        pod: name,
-                        master: Some(master),
-                        problem: None,
-                    },
-                    Ok(Err(problem)) => SentinelView {
-                        pod: name,
-                        master: None,
-                        problem: Some(problem),
-                    },
-                    Err(_) => SentinelView {
-                        pod: name,
-                        master: None,
-                        problem: Some(format!("no answer within {}s", ASK_TIMEOUT.as_secs())),
-                    },
-                };
-            views.push(view);
+            let answer = tokio::time::timeout(ASK_TIMEOUT, ask_one(&pods, &name, &container))
+                .await
+                .unwrap_or_else(|_| Err(format!("no answer within {}s", ASK_TIMEOUT.as_secs())));
+            views.push(SentinelView {
+                pod: name,
+                master: answer.as_ref().ok().cloned(),
+                problem: answer.err(),
+            });
         }
         views.sort_by(|a, b| a.pod.cmp(&b.pod));
         views

@@ -6,7 +6,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{Event as KubeEvent, Pod};
-use kube::api::{Api, DynamicObject, ListParams};
+use kube::api::{Api, ListParams};
 use kube::runtime::watcher::watch_object;
 use serde_json::Value;
 
@@ -159,19 +159,20 @@ pub(crate) async fn wait_for(
         .copied()
         .filter(|d| is_waited(d.kind.kind))
         .collect();
-    let api_of = |d: &Desired| -> Api<DynamicObject> {
-        Api::namespaced_with(
-            cluster.client().clone(),
-            d.namespace().unwrap_or_default(),
-            &crate::api_resource(d.kind),
-        )
-    };
     let waits = waited.iter().map(|d| {
-        let api = api_of(d);
+        let api = cluster.api(d.kind, d.namespace());
         let object = d.display();
         let kind = d.kind.kind;
         let name = d.name().to_string();
         async move {
+            let waiting = |ready, wanted, reason| {
+                emit(events, || Event::Waiting {
+                    object: object.clone(),
+                    ready,
+                    wanted,
+                    reason,
+                });
+            };
             let mut stream = Box::pin(watch_object(api, &name));
             while let Some(event) = stream.next().await {
                 match event {
@@ -184,27 +185,12 @@ pub(crate) async fn wait_for(
                             });
                             return;
                         }
-                        emit(events, || Event::Waiting {
-                            object: object.clone(),
-                            ready,
-                            wanted,
-                            reason: masker.mask(&why),
-                        });
+                        waiting(ready, wanted, masker.mask(&why));
                     }
-                    Ok(None) => emit(events, || Event::Waiting {
-                        object: object.clone(),
-                        ready: 0,
-                        wanted: 1,
-                        reason: "not found yet".into(),
-                    }),
+                    Ok(None) => waiting(0, 1, "not found yet".into()),
                     // The watcher re-lists by itself; transient errors only delay.
                     Err(e) => {
-                        emit(events, || Event::Waiting {
-                            object: object.clone(),
-                            ready: 0,
-                            wanted: 1,
-                            reason: masker.mask(&e.to_string()),
-                        });
+                        waiting(0, 1, masker.mask(&e.to_string()));
                         tokio::time::sleep(Duration::from_millis(500)).await;
                     }
                 }
@@ -218,7 +204,7 @@ pub(crate) async fn wait_for(
     let mut not_ready = Vec::new();
     for d in &waited {
         let ns = d.namespace().unwrap_or_default();
-        match api_of(d).get_opt(d.name()).await {
+        match cluster.api(d.kind, d.namespace()).get_opt(d.name()).await {
             Ok(Some(object)) => {
                 let value = serde_json::to_value(&object).unwrap_or_default();
                 let (done, _, _, why) = progress_of(d.kind.kind, &value);
@@ -247,20 +233,17 @@ pub(crate) async fn wait_for(
     })
 }
 
+/// The label selector of a StatefulSet's pods (`k=v,k=v`).
+pub(crate) fn pod_selector(sts: &StatefulSet) -> String {
+    let labels = sts.spec.iter().flat_map(|s| &s.selector.match_labels);
+    let terms: Vec<String> = labels.flatten().map(|(k, v)| format!("{k}={v}")).collect();
+    terms.join(",")
+}
+
 /// Why the pods of a StatefulSet are not ready: failing conditions, waiting containers and the
 /// latest Warning events.
 async fn explain_pods(cluster: &Cluster, ns: &str, sts: &StatefulSet, masker: &Masker) -> String {
-    let selector = sts
-        .spec
-        .as_ref()
-        .and_then(|s| s.selector.match_labels.as_ref())
-        .map(|l| {
-            l.iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join(",")
-        })
-        .unwrap_or_default();
+    let selector = pod_selector(sts);
     let pods: Api<Pod> = Api::namespaced(cluster.client().clone(), ns);
     let kube_events: Api<KubeEvent> = Api::namespaced(cluster.client().clone(), ns);
     let mut text = String::new();

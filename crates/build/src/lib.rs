@@ -311,10 +311,7 @@ fn located(file: &str, text: &str, problem: gatehouse_model::Problem) -> Diagnos
 fn render(name: &str, origin: &str, valid: &gatehouse_model::ValidDeployment) -> codegen::Unit {
     let rendered = gatehouse_render::render(valid);
     let text = rendered.to_text(gatehouse_render::Format::Yaml);
-    let digest = Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<String>();
+    let digest = hex::encode(Sha256::digest(text.as_bytes()));
     let mut model_json =
         serde_json::to_string_pretty(valid.deployment()).expect("the model serializes to JSON");
     model_json.push('\n');

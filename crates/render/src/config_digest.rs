@@ -101,11 +101,7 @@ fn pod_digest(pod: &PodSpec, config_maps: &BTreeMap<String, BTreeMap<String, Str
             }
         }
     }
-    hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(hasher.finalize())
 }
 
 #[cfg(test)]

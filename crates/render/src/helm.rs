@@ -68,6 +68,15 @@ pub fn chart_layout(d: &Deployment) -> ChartLayout {
         .expect("a validated model's gateway version is a supported chart line")
 }
 
+/// An env entry with a literal value.
+pub(crate) fn plain_env(name: &str, value: impl Into<String>) -> EnvVar {
+    EnvVar {
+        name: name.into(),
+        value: Some(value.into()),
+        ..Default::default()
+    }
+}
+
 /// An env entry reading one key of a Secret.
 pub fn secret_env(name: &str, secret: &gatehouse_model::SecretKeyRef) -> EnvVar {
     EnvVar {
@@ -124,18 +133,10 @@ pub fn gateway_values(d: &Deployment, names: &Names) -> GatewayValues {
             .into_iter()
             .enumerate()
         {
-            env.push(EnvVar {
-                name: format!("GRAVITEE_PLUGINS_PATH_{index}"),
-                value: Some(dir.into()),
-                ..Default::default()
-            });
+            env.push(plain_env(&format!("GRAVITEE_PLUGINS_PATH_{index}"), dir));
         }
     }
-    env.extend(g.env.iter().map(|var| EnvVar {
-        name: var.name.clone(),
-        value: Some(var.value.clone()),
-        ..Default::default()
-    }));
+    env.extend(g.env.iter().map(|var| plain_env(&var.name, &var.value)));
     GatewayValues {
         api: Toggle::OFF,
         portal: Toggle::OFF,

@@ -23,7 +23,7 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use crate::helm::{resource_requirements, secret_env};
+use crate::helm::{plain_env, resource_requirements, secret_env};
 use crate::names::{Names, labels, paths};
 use crate::output::KubeObject;
 use crate::redis_files::{self, RedisFiles};
@@ -123,10 +123,7 @@ fn headless_service(
 
 fn network_policy(names: &Names) -> KubeObject {
     let peer = |labels: BTreeMap<String, String>| NetworkPolicyPeer {
-        pod_selector: Some(LabelSelector {
-            match_labels: Some(labels),
-            ..Default::default()
-        }),
+        pod_selector: Some(match_labels(labels)),
         ..Default::default()
     };
     let port = |port: u16| NetworkPolicyPort {
@@ -139,10 +136,7 @@ fn network_policy(names: &Names) -> KubeObject {
     KubeObject::NetworkPolicy(NetworkPolicy {
         metadata: meta(names, &names.network_policy, names.object_labels("redis")),
         spec: Some(NetworkPolicySpec {
-            pod_selector: Some(LabelSelector {
-                match_labels: Some(redis_pods),
-                ..Default::default()
-            }),
+            pod_selector: Some(match_labels(redis_pods)),
             policy_types: Some(vec!["Ingress".into()]),
             egress: None,
             ingress: Some(vec![NetworkPolicyIngressRule {
@@ -174,20 +168,17 @@ fn disruption_budget(names: &Names, component: &str, max_unavailable: i32) -> Ku
         metadata: meta(names, name, names.object_labels(component)),
         spec: Some(PodDisruptionBudgetSpec {
             max_unavailable: Some(IntOrString::Int(max_unavailable)),
-            selector: Some(LabelSelector {
-                match_labels: Some(names.selector(component)),
-                ..Default::default()
-            }),
+            selector: Some(match_labels(names.selector(component))),
             ..Default::default()
         }),
         ..Default::default()
     })
 }
 
-fn plain_env(name: &str, value: impl Into<String>) -> EnvVar {
-    EnvVar {
-        name: name.into(),
-        value: Some(value.into()),
+/// A selector of exactly these labels.
+fn match_labels(labels: BTreeMap<String, String>) -> LabelSelector {
+    LabelSelector {
+        match_labels: Some(labels),
         ..Default::default()
     }
 }
@@ -318,10 +309,7 @@ fn claim(name: &str, size: &str, storage_class: Option<&String>) -> PersistentVo
 /// failure takes at most one of each. Preferred when the model asks for it (small clusters).
 fn anti_affinity(d: &Deployment, names: &Names, component: &str) -> Affinity {
     let term = PodAffinityTerm {
-        label_selector: Some(LabelSelector {
-            match_labels: Some(names.selector(component)),
-            ..Default::default()
-        }),
+        label_selector: Some(match_labels(names.selector(component))),
         topology_key: "kubernetes.io/hostname".into(),
         ..Default::default()
     };
@@ -390,10 +378,7 @@ fn statefulset(d: &Deployment, names: &Names, w: Workload<'_>) -> KubeObject {
             replicas: Some(w.replicas as i32),
             service_name: Some(w.service.into()),
             pod_management_policy: Some("Parallel".into()),
-            selector: LabelSelector {
-                match_labels: Some(names.selector(w.component)),
-                ..Default::default()
-            },
+            selector: match_labels(names.selector(w.component)),
             persistent_volume_claim_retention_policy: (!w.claims.is_empty()).then(|| {
                 StatefulSetPersistentVolumeClaimRetentionPolicy {
                     when_deleted: Some("Retain".into()),

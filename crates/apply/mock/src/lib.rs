@@ -64,7 +64,7 @@ pub struct RecordedRequest {
 impl RecordedRequest {
     /// `dryRun=All` was set.
     pub fn is_dry_run(&self) -> bool {
-        self.query.get("dryRun").is_some_and(|v| v == "All")
+        dry_run(&self.query)
     }
 
     /// A WATCH (a GET with `watch=true`).
@@ -123,11 +123,7 @@ impl ResourceType {
     }
 
     fn api_version(&self) -> String {
-        if self.group.is_empty() {
-            self.version.clone()
-        } else {
-            format!("{}/{}", self.group, self.version)
-        }
+        group_version(&self.group, &self.version)
     }
 
     fn of(kind: &gatehouse_render::ObjectKind) -> Self {
@@ -174,6 +170,20 @@ pub struct Failure {
     unless_force: bool,
     status: u16,
     body: Value,
+}
+
+/// `group/version`, or `version` alone for the core group.
+fn group_version(group: &str, version: &str) -> String {
+    if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    }
+}
+
+/// `dryRun=All` is among the query parameters.
+fn dry_run(query: &BTreeMap<String, String>) -> bool {
+    query.get("dryRun").is_some_and(|v| v == "All")
 }
 
 fn status_body(code: u16, reason: &str, message: &str, details: Value) -> Value {
@@ -253,11 +263,10 @@ impl Failure {
     }
 
     fn matches(&self, method: &str, path: &str, query: &BTreeMap<String, String>) -> bool {
-        let dry = query.get("dryRun").is_some_and(|v| v == "All");
         let force = query.get("force").is_some_and(|v| v == "true");
         self.method == method
             && self.path == path
-            && self.dry_run.is_none_or(|d| d == dry)
+            && self.dry_run.is_none_or(|d| d == dry_run(query))
             && !(self.unless_force && force)
     }
 }
@@ -277,6 +286,17 @@ struct Key {
     name: String,
 }
 
+impl Key {
+    fn new(resource: &ResourceType, namespace: &str, name: &str) -> Key {
+        Key {
+            group: resource.group.clone(),
+            plural: resource.plural.clone(),
+            namespace: namespace.into(),
+            name: name.into(),
+        }
+    }
+}
+
 struct State {
     objects: BTreeMap<Key, Value>,
     requests: Vec<RecordedRequest>,
@@ -294,6 +314,12 @@ struct Shared {
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Tells the watchers (none listening is fine).
+    fn emit(&self, kind: &str, key: Key, object: Value) {
+        let kind = kind.into();
+        let _ = self.events.send(Event { kind, key, object });
     }
 }
 
@@ -423,31 +449,19 @@ impl MockApiServer {
     /// metadata.name). Returns its path.
     pub fn insert(&self, object: Value) -> String {
         let mut state = self.shared.lock();
-        let api_version = object["apiVersion"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        let kind = object["kind"].as_str().unwrap_or_default().to_string();
+        let (api_version, kind) = (text(&object["apiVersion"]), text(&object["kind"]));
         let resource = state
             .resources
             .iter()
             .find(|r| r.api_version() == api_version && r.kind == kind)
             .cloned()
             .unwrap_or_else(|| panic!("mock: unknown type {api_version} {kind}"));
-        let namespace = object["metadata"]["namespace"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
+        let namespace = text(&object["metadata"]["namespace"]);
         let name = object["metadata"]["name"]
             .as_str()
             .expect("metadata.name")
             .to_string();
-        let key = Key {
-            group: resource.group.clone(),
-            plural: resource.plural.clone(),
-            namespace: namespace.clone(),
-            name: name.clone(),
-        };
+        let key = Key::new(&resource, &namespace, &name);
         let mut object = object;
         state.revision += 1;
         let rv = state.revision;
@@ -499,11 +513,12 @@ impl Drop for MockApiServer {
 
 /// The API path of an object.
 pub fn object_path(resource: &ResourceType, namespace: &str, name: &str) -> String {
-    let base = if resource.group.is_empty() {
-        format!("/api/{}", resource.version)
+    let api = if resource.group.is_empty() {
+        "api"
     } else {
-        format!("/apis/{}/{}", resource.group, resource.version)
+        "apis"
     };
+    let base = format!("/{api}/{}", resource.api_version());
     if resource.namespaced {
         format!("{base}/namespaces/{namespace}/{}/{name}", resource.plural)
     } else {
@@ -519,12 +534,11 @@ struct Target {
 
 impl Target {
     fn key(&self) -> Option<Key> {
-        Some(Key {
-            group: self.resource.group.clone(),
-            plural: self.resource.plural.clone(),
-            namespace: self.namespace.clone(),
-            name: self.name.clone()?,
-        })
+        Some(Key::new(
+            &self.resource,
+            &self.namespace,
+            self.name.as_ref()?,
+        ))
     }
 }
 
@@ -592,11 +606,7 @@ fn route(resources: &[ResourceType], path: &str) -> Option<Route> {
         if listed.is_empty() {
             return None;
         }
-        let gv = if group.is_empty() {
-            version.to_string()
-        } else {
-            format!("{group}/{version}")
-        };
+        let gv = group_version(group, version);
         return Some(Route::Discovery(
             json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": listed}),
         ));
@@ -625,6 +635,16 @@ fn respond(status: u16, body: &Value) -> Response<Body> {
         .header("content-type", "application/json")
         .body(Full::new(Bytes::from(body.to_string())).boxed())
         .expect("response")
+}
+
+/// A JSON string's text; empty when it is not a string.
+fn text(value: &Value) -> String {
+    value.as_str().unwrap_or_default().to_string()
+}
+
+/// A `Status` failure without details.
+fn refuse(code: u16, reason: &str, message: &str) -> Response<Body> {
+    respond(code, &status_body(code, reason, message, json!({})))
 }
 
 fn not_found(what: &str, name: &str) -> Response<Body> {
@@ -780,18 +800,29 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Response<Bod
             return if method == Method::GET {
                 respond(200, &value)
             } else {
-                respond(405, &status_body(405, "MethodNotAllowed", "", json!({})))
+                refuse(405, "MethodNotAllowed", "")
             };
         }
         Some(Route::Resource(target)) => target,
     };
-    let dry_run = query.get("dryRun").is_some_and(|v| v == "All");
+    let dry_run = dry_run(&query);
     let resource = target.resource.clone();
     match (method, target.key()) {
-        (Method::GET, Some(key)) => match state.objects.get(&key) {
-            Some(o) => respond(200, o),
-            None => not_found(&resource.plural, &key.name),
-        },
+        (method @ (Method::GET | Method::DELETE), Some(key)) => {
+            let delete = method == Method::DELETE && !dry_run;
+            let found = if delete {
+                state.objects.remove(&key)
+            } else {
+                state.objects.get(&key).cloned()
+            };
+            let Some(object) = found else {
+                return not_found(&resource.plural, &key.name);
+            };
+            if delete {
+                shared.emit("DELETED", key, object.clone());
+            }
+            respond(200, &object)
+        }
         (Method::GET, None) => {
             let label_selector = query.get("labelSelector").cloned().unwrap_or_default();
             let field_selector = query.get("fieldSelector").cloned().unwrap_or_default();
@@ -838,42 +869,15 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Response<Bod
                         "metadata": {"resourceVersion": rv}, "items": items}),
             )
         }
-        (Method::DELETE, Some(key)) => {
-            if dry_run {
-                return match state.objects.get(&key) {
-                    Some(o) => respond(200, o),
-                    None => not_found(&resource.plural, &key.name),
-                };
-            }
-            match state.objects.remove(&key) {
-                Some(o) => {
-                    let _ = shared.events.send(Event {
-                        kind: "DELETED".into(),
-                        key,
-                        object: o.clone(),
-                    });
-                    respond(200, &o)
-                }
-                None => not_found(&resource.plural, &key.name),
-            }
-        }
         (Method::POST, None) => {
             if let Some(missing) = missing_namespace(&state, &resource, &target.namespace) {
                 return missing;
             }
             let Some(mut object) = body else {
-                return respond(400, &status_body(400, "BadRequest", "no body", json!({})));
+                return refuse(400, "BadRequest", "no body");
             };
-            let name = object["metadata"]["name"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-            let key = Key {
-                group: resource.group.clone(),
-                plural: resource.plural.clone(),
-                namespace: target.namespace.clone(),
-                name: name.clone(),
-            };
+            let name = text(&object["metadata"]["name"]);
+            let key = Key::new(&resource, &target.namespace, &name);
             if state.objects.contains_key(&key) {
                 return respond(
                     409,
@@ -888,11 +892,7 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Response<Bod
             stamp(&mut state, &mut object, None, &target.namespace, "");
             if !dry_run {
                 state.objects.insert(key.clone(), object.clone());
-                let _ = shared.events.send(Event {
-                    kind: "ADDED".into(),
-                    key,
-                    object: object.clone(),
-                });
+                shared.emit("ADDED", key, object.clone());
             }
             respond(201, &object)
         }
@@ -901,7 +901,7 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Response<Bod
                 return missing;
             }
             let Some(mut object) = body else {
-                return respond(400, &status_body(400, "BadRequest", "no body", json!({})));
+                return refuse(400, "BadRequest", "no body");
             };
             let manager = query.get("fieldManager").cloned().unwrap_or_default();
             let existing = state.objects.get(&key).cloned();
@@ -928,16 +928,12 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Response<Bod
             let changed = existing.as_ref() != Some(&object);
             if !dry_run && changed {
                 state.objects.insert(key.clone(), object.clone());
-                let _ = shared.events.send(Event {
-                    kind: if existing.is_some() {
-                        "MODIFIED"
-                    } else {
-                        "ADDED"
-                    }
-                    .into(),
-                    key: key.clone(),
-                    object: object.clone(),
-                });
+                let kind = if existing.is_some() {
+                    "MODIFIED"
+                } else {
+                    "ADDED"
+                };
+                shared.emit(kind, key.clone(), object.clone());
                 if let (true, Readiness::After(delay)) = (workload, readiness) {
                     let shared = shared.clone();
                     tokio::spawn(async move {
@@ -948,26 +944,14 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Response<Bod
                         if let Some(o) = state.objects.get_mut(&key) {
                             o["status"] = workload_status(o, true);
                             o["metadata"]["resourceVersion"] = json!(rv);
-                            let _ = shared.events.send(Event {
-                                kind: "MODIFIED".into(),
-                                key,
-                                object: o.clone(),
-                            });
+                            shared.emit("MODIFIED", key, o.clone());
                         }
                     });
                 }
             }
             respond(if existing.is_some() { 200 } else { 201 }, &object)
         }
-        _ => respond(
-            405,
-            &status_body(
-                405,
-                "MethodNotAllowed",
-                "not supported by the mock",
-                json!({}),
-            ),
-        ),
+        _ => refuse(405, "MethodNotAllowed", "not supported by the mock"),
     }
 }
 
@@ -1042,12 +1026,16 @@ fn stamp(
     }
 }
 
+/// One watch event: a JSON document and a newline.
+fn line(v: &Value) -> Result<Frame<Bytes>, Infallible> {
+    Ok(Frame::data(Bytes::from(format!("{v}\n"))))
+}
+
 fn watch_response(
     initial: Vec<Value>,
     receiver: broadcast::Receiver<Event>,
     selected: impl Fn(&Key, &Value) -> bool + Send + Sync + 'static,
 ) -> Response<Body> {
-    let line = |v: &Value| Ok::<_, Infallible>(Frame::data(Bytes::from(format!("{v}\n"))));
     let first = futures::stream::iter(initial.iter().map(line).collect::<Vec<_>>());
     let selected = Arc::new(selected);
     let rest = futures::stream::unfold(receiver, move |mut receiver| {
@@ -1057,10 +1045,7 @@ fn watch_response(
                 match receiver.recv().await {
                     Ok(event) if selected(&event.key, &event.object) => {
                         let v = json!({"type": event.kind, "object": event.object});
-                        return Some((
-                            Ok::<_, Infallible>(Frame::data(Bytes::from(format!("{v}\n")))),
-                            receiver,
-                        ));
+                        return Some((line(&v), receiver));
                     }
                     Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => continue,
                     Err(broadcast::error::RecvError::Closed) => return None,
