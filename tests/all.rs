@@ -1,5 +1,5 @@
-//! Every integration test of gatehouse-tests, in one test binary: linking one binary instead of one per
-//! file is most of what these tests cost to build. Each file stays a module under its own name
+//! Every integration test of gatehouse-tests, in one test binary (one build and
+//! link instead of one per file). Each file stays a module under its own name
 //! (`cargo test -p gatehouse-tests --test all bad_configs::` runs one file's tests).
 //! A new test file is registered here, as a module; the workspace test
 //! `every_test_file_is_compiled` (xtask) fails while a file is not.
