@@ -112,11 +112,11 @@ pub fn problems(metadata: &Value) -> Vec<String> {
     problems
 }
 
-/// Whether a target's source holds a test: its file, or for a library every file of its
-/// directory.
+/// Whether a target's source holds a test: its main file and, for a library, every module file
+/// it declares (followed from file to file).
 fn holds_tests(src: &Path, library: bool) -> bool {
     let files = if library {
-        rust_files(src.parent().expect("a file has a directory"))
+        module_tree(src)
     } else {
         vec![src.to_path_buf()]
     };
@@ -125,14 +125,28 @@ fn holds_tests(src: &Path, library: bool) -> bool {
     })
 }
 
-fn rust_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            files.extend(rust_files(&path));
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            files.push(path);
+/// `root` and the files of the modules it declares, recursively (`mod x;` is `x.rs` or
+/// `x/mod.rs` beside a root or `mod.rs` file, and under `<file stem>/` beside any other file).
+fn module_tree(root: &Path) -> Vec<PathBuf> {
+    let mut files = vec![root.to_path_buf()];
+    let mut next = 0;
+    while next < files.len() {
+        let file = files[next].clone();
+        next += 1;
+        let owns_dir = next == 1 || file.file_name().is_some_and(|n| n == "mod.rs");
+        let dir = if owns_dir {
+            file.parent().expect("a file has a directory").to_path_buf()
+        } else {
+            file.with_extension("")
+        };
+        for declared in declared_modules(&file) {
+            let declared = dir.join(
+                declared
+                    .strip_prefix(file.parent().unwrap())
+                    .unwrap_or(&declared),
+            );
+            let as_dir = declared.with_extension("").join("mod.rs");
+            files.push(if declared.exists() { declared } else { as_dir });
         }
     }
     files
@@ -169,6 +183,8 @@ mod tests {
         write("p/tests/forgotten.rs", "#[test]\nfn t() {}\n");
         let lib = write("p/src/lib.rs", "mod inner;\n");
         write("p/src/inner.rs", "#[test]\nfn hidden() {}\n");
+        // Beside the library but not one of its modules (as tests/support.rs beside the tests).
+        write("p/src/not_a_module.rs", "#[test]\nfn elsewhere() {}\n");
         let metadata = json!({"packages": [{
             "manifest_path": manifest,
             "targets": [
