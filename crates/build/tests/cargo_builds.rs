@@ -49,6 +49,29 @@ fn main() {
 }
 "#;
 
+/// The workspace's dev profile, copied into each temporary crate so that the shared target
+/// directory's dependencies are reused (a different `debug` or `opt-level` recompiles all of them,
+/// with full debug info).
+const PROFILE: &str = "\
+[profile.dev]
+debug = \"line-tables-only\"
+
+[profile.dev.package.\"*\"]
+opt-level = 1
+debug = false
+";
+
+/// The workspace manifest ends with [`PROFILE`]: a changed workspace profile must change it too.
+fn profile() -> &'static str {
+    let manifest = std::fs::read_to_string(workspace().join("Cargo.toml")).unwrap();
+    assert!(
+        manifest.ends_with(PROFILE),
+        "the workspace's dev profile changed: copy it into PROFILE in {}",
+        file!()
+    );
+    PROFILE
+}
+
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
@@ -73,6 +96,7 @@ impl TempCrate {
     fn new(name: &str, configs: &[(&str, &str)], main: &str) -> TempCrate {
         let dir = tempfile::tempdir().unwrap();
         let ws = workspace();
+        let profile = profile();
         let manifest = format!(
             r#"[package]
 name = "{name}"
@@ -86,10 +110,7 @@ gatehouse-model = {{ path = "{model}" }}
 [build-dependencies]
 gatehouse-build = {{ path = "{build}" }}
 
-# As in the workspace, so the shared target directory's dependencies are reused.
-[profile.dev.package."*"]
-opt-level = 1
-
+{profile}
 [workspace]
 "#,
             model = ws.join("crates/model").display(),

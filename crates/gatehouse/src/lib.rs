@@ -32,7 +32,7 @@ pub use gatehouse_render as render;
 #[cfg(feature = "apply")]
 pub use gatehouse_apply as apply;
 
-#[cfg(feature = "cli")]
+#[cfg(feature = "cli-render")]
 #[doc(hidden)]
 pub mod cli;
 

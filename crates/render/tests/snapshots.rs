@@ -1,5 +1,5 @@
 //! Snapshots of the built-in example's full output (review changes with `cargo insta review`, or
-//! accept them with `INSTA_UPDATE=always cargo test -p gatehouse-render --test snapshots`).
+//! accept them with `INSTA_UPDATE=always cargo test -p gatehouse-render --test all snapshots::`).
 
 use gatehouse_model::Deployment;
 use gatehouse_render::{Format, render};

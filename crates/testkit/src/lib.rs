@@ -130,9 +130,17 @@ pub fn path_with(first: &Path) -> String {
 
 /// The `gatehouse` binary of this workspace, built (once per test process) with the profile
 /// the tests were built with, so that a test of another package runs the current code.
+///
+/// In the top-level tests package it is that package's bin `gatehouse-under-test` (the CLI's own
+/// `main.rs`), which `cargo test` builds with the tests: cargo names it in
+/// `CARGO_BIN_EXE_gatehouse-under-test` when it runs them. Elsewhere a `cargo build -p gatehouse`,
+/// which resolves features for the `gatehouse` package alone and so recompiles much of its tree.
 pub fn gatehouse_bin() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
+        if let Some(bin) = std::env::var_os("CARGO_BIN_EXE_gatehouse-under-test") {
+            return PathBuf::from(bin);
+        }
         // target/<profile>/deps/<test> → target/<profile>
         let exe = std::env::current_exe().expect("the test's own path");
         let profile_dir = exe

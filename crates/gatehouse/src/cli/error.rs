@@ -57,11 +57,13 @@ pub enum CliError {
     },
 
     /// Talking to the cluster failed.
+    #[cfg(feature = "cli")]
     #[error(transparent)]
     #[diagnostic(help("{}", apply_help(.0)))]
     Apply(#[from] gatehouse_apply::ApplyError),
 
     /// The async runtime could not start.
+    #[cfg(feature = "cli")]
     #[error("cannot start the async runtime")]
     Runtime(#[source] std::io::Error),
 
@@ -80,6 +82,7 @@ pub enum CliError {
     ChartRender(#[source] gatehouse_chart::RenderError),
 }
 
+#[cfg(feature = "cli")]
 fn apply_help(e: &gatehouse_apply::ApplyError) -> &'static str {
     use gatehouse_apply::ApplyError;
     match e {

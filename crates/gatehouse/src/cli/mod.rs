@@ -3,15 +3,24 @@
 //! Manners of kubectl and helm: Kubernetes objects on stdout, messages on stderr, `-f -` reads
 //! stdin, `-o yaml|json`, colours only on a terminal and never with `NO_COLOR`, exit codes of
 //! `kubectl diff` for `diff`.
+//!
+//! With the feature `cli-render` alone (what `cargo xtask` compiles) the cluster commands
+//! ([`CLUSTER_COMMANDS`]) are left out, and with them kube and tokio; the feature `cli` (the
+//! `gatehouse` binary) has every command.
 
 mod chart_check;
+#[cfg(feature = "cli")]
 mod cluster;
 mod config;
 mod error;
 mod out_dir;
+#[cfg(feature = "cli")]
 mod progress;
 mod render;
 mod shown;
+
+/// The commands that talk to a cluster: compiled only with the feature `cli` (kube, tokio).
+pub const CLUSTER_COMMANDS: [&str; 4] = ["diff", "deploy", "destroy", "status"];
 
 use std::ffi::OsString;
 use std::io::IsTerminal;
@@ -45,14 +54,18 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    #[cfg(feature = "cli")]
     /// Show what deploy would change (exit 0: nothing, 1: changes, 2: error). Secret values
     /// are never shown and need not be set.
     Diff(cluster::DiffArgs),
+    #[cfg(feature = "cli")]
     /// Apply to a cluster: server dry-run of everything, then server-side apply in order, wait,
     /// release the gateway.
     Deploy(cluster::DeployArgs),
+    #[cfg(feature = "cli")]
     /// Delete the release and every object gatehouse deployed (asks unless --yes).
     Destroy(cluster::DestroyArgs),
+    #[cfg(feature = "cli")]
     /// Readiness of the workloads, the Redis master each Sentinel reports, and drift (exit 0:
     /// healthy, 1: not, 2: error).
     Status(cluster::StatusArgs),
@@ -138,6 +151,7 @@ pub fn main_named(
         )
     }));
     let error_code = match &cli.command {
+        #[cfg(feature = "cli")]
         Command::Diff(_) | Command::Status(_) => 2,
         _ => 1,
     };
@@ -155,9 +169,13 @@ fn run(command: Command, globals: &Globals, name: &str) -> Result<ExitCode, CliE
         Command::Render(args) => render::render(args, globals),
         Command::Validate(args) => render::validate(args, globals),
         Command::Schema { out } => render::schema(out.as_deref()),
+        #[cfg(feature = "cli")]
         Command::Diff(args) => cluster::diff(args, globals),
+        #[cfg(feature = "cli")]
         Command::Deploy(args) => cluster::deploy(args, globals),
+        #[cfg(feature = "cli")]
         Command::Destroy(args) => cluster::destroy(args, globals),
+        #[cfg(feature = "cli")]
         Command::Status(args) => cluster::status(args, globals),
         Command::ChartCheck(args) => chart_check::run(args, globals),
         Command::Completions { shell } => {
@@ -171,4 +189,23 @@ fn run(command: Command, globals: &Globals, name: &str) -> Result<ExitCode, CliE
 /// Whether to colour a stream: only a terminal, and never when `NO_COLOR` is set (non-empty).
 pub(crate) fn stream_color(is_terminal: bool) -> bool {
     is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+#[cfg(all(test, feature = "cli"))]
+mod cluster_commands_tests {
+    use clap::Parser;
+
+    /// `cargo xtask` sends these to the whole command line: each must be one of its commands.
+    #[test]
+    fn every_cluster_command_is_a_command_of_the_whole_command_line() {
+        for command in super::CLUSTER_COMMANDS {
+            let error = super::Cli::try_parse_from(["gatehouse", command, "--help"])
+                .expect_err("--help stops parsing");
+            assert_eq!(
+                error.kind(),
+                clap::error::ErrorKind::DisplayHelp,
+                "{command}: {error}"
+            );
+        }
+    }
 }

@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use super::{Sample, median, output_of, read, write};
 
-const CONFIG: &str = include_str!("../../../examples/hybrid-gateway.yaml");
+const CONFIG: &str = include_str!("../../../../examples/hybrid-gateway.yaml");
 
 const BUILD_RS: &str = "fn main() {\n    gatehouse_build::Builder::new()\n        .deployments_in(\"deploy\")\n        .compile()\n        .unwrap_or_else(|e| e.exit());\n}\n";
 
@@ -35,7 +35,8 @@ pub fn measure(root: &Path, work: &Path, iterations: usize) -> Result<Report, St
         "[package]\nname = \"{name}\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
          [dependencies]\ngatehouse-model = {{ path = \"{}\" }}\n\n\
          [build-dependencies]\ngatehouse-build = {{ path = \"{}\" }}\n\n\
-         [profile.dev.package.\"*\"]\nopt-level = 1\n\n[workspace]\n",
+         [profile.dev]\ndebug = \"line-tables-only\"\n\n\
+         [profile.dev.package.\"*\"]\nopt-level = 1\ndebug = false\n\n[workspace]\n",
         root.join("crates/model").display(),
         root.join("crates/build").display(),
     );

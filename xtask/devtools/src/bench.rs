@@ -71,14 +71,16 @@ pub fn run(args: Args) -> Result<(), String> {
 
 /// `cargo xtask` builds in debug; timings only mean something optimized, so run again in release.
 fn rerun_in_release() -> Result<(), String> {
-    eprintln!("bench: debug build; running again with `cargo run --release -p xtask -- bench`");
+    eprintln!(
+        "bench: debug build; running again with `cargo run --release -p xtask-devtools -- bench`"
+    );
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args([
             "run",
             "--release",
             "--quiet",
             "--package",
-            "xtask",
+            "xtask-devtools",
             "--",
             "bench",
         ])

@@ -1,0 +1,13 @@
+//! Every integration test of gatehouse-examples, in one test binary (one build and
+//! link instead of one per file). Each file stays a module under its own name
+//! (`cargo test -p gatehouse-examples --test all build_script::` runs one file's tests).
+//! A new test file is registered here, as a module; the workspace test
+//! `every_test_file_is_compiled` (xtask) fails while a file is not.
+// Each file that declares `mod common;` keeps its own copy, as when each file was a binary.
+#![allow(clippy::duplicate_mod)]
+
+#[path = "build_script.rs"]
+mod build_script;
+
+#[path = "examples_run.rs"]
+mod examples_run;
