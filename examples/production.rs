@@ -25,10 +25,11 @@ fn main() {
         size: "20Gi".into(),
         storage_class: Some("fast-ssd".into()),
     };
-    d.redis.min_replicas_to_write = Some(MinReplicasToWrite {
-        replicas: 1,
-        max_lag_seconds: 10,
-    });
+    d.redis.min_replicas_to_write = Some(
+        MinReplicasToWrite::default()
+            .with_replicas(1)
+            .with_max_lag_seconds(10),
+    );
     d.gateway.replicas = 3;
     d.gateway.service.service_type = ServiceType::ClusterIP;
     d.gateway.resources = Resources::default()
