@@ -30,7 +30,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use compiled::VERSION;
-pub use config::{ConfigError, from_yaml_str, json_schema, load_yaml_str, place_in_file};
+pub use config::{
+    ConfigError, from_yaml_str, json_schema, load_yaml_str, place_in_file, places_in_file,
+};
 pub use gateway::{
     EnvVar, Gateway, GatewayImage, GatewayService, GatewayServices, Plugin, PullPolicy, Reporters,
     ServiceType,
