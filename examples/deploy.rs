@@ -12,24 +12,50 @@
 //! against the cluster of `KUBECONFIG`.
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::Duration;
 
 use gatehouse::prelude::*;
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let mut connect = ConnectOptions::default();
     let mut dry_run = false;
     let mut namespace = "gravitee-apim".to_string();
     while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--kubeconfig" => connect.kubeconfig = args.next().map(PathBuf::from),
-            "--namespace" => namespace = args.next().ok_or("--namespace needs a value")?,
-            "--dry-run" => dry_run = true,
-            other => return Err(format!("unknown argument {other}").into()),
+        match (arg.as_str(), &mut namespace) {
+            ("--kubeconfig", _) => connect.kubeconfig = args.next().map(PathBuf::from),
+            ("--namespace", namespace) => match args.next() {
+                Some(value) => *namespace = value,
+                None => return usage("--namespace needs a value"),
+            },
+            ("--dry-run", _) => dry_run = true,
+            (other, _) => return usage(&format!("unknown argument {other}")),
         }
     }
+    match deploy(connect, dry_run, namespace) {
+        Ok(report) => {
+            print!("{report}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            // As the `gatehouse` command prints it: the message, each problem with its fix.
+            gatehouse::print_error(error);
+            ExitCode::FAILURE
+        }
+    }
+}
 
+fn usage(problem: &str) -> ExitCode {
+    eprintln!("{problem}\nusage: deploy [--kubeconfig FILE] [--namespace NAME] [--dry-run]");
+    ExitCode::from(2)
+}
+
+fn deploy(
+    connect: ConnectOptions,
+    dry_run: bool,
+    namespace: String,
+) -> Result<DeployReport, gatehouse::Error> {
     let deployment = Deployment::default()
         .with_namespace(namespace)
         .with_redis_replicas(2)
@@ -48,11 +74,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         events: Some(EventSink::new(|event| eprintln!("{event}"))),
         ..Default::default()
     };
-    let runtime = tokio::runtime::Runtime::new()?;
+    let runtime = tokio::runtime::Runtime::new().map_err(gatehouse::Error::Runtime)?;
     let report = runtime.block_on(async {
         let cluster = Cluster::connect(&connect).await?;
         cluster.deploy(&rendered, &options).await
     })?;
-    print!("{report}");
-    Ok(())
+    Ok(report)
 }

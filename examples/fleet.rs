@@ -31,7 +31,9 @@ fn main() {
                 );
             }
             Err(error) => {
-                eprintln!("{team}: {error}");
+                // As the `gatehouse` command prints it: each problem with its field and fix.
+                eprintln!("{team}:");
+                gatehouse::print_error(error);
                 failed = true;
             }
         }

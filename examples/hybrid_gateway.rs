@@ -24,7 +24,8 @@ fn main() {
     let valid = match deployment.validated() {
         Ok(valid) => valid,
         Err(error) => {
-            eprintln!("{error}");
+            // As the `gatehouse` command prints it: each problem with its field and fix.
+            gatehouse::print_error(error);
             std::process::exit(1);
         }
     };

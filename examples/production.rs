@@ -25,10 +25,11 @@ fn main() {
         size: "20Gi".into(),
         storage_class: Some("fast-ssd".into()),
     };
-    d.redis.min_replicas_to_write = Some(MinReplicasToWrite {
-        replicas: 1,
-        max_lag_seconds: 10,
-    });
+    d.redis.min_replicas_to_write = Some(
+        MinReplicasToWrite::default()
+            .with_replicas(1)
+            .with_max_lag_seconds(10),
+    );
     d.gateway.replicas = 3;
     d.gateway.service.service_type = ServiceType::ClusterIP;
     d.gateway.resources = Resources::default()
@@ -49,7 +50,8 @@ fn main() {
         Some("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"),
     );
     let valid = d.validated().unwrap_or_else(|error| {
-        eprintln!("{error}");
+        // As the `gatehouse` command prints it: each problem with its field and fix.
+        gatehouse::print_error(error);
         std::process::exit(1);
     });
     let files = render(&valid).files();
@@ -57,8 +59,12 @@ fn main() {
         let path = std::path::Path::new(&out).join(name);
         std::fs::create_dir_all(path.parent().expect("files live in a directory"))
             .and_then(|()| std::fs::write(&path, text))
-            .unwrap_or_else(|error| {
-                eprintln!("{}: {error}", path.display());
+            .unwrap_or_else(|source| {
+                gatehouse::print_error(gatehouse::Error::Io {
+                    action: "write",
+                    path: path.clone(),
+                    source,
+                });
                 std::process::exit(1);
             });
     }

@@ -341,7 +341,34 @@ fn unknown_context_and_kubeconfig_errors_name_the_fix() {
         &[],
         None,
     );
-    expect_exit(&out, 2, &["nope"]);
+    // The unknown context, the ones there are, and the fix.
+    let fix = "pass --kubeconfig FILE or --context NAME, or set KUBECONFIG";
+    expect_exit(
+        &out,
+        2,
+        &[
+            "context `nope` is not in the kubeconfig; available contexts: mock",
+            fix,
+        ],
+    );
+    // A kubeconfig that is not there: the file named, and the fix.
+    let missing = dir.path().join("no-such-kubeconfig");
+    let missing = missing.to_str().unwrap();
+    let out = run(&["diff", "--kubeconfig", missing], "", &[], None);
+    expect_exit(&out, 2, &[&format!("kubeconfig {missing}: "), fix]);
+    // No kubeconfig anywhere: where it was looked for, and how to give one.
+    let home = tempfile::tempdir().unwrap();
+    let out = run(
+        &["status"],
+        "",
+        &[("KUBECONFIG", ""), ("HOME", home.path().to_str().unwrap())],
+        None,
+    );
+    expect_exit(
+        &out,
+        2,
+        &["no kubeconfig found", "set KUBECONFIG, pass --kubeconfig"],
+    );
 }
 
 #[test]
@@ -403,4 +430,82 @@ fn chart_check_prints_the_values_schema_of_a_supported_chart_line_only() {
         "{}",
         text(&out)
     );
+}
+
+/// However large the input (a 200,000-character line, thousands of problems, a huge key), an
+/// error report stays a few kilobytes: long lines are cut around the problem's column, only the
+/// first problems are shown, and `-o json` is bounded the same way.
+#[test]
+fn errors_stay_small_whatever_the_size_of_the_input() {
+    const LIMIT: usize = 8 * 1024;
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    // One line of 200,000 characters with the faulty key near its end (spaces, which the snippet
+    // shows as written).
+    let long_line = format!(
+        "redis: {{{}sentinel: {{quorum: 9}}}}\n",
+        " ".repeat(200_000)
+    );
+    // A key repeated 15,000 times on one line (each occurrence once named the line).
+    let duplicates = format!(
+        "redis: {{{}sentinel: {{quorum: 9}}}}\n",
+        "replicas: 2, ".repeat(200_000 / 13)
+    );
+    // Thousands of problems, one per line.
+    let many: String = "gateway:\n  env:\n".to_string()
+        + &(0..5_000)
+            .map(|i| format!("    - {{name: \"bad name {i}\", value: v}}\n"))
+            .collect::<String>();
+    // A key of 100,000 characters that the schema does not know.
+    let long_key = format!("redis:\n  {}: 1\n", "k".repeat(100_000));
+    // A syntax error on a long line.
+    let broken = format!("namespace: [{}\n", "1, ".repeat(70_000));
+    for (name, text, words) in [
+        (
+            "long-line.yaml",
+            long_line,
+            &["redis.sentinel.quorum", "…"][..],
+        ),
+        (
+            "duplicates.yaml",
+            duplicates,
+            &["duplicate key `replicas` (written 15384 times"][..],
+        ),
+        (
+            "many.yaml",
+            many,
+            &["5000 error(s)", "more after fixing them"][..],
+        ),
+        ("long-key.yaml", long_key, &["long-key.yaml:2:3"][..]),
+        ("broken.yaml", broken, &["broken.yaml"][..]),
+    ] {
+        let path = write(name, &text);
+        let out = run(&["validate", "-f", &path], "", &[], None);
+        let shown = expect_exit(&out, 1, words);
+        assert!(
+            shown.len() < LIMIT,
+            "{name}: {} bytes of report:\n{}",
+            shown.len(),
+            &shown[..2_000.min(shown.len())]
+        );
+        let longest = shown.lines().map(|l| l.chars().count()).max().unwrap();
+        assert!(longest < 400, "{name}: a line of {longest} characters");
+        let out = run(&["validate", "-o", "json", "-f", &path], "", &[], None);
+        assert_eq!(out.status.code(), Some(1), "{name}");
+        assert!(
+            out.stdout.len() < LIMIT,
+            "{name}: {} bytes of JSON",
+            out.stdout.len()
+        );
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let problems = report["problems"].as_array().unwrap();
+        assert!(!problems.is_empty() && problems.len() <= 20, "{name}");
+        if name == "many.yaml" {
+            assert_eq!(report["notShown"], 5_000 - 20);
+        }
+    }
 }

@@ -9,6 +9,26 @@ use gatehouse_tests::{expect_exit, fake_helm, path_with, run, text};
 
 const SECRET: &str = "cli-s3cr3t-value";
 
+/// The server was asked (so the check below is not vacuous) and nothing was written.
+fn assert_read_only(server: &MockApiServer) {
+    let requests = server.requests();
+    assert!(!requests.is_empty(), "no request reached the server");
+    assert!(
+        requests.iter().all(|r| !r.is_write()),
+        "{:#?}",
+        requests.iter().filter(|r| r.is_write()).collect::<Vec<_>>()
+    );
+}
+
+/// Read-only, and a server-side dry run was among the requests.
+fn assert_dry_run_only(server: &MockApiServer) {
+    assert_read_only(server);
+    assert!(
+        server.requests().iter().any(|r| r.is_dry_run()),
+        "no dry-run request"
+    );
+}
+
 fn xtask(dir: &Path, kubeconfig: &Path, args: &[&str], stdin: &str) -> Output {
     let path = path_with(&fake_helm(dir));
     let mut args = args.to_vec();
@@ -39,7 +59,7 @@ fn deploy_diff_destroy_round_trip() {
     // dry-run: nothing written.
     let out = xtask(dir.path(), &kubeconfig, &["deploy", "--dry-run=server"], "");
     assert!(out.status.success(), "{}", text(&out));
-    assert!(server.requests().iter().all(|r| !r.is_write()));
+    assert_dry_run_only(&server);
 
     // deploy: objects written, helm called with values on stdin.
     let out = xtask(dir.path(), &kubeconfig, &["deploy", "--timeout", "30s"], "");
@@ -201,6 +221,7 @@ fn deploy_says_what_happened_needs_helm_only_to_release_and_refuses_another_depl
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     let (release, objects): (Vec<&str>, Vec<&str>) =
         stdout.lines().partition(|l| l.starts_with("Helm release"));
+    assert!(objects.len() > 1, "{stdout}");
     assert!(objects[0].ends_with("created (server dry run)"), "{stdout}");
     assert!(
         objects[1..].iter().all(|l| l
@@ -213,7 +234,7 @@ fn deploy_says_what_happened_needs_helm_only_to_release_and_refuses_another_depl
             && release[0].contains("--skip-release"),
         "{stdout}"
     );
-    assert!(server.requests().iter().all(|r| !r.is_write()));
+    assert_dry_run_only(&server);
 
     // A real deploy needs helm for the release: refused before the first write, with all three
     // ways out, printed once.
@@ -222,7 +243,7 @@ fn deploy_says_what_happened_needs_helm_only_to_release_and_refuses_another_depl
     for way_out in ["https://helm.sh", "--flux", "--skip-release"] {
         assert_eq!(shown.matches(way_out).count(), 1, "{way_out}: {shown}");
     }
-    assert!(server.requests().iter().all(|r| !r.is_write()));
+    assert_read_only(&server);
 
     // Objects only: one line per object in kubectl's words.
     let out = without_helm(
@@ -286,7 +307,7 @@ fn deploy_says_what_happened_needs_helm_only_to_release_and_refuses_another_depl
             && shown.contains("+    app.kubernetes.io/instance: two"),
         "{shown}"
     );
-    assert!(server.requests().iter().all(|r| !r.is_write()));
+    assert_read_only(&server);
     assert_eq!(server.get(service).unwrap(), before);
 }
 

@@ -195,9 +195,38 @@ fn no_command_prints_or_writes_a_secret() {
         );
         assert_clean(label, out);
     }
+    // The written directory is not empty (an empty one would pass the file check vacuously).
+    assert!(
+        std::fs::read_dir(out_dir.join("manifests"))
+            .unwrap()
+            .count()
+            > 0,
+        "render --out wrote no manifests"
+    );
     assert_files_clean(&out_dir);
-    // The test can fail: the leaky values really contain the secrets the tool keeps quiet about.
-    assert!(leaky_values().contains(REDIS) && leaky_values().contains(TOKEN));
+    // The tool really read the secrets it keeps quiet about: chart-check names each leaked field.
+    let (_, leaky_run, _) = runs
+        .iter()
+        .find(|(label, _, _)| label == "chart-check leaky values")
+        .unwrap();
+    let leaky_report = String::from_utf8_lossy(&leaky_run.stderr);
+    for field in ["license.key", "gateway.ratelimit.redis.password"] {
+        assert!(
+            leaky_report.contains(field),
+            "chart-check did not report {field}:\n{leaky_report}"
+        );
+    }
+    // And the checks catch a secret: the leaky file itself, and output that prints it.
+    let leaked = dir.path().join("leaked");
+    std::fs::create_dir(&leaked).unwrap();
+    std::fs::write(leaked.join("values.yaml"), leaky_values()).unwrap();
+    assert!(std::panic::catch_unwind(|| assert_files_clean(&leaked)).is_err());
+    let printing = Output {
+        status: std::os::unix::process::ExitStatusExt::from_raw(0),
+        stdout: Vec::new(),
+        stderr: leaky_values().into_bytes(),
+    };
+    assert!(std::panic::catch_unwind(|| assert_clean("leaky", &printing)).is_err());
 }
 
 #[test]
@@ -223,42 +252,66 @@ fn cluster_commands_never_print_or_send_a_secret_outside_secrets() {
             .expect("gatehouse runs")
     };
     let rotated = "GH-ROTATED-93bd11-SECRET";
-    let steps: [(&str, &[&str], &str); 7] = [
-        ("diff before deploy", &["diff"], REDIS),
-        ("diff -o json before deploy", &["diff", "-o", "json"], REDIS),
-        ("deploy", &["deploy", "--timeout", "30s"], REDIS),
-        ("diff after a password change", &["diff"], rotated),
+    // Each step with the exit code it must end with (diff: 1 when there are changes): a step that
+    // failed early would send nothing, and the checks below would pass vacuously.
+    let steps: [(&str, &[&str], &str, i32); 7] = [
+        ("diff before deploy", &["diff"], REDIS, 1),
+        (
+            "diff -o json before deploy",
+            &["diff", "-o", "json"],
+            REDIS,
+            1,
+        ),
+        ("deploy", &["deploy", "--timeout", "30s"], REDIS, 0),
+        ("diff after a password change", &["diff"], rotated, 1),
         (
             "deploy dry-run after a password change",
             &["deploy", "--dry-run=server"],
             rotated,
+            0,
         ),
-        ("status", &["status"], REDIS),
-        ("destroy", &["destroy", "--yes"], REDIS),
+        // The mock runs no Sentinel to ask, so the status is not healthy (1), not an error (2).
+        ("status", &["status"], REDIS, 1),
+        ("destroy", &["destroy", "--yes"], REDIS, 0),
     ];
-    for (label, args, redis) in steps {
+    for (label, args, redis, code) in steps {
         let out = run(args, redis);
         assert_clean(label, &out);
         let text = String::from_utf8_lossy(&out.stdout).to_string()
             + &String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{label}:\n{text}");
         assert!(
             !text.contains(rotated),
             "{label}: the new password appeared:\n{text}"
         );
         if label == "diff after a password change" {
-            assert_eq!(
-                out.status.code(),
-                Some(1),
-                "{label}: the changed Secret is a difference:\n{text}"
-            );
             assert!(
                 text.contains("***"),
                 "{label}: Secret data is shown masked:\n{text}"
             );
         }
     }
+    // The deploy wrote the objects and the Secret holding the password (so the bodies checked
+    // below are the real traffic), and destroy deleted them.
+    let requests = server.requests();
+    let written = |kind: &str| {
+        requests
+            .iter()
+            .filter(|r| r.is_write() && r.method != "DELETE" && r.path.contains(kind))
+            .count()
+    };
+    assert!(written("/statefulsets/") >= 2, "{:?}", server.paths());
+    assert!(written("/configmaps/") >= 1, "{:?}", server.paths());
+    assert!(written("/secrets/") >= 1, "{:?}", server.paths());
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.method == "DELETE" && r.path.contains("/statefulsets/")),
+        "destroy deleted nothing: {:?}",
+        server.paths()
+    );
     // Secret values travel only inside Secret objects: no other request body carries one.
-    for request in server.requests() {
+    for request in requests {
         if request.path.contains("/secrets") {
             continue;
         }

@@ -113,10 +113,60 @@ fn fleet_example_gives_each_team_its_own_sentinels() {
         .output()
         .unwrap();
     assert!(!bad.status.success());
-    assert!(
-        String::from_utf8_lossy(&bad.stderr).contains("namespace"),
-        "the error names the field"
-    );
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    // As the CLI prints it: the field, what is wrong and the fix; never a debug structure.
+    for readable in [
+        "Bad_Team:",
+        "namespace: `apim-Bad_Team` is not a DNS-1123 label",
+        "use lowercase letters, digits and `-`",
+    ] {
+        assert!(stderr.contains(readable), "no {readable:?} in:\n{stderr}");
+    }
+    assert_not_debug(&stderr);
+}
+
+/// A Rust debug structure (`Problem { severity: Error, .. }`, `PreflightFailed { errors: [..] }`)
+/// is not what a user should read.
+fn assert_not_debug(text: &str) {
+    for debug in [
+        "Problem {",
+        "ValidationError",
+        "PreflightFailed",
+        "HelmMissing",
+        " { ",
+        ": [",
+    ] {
+        assert!(!text.contains(debug), "{debug:?} in:\n{text}");
+    }
+}
+
+#[test]
+fn deploy_example_prints_a_failed_deploy_as_the_cli_does() {
+    let server = gatehouse_apply_mock::MockApiServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = server.write_kubeconfig(dir.path());
+    let empty = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_deploy"))
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        // No helm on PATH: the preflight refuses the deploy before the first write.
+        .env("PATH", empty.path())
+        .env("GATEHOUSE_REDIS_PASSWORD", DEPLOY_SECRET)
+        .env("GRAVITEE_LICENSE_KEY", DEPLOY_SECRET)
+        .env("GRAVITEE_CLOUD_TOKEN", DEPLOY_SECRET)
+        .output()
+        .expect("the deploy example runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    for readable in [
+        "1 problem(s) found before the first write; nothing was written",
+        "`helm` was not found on PATH",
+        "install Helm 3",
+    ] {
+        assert!(stderr.contains(readable), "no {readable:?} in:\n{stderr}");
+    }
+    assert_not_debug(&stderr);
+    assert!(!stderr.contains(DEPLOY_SECRET));
 }
 
 const DEPLOY_SECRET: &str = "example-s3cr3t-value";

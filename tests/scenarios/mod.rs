@@ -56,7 +56,7 @@ pub async fn setting_change_rolls_pods(h: &Harness) {
     let r1 = h.render(&d1);
     let first = h.deploy_until_wait(&r1, &h.options()).await;
     assert!(
-        first.iter().all(|(_, a)| *a == Action::Created),
+        !first.is_empty() && first.iter().all(|(_, a)| *a == Action::Created),
         "{first:?}"
     );
     let rv1 = h.resource_versions(&r1).await;
@@ -64,7 +64,7 @@ pub async fn setting_change_rolls_pods(h: &Harness) {
 
     let second = h.deploy_until_wait(&r1, &h.options()).await;
     assert!(
-        second.iter().all(|(_, a)| *a == Action::Unchanged),
+        second.len() == first.len() && second.iter().all(|(_, a)| *a == Action::Unchanged),
         "{second:?}"
     );
     assert_eq!(h.resource_versions(&r1).await, rv1);

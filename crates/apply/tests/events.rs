@@ -74,7 +74,9 @@ async fn without_a_sink_the_library_emits_nothing_and_still_deploys() {
     let h = Harness::mock().await;
     let r = h.render(&h.deployment());
     let report = h.deploy(&r, &h.options()).await.unwrap();
-    assert!(report.objects.iter().all(|(_, a)| *a == Action::Created));
+    assert!(
+        !report.objects.is_empty() && report.objects.iter().all(|(_, a)| *a == Action::Created)
+    );
 }
 
 #[tokio::test]
@@ -110,6 +112,7 @@ async fn diff_without_secret_values_names_the_secrets_it_cannot_compare() {
         .unwrap();
     let text = after.render(false);
     assert!(!after.has_changes(), "{text}");
+    assert_eq!(after.unverified.len(), env_secrets.len(), "{text}");
     assert!(after.unverified.iter().all(|u| u.exists), "{text}");
     assert!(text.contains("not compared"), "{text}");
 }
@@ -120,7 +123,7 @@ async fn status_reports_readiness_sentinels_and_drift() {
     let r = h.render(&h.deployment());
     let before = h.cluster.status(&r, &h.options()).await.unwrap();
     assert!(!before.healthy());
-    assert!(before.workloads.iter().all(|w| !w.ready));
+    assert!(!before.workloads.is_empty() && before.workloads.iter().all(|w| !w.ready));
     assert!(before.drift.has_changes());
 
     h.deploy(&r, &h.options()).await.unwrap();
@@ -130,7 +133,11 @@ async fn status_reports_readiness_sentinels_and_drift() {
         .iter()
         .filter(|o| o.kind() == "StatefulSet")
         .count();
-    assert_eq!(after.workloads.len(), sts);
+    assert_eq!(
+        (after.workloads.len(), sts),
+        (2, 2),
+        "data nodes and Sentinels"
+    );
     assert!(after.workloads.iter().all(|w| w.ready), "{after}");
     assert!(!after.drift.has_changes(), "{after}");
     // The mock API server runs no pods, so there is no Sentinel to ask: the status says so and

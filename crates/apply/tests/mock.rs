@@ -90,9 +90,10 @@ async fn first_deploy_dry_runs_what_the_server_can_check_then_one_patch_per_obje
 
     let patches: Vec<&RecordedRequest> = requests.iter().filter(|r| r.method == "PATCH").collect();
     assert!(
-        patches
-            .iter()
-            .all(|p| p.field_manager() == Some("gatehouse")),
+        !patches.is_empty()
+            && patches
+                .iter()
+                .all(|p| p.field_manager() == Some("gatehouse")),
         "{patches:#?}"
     );
     let dry: Vec<&str> = patches
@@ -125,7 +126,10 @@ async fn first_deploy_dry_runs_what_the_server_can_check_then_one_patch_per_obje
     assert!(last_dry < first_write);
     // Writes in stage order; the parent right after the Namespace.
     let stages: Vec<u8> = real.iter().map(|p| stage_of(p)).collect();
-    assert!(stages.windows(2).all(|w| w[0] <= w[1]), "{real:#?}");
+    assert!(
+        stages.len() > 1 && stages.windows(2).all(|w| w[0] <= w[1]),
+        "{real:#?}"
+    );
     let write_paths: Vec<&str> = writes(&requests).iter().map(|r| r.path.as_str()).collect();
     assert_eq!(write_paths[0], "/api/v1/namespaces/gh-test");
     assert_eq!(write_paths[1], parent);
@@ -178,7 +182,9 @@ async fn redeploy_without_change_writes_nothing() {
     let report = h.deploy(&r, &h.options()).await.unwrap();
     let requests = h.mock_server().requests();
     assert!(writes(&requests).is_empty(), "{:#?}", writes(&requests));
-    assert!(report.objects.iter().all(|(_, a)| *a == Action::Unchanged));
+    assert!(
+        !report.objects.is_empty() && report.objects.iter().all(|(_, a)| *a == Action::Unchanged)
+    );
 }
 
 #[tokio::test]
@@ -258,7 +264,11 @@ async fn dry_run_mode_writes_nothing_and_reports_what_would_happen() {
     let mut options = h.options();
     options.dry_run = true;
     let report = h.deploy(&r, &options).await.unwrap();
-    assert!(report.dry_run && report.objects.iter().all(|(_, a)| *a == Action::Created));
+    assert!(
+        report.dry_run
+            && !report.objects.is_empty()
+            && report.objects.iter().all(|(_, a)| *a == Action::Created)
+    );
     assert!(report.to_string().contains("(server dry run)"));
     let requests = h.mock_server().requests();
     assert!(writes(&requests).is_empty());
@@ -821,7 +831,8 @@ async fn noop_redeploy_costs_one_request_per_object_plus_one_list_per_kind() {
     h.mock_server().clear_requests();
     let report = h.deploy(&r, &h.options()).await.unwrap();
     assert!(
-        report.objects.iter().all(|(_, a)| *a == Action::Unchanged),
+        report.objects.len() == first.objects.len()
+            && report.objects.iter().all(|(_, a)| *a == Action::Unchanged),
         "{report}"
     );
     let requests = h.mock_server().requests();
@@ -869,6 +880,7 @@ async fn dry_run_lines_say_what_the_server_checked() {
     let lines: Vec<&str> = text.lines().collect();
     // One line per object, each saying whether the server checked it.
     assert_eq!(lines.len(), report.objects.len(), "{text}");
+    assert!(lines.len() > 1, "{text}");
     assert_eq!(lines[0], "Namespace gh-test created (server dry run)");
     assert!(
         lines[1..].iter().all(|l| l.ends_with(
@@ -881,7 +893,9 @@ async fn dry_run_lines_say_what_the_server_checked() {
     let report = h.deploy(&r, &options).await.unwrap();
     let text = report.to_string();
     assert!(
-        text.lines().all(|l| l.ends_with("(server dry run)")),
+        text.lines().count() == report.objects.len()
+            && !report.objects.is_empty()
+            && text.lines().all(|l| l.ends_with("(server dry run)")),
         "{text}"
     );
 }
@@ -1044,7 +1058,7 @@ async fn a_kind_listed_by_the_parent_that_the_server_no_longer_serves_has_no_mem
     options.prune = true;
     let report = h.deploy(&r, &options).await.unwrap();
     assert!(
-        report.objects.iter().all(|(_, a)| *a == Action::Unchanged),
+        !report.objects.is_empty() && report.objects.iter().all(|(_, a)| *a == Action::Unchanged),
         "{report}"
     );
     // The parent lists what is rendered again.

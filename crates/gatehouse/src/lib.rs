@@ -36,6 +36,10 @@ pub use gatehouse_apply as apply;
 #[doc(hidden)]
 pub mod cli;
 
+/// Prints an error the way the `gatehouse` command does (feature `cli`, on by default).
+#[cfg(feature = "cli")]
+pub use cli::{CliError as Error, print_error};
+
 /// What most programs need, in one `use`.
 pub mod prelude {
     pub use gatehouse_model::{

@@ -26,14 +26,11 @@ pub const QUERY_LIMIT: Duration = Duration::from_secs(2);
 pub const POLL: Duration = Duration::from_millis(100);
 
 /// The deployment the tests run: the built-in example (1 master, 2 replicas, 3 Sentinels, Sentinel
-/// auth, AOF) with `down-after-milliseconds` shortened to [`TEST_DOWN_AFTER_MS`], and
-/// `min-replicas-max-lag` shortened with it (it may not exceed down-after).
+/// auth, AOF) with `down-after-milliseconds` shortened to [`TEST_DOWN_AFTER_MS`]
+/// (`min-replicas-max-lag` and `failover-timeout` are derived from it).
 pub fn test_deployment() -> Deployment {
     let mut d = Deployment::guide_example();
     d.redis.sentinel.down_after_milliseconds = TEST_DOWN_AFTER_MS;
-    if let Some(min) = d.redis.min_replicas_to_write.as_mut() {
-        min.max_lag_seconds = min.max_lag_seconds.min(TEST_DOWN_AFTER_MS / 1000);
-    }
     d
 }
 

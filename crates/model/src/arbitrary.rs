@@ -139,9 +139,10 @@ prop_compose! {
         d.redis.sentinel.count = sentinel_count;
         d.redis.sentinel.quorum = quorum_choice.map(|i| 1 + i.index(sentinel_count as usize) as u32);
         d.redis.sentinel.down_after_milliseconds = down_after;
-        d.redis.sentinel.failover_timeout_milliseconds = down_after + failover_extra;
+        d.redis.sentinel.failover_timeout_milliseconds = Some(down_after + failover_extra);
         d.redis.sentinel.parallel_syncs = parallel_syncs;
-        (d.redis.port, d.redis.sentinel.port) = ports;
+        d.redis.port = ports.0;
+        d.redis.sentinel.port = Some(ports.1);
         d.redis.master_name = master_name;
         d.redis.sentinel.service_name = sentinel_service;
         d.redis.sentinel.auth = sentinel_auth;
@@ -152,7 +153,7 @@ prop_compose! {
             None => DataVolume::Ephemeral,
         };
         d.redis.min_replicas_to_write = (min_replicas && replicas > 1)
-            .then_some(MinReplicasToWrite { replicas: 1, max_lag_seconds: (down_after / 1000).clamp(1, 10) });
+            .then_some(MinReplicasToWrite::default().with_replicas(1).with_max_lag_seconds((down_after / 1000).clamp(1, 10)));
         d.redis.image = ContainerImage { repository: "redis".into(), tag };
         d.redis.password = redis_password;
         d.redis.resources = redis_resources;
@@ -167,8 +168,8 @@ prop_compose! {
         d.gateway.env = env;
         d.gateway.pod_annotations = annotations;
         d.gateway.resources = gateway_resources;
-        d.gateway.termination_grace_period_seconds = grace;
-        d.gateway.graceful_shutdown_seconds = grace / 2;
+        d.gateway.termination_grace_period_seconds = Some(grace);
+        d.gateway.graceful_shutdown_seconds = Some(grace / 2);
         d
     }
 }
@@ -246,8 +247,8 @@ impl Mutation {
                 }
             }
             Mutation::Shutdown(a, b) => {
-                d.gateway.graceful_shutdown_seconds = a % 100;
-                d.gateway.termination_grace_period_seconds = b % 100;
+                d.gateway.graceful_shutdown_seconds = Some(a % 100);
+                d.gateway.termination_grace_period_seconds = Some(b % 100);
             }
         }
     }

@@ -79,10 +79,24 @@ pub fn from_yaml_str(yaml: &str, origin: &str) -> Result<Deployment, ConfigError
             origin: origin.to_string(),
             line: t.line,
             column: t.column,
-            path: redactor.scrub(&t.path),
-            message: redactor.scrub(&t.message),
+            path: at_most(redactor.scrub(&t.path)),
+            message: at_most(redactor.scrub(&t.message)),
         }
     })
+}
+
+/// The most characters of a syntax error's path or message, whatever the parser said.
+const MAX_MESSAGE: usize = 1_000;
+
+/// `text` cut to [`MAX_MESSAGE`] characters (with `…`): an error stays small however large the
+/// input.
+fn at_most(text: String) -> String {
+    if text.chars().count() <= MAX_MESSAGE {
+        return text;
+    }
+    let mut cut: String = text.chars().take(MAX_MESSAGE - 1).collect();
+    cut.push('…');
+    cut
 }
 
 /// Reads and validates a config file: syntax errors, or every validation problem located in the
@@ -115,6 +129,25 @@ pub fn load_yaml_str(yaml: &str, origin: &str) -> Result<crate::ValidDeployment,
 /// ```
 pub fn place_in_file(yaml: &str, path: &str) -> Option<(u64, u64)> {
     SourceMap::of(yaml)?.place_of(path)
+}
+
+/// [`place_in_file`] for many paths, reading the file once (a file with thousands of problems
+/// is read once, not once per problem).
+///
+/// ```
+/// let yaml = "redis: {replicas: 0, sentinel: {count: 2}}\n";
+/// let places = gatehouse_model::places_in_file(yaml, ["redis.replicas", "gateway.version"]);
+/// assert_eq!(places, vec![Some((1, 9)), None]);
+/// ```
+pub fn places_in_file<'a>(
+    yaml: &str,
+    paths: impl IntoIterator<Item = &'a str>,
+) -> Vec<Option<(u64, u64)>> {
+    let map = SourceMap::of(yaml);
+    paths
+        .into_iter()
+        .map(|path| map.as_ref().and_then(|m| m.place_of(path)))
+        .collect()
 }
 
 /// The JSON schema of the config file (and of [`crate::Deployment`]), pretty-printed.

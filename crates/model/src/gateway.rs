@@ -57,10 +57,15 @@ pub struct Gateway {
     pub revision_history_limit: u32,
     /// Reporters.
     pub reporters: Reporters,
-    /// `terminationGracePeriodSeconds` of the gateway pods.
-    pub termination_grace_period_seconds: u32,
-    /// Delay, in seconds, between the stop signal and the gateway closing its listeners.
-    pub graceful_shutdown_seconds: u32,
+    /// `terminationGracePeriodSeconds` of the gateway pods; must be longer than
+    /// `gracefulShutdownSeconds`. When left out: 50, or `gracefulShutdownSeconds` + 30 when that is
+    /// longer.
+    #[serde(default)]
+    pub termination_grace_period_seconds: Option<u32>,
+    /// Delay, in seconds, between the stop signal and the gateway closing its listeners. When left
+    /// out: 20, or 2/5 of `terminationGracePeriodSeconds` when that is shorter.
+    #[serde(default)]
+    pub graceful_shutdown_seconds: Option<u32>,
     /// Where the Gravitee license key comes from (none: no license).
     pub license_key: Option<SecretSource>,
     /// Where the Gravitee Cloud token comes from.
@@ -100,8 +105,8 @@ impl Default for Gateway {
             max_unavailable: 0,
             revision_history_limit: 1,
             reporters: Reporters::default(),
-            termination_grace_period_seconds: 50,
-            graceful_shutdown_seconds: 20,
+            termination_grace_period_seconds: None,
+            graceful_shutdown_seconds: None,
             license_key: Some(SecretSource::Env {
                 variable: "GRAVITEE_LICENSE_KEY".into(),
             }),
@@ -109,6 +114,40 @@ impl Default for Gateway {
                 variable: "GRAVITEE_CLOUD_TOKEN".into(),
             },
         }
+    }
+}
+
+impl Gateway {
+    /// `terminationGracePeriodSeconds` in force: the configured one, or 50, or
+    /// `gracefulShutdownSeconds` + 30 when that is longer.
+    ///
+    /// ```
+    /// let mut gateway = gatehouse_model::Gateway::default();
+    /// assert_eq!((gateway.termination_grace_period(), gateway.graceful_shutdown()), (50, 20));
+    /// gateway.graceful_shutdown_seconds = Some(45);
+    /// assert_eq!(gateway.termination_grace_period(), 75);
+    /// gateway.graceful_shutdown_seconds = None;
+    /// gateway.termination_grace_period_seconds = Some(15);
+    /// assert_eq!(gateway.graceful_shutdown(), 6);
+    /// ```
+    pub fn termination_grace_period(&self) -> u32 {
+        self.termination_grace_period_seconds.unwrap_or_else(|| {
+            match self.graceful_shutdown_seconds {
+                Some(delay) => delay.saturating_add(30).max(50),
+                None => 50,
+            }
+        })
+    }
+
+    /// The graceful shutdown delay in force: the configured one, or 20, or 2/5 of
+    /// `terminationGracePeriodSeconds` when that is shorter.
+    pub fn graceful_shutdown(&self) -> u32 {
+        self.graceful_shutdown_seconds.unwrap_or_else(|| {
+            match self.termination_grace_period_seconds {
+                Some(grace) => (grace.saturating_mul(2) / 5).min(20),
+                None => 20,
+            }
+        })
     }
 }
 

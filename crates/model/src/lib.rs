@@ -30,13 +30,18 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use compiled::VERSION;
-pub use config::{ConfigError, from_yaml_str, json_schema, load_yaml_str, place_in_file};
+pub use config::{
+    ConfigError, from_yaml_str, json_schema, load_yaml_str, place_in_file, places_in_file,
+};
 pub use gateway::{
     EnvVar, Gateway, GatewayImage, GatewayService, GatewayServices, Plugin, PullPolicy, Reporters,
     ServiceType,
 };
 pub use redact::{MAX_SHOWN, shown};
-pub use redis::{ContainerImage, DataVolume, MinReplicasToWrite, Persistence, Redis, Sentinel};
+pub use redis::{
+    ContainerImage, DataVolume, MinReplicasInForce, MinReplicasToWrite, Persistence, Redis,
+    Sentinel,
+};
 pub use resources::{CpuMemory, Resources, parse_quantity};
 pub use secret::{SecretKeyRef, SecretRole, SecretSource};
 pub use validate::{Problem, Severity, ValidDeployment, ValidationError};

@@ -48,13 +48,12 @@ pub struct Redis {
     /// Persistence of the data nodes.
     pub persistence: Persistence,
     /// Refuse writes when fewer replicas are connected and acknowledging (`min-replicas-to-write`,
-    /// `min-replicas-max-lag`). On by default with 1 replica and a lag of 10 s (not above
-    /// `sentinel.downAfterMilliseconds`): a master that is cut off from its replicas (a network
-    /// partition) or wakes up after a freeze while the Sentinels have promoted another node stops
-    /// acknowledging writes after at most the lag, instead of acknowledging them until the Sentinels
-    /// demote it (measured: ~10,000 acknowledged writes lost to a 15 s partition without it). It
-    /// costs availability only when every replica is gone at once. Must be below `replicas` (else
-    /// losing one replica stops every write); `null` turns it off.
+    /// `min-replicas-max-lag`). On by default: a master that is cut off from its replicas (a
+    /// network partition) or wakes up after a freeze while the Sentinels have promoted another node
+    /// stops acknowledging writes after at most the lag, instead of acknowledging them until the
+    /// Sentinels demote it (measured: ~10,000 acknowledged writes lost to a 15 s partition without
+    /// it). It costs availability only when every replica is gone at once. Its fields left out are
+    /// derived from what is set (see [`Redis::min_replicas_in_force`]); `null` turns it off.
     pub min_replicas_to_write: Option<MinReplicasToWrite>,
     /// Replication backlog of each data node, in MiB (`repl-backlog-size`). A replica that
     /// reconnects after a failover or a short partition continues from the backlog (partial
@@ -84,10 +83,7 @@ impl Default for Redis {
             replicas: 2,
             port: 6379,
             persistence: Persistence::default(),
-            min_replicas_to_write: Some(MinReplicasToWrite {
-                replicas: 1,
-                max_lag_seconds: 10,
-            }),
+            min_replicas_to_write: Some(MinReplicasToWrite::default()),
             repl_backlog_megabytes: 32,
             resources: Resources::default()
                 .with_request_cpu("100m")
@@ -105,6 +101,67 @@ impl Redis {
     pub fn data_nodes(&self) -> u32 {
         1 + self.replicas
     }
+
+    /// The Sentinels' port in force: `sentinel.port`, or 26379, or 26380 when the data nodes use
+    /// 26379.
+    ///
+    /// ```
+    /// let mut redis = gatehouse_model::Redis::default();
+    /// assert_eq!(redis.sentinel_port(), 26379);
+    /// redis.port = 26379;
+    /// assert_eq!(redis.sentinel_port(), 26380);
+    /// ```
+    pub fn sentinel_port(&self) -> u16 {
+        self.sentinel
+            .port
+            .unwrap_or(if self.port == 26379 { 26380 } else { 26379 })
+    }
+
+    /// `min-replicas-to-write` and `min-replicas-max-lag` in force, each field the written one or
+    /// derived from what is set: `replicas` is 1 when there are at least 2 replicas, and the
+    /// setting is off with 1 replica (it would stop every write as soon as that replica is down;
+    /// validation warns what that gives up); `maxLagSeconds` is
+    /// `sentinel.downAfterMilliseconds / 1000` capped at 10 and at least 1 (Redis counts the lag
+    /// in whole seconds). `None`: off.
+    ///
+    /// ```
+    /// let mut redis = gatehouse_model::Redis::default();
+    /// let on = redis.min_replicas_in_force().unwrap();
+    /// assert_eq!((on.replicas, on.max_lag_seconds), (1, 10));
+    /// redis.sentinel.down_after_milliseconds = 3000;
+    /// assert_eq!(redis.min_replicas_in_force().unwrap().max_lag_seconds, 3);
+    /// redis.replicas = 1;
+    /// assert_eq!(redis.min_replicas_in_force(), None);
+    /// ```
+    pub fn min_replicas_in_force(&self) -> Option<MinReplicasInForce> {
+        let written = self.min_replicas_to_write.as_ref()?;
+        let replicas = match written.replicas {
+            Some(replicas) => replicas,
+            None if self.replicas >= 2 => 1,
+            None => return None,
+        };
+        Some(MinReplicasInForce {
+            replicas,
+            max_lag_seconds: written
+                .max_lag_seconds
+                .unwrap_or_else(|| derived_max_lag_seconds(self.sentinel.down_after_milliseconds)),
+        })
+    }
+}
+
+/// The lag derived from down-after: at most down-after, in whole seconds, between 1 and 10.
+fn derived_max_lag_seconds(down_after_milliseconds: u32) -> u32 {
+    (down_after_milliseconds / 1000).clamp(1, 10)
+}
+
+/// `min-replicas-to-write` / `min-replicas-max-lag` as rendered (see
+/// [`Redis::min_replicas_in_force`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MinReplicasInForce {
+    /// Minimum connected replicas for the master to accept writes.
+    pub replicas: u32,
+    /// Maximum replication lag, in seconds, for a replica to count.
+    pub max_lag_seconds: u32,
 }
 
 /// How the data nodes keep their data.
@@ -155,17 +212,41 @@ impl Default for DataVolume {
     }
 }
 
-/// `min-replicas-to-write` / `min-replicas-max-lag`.
+/// `min-replicas-to-write` / `min-replicas-max-lag`; a field left out is derived (see
+/// [`Redis::min_replicas_in_force`]).
+///
+/// ```
+/// let min = gatehouse_model::MinReplicasToWrite::default().with_replicas(2).with_max_lag_seconds(5);
+/// assert_eq!((min.replicas, min.max_lag_seconds), (Some(2), Some(5)));
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MinReplicasToWrite {
-    /// Minimum connected replicas for the master to accept writes (below `replicas`).
-    pub replicas: u32,
+    /// Minimum connected replicas for the master to accept writes (below `replicas`). When left
+    /// out: 1 with at least 2 replicas; with 1 replica the setting is off (with a warning).
+    #[serde(default)]
+    pub replicas: Option<u32>,
     /// Maximum replication lag, in seconds, for a replica to count; at most
     /// `sentinel.downAfterMilliseconds`, so that a cut-off master stops accepting writes before the
     /// Sentinels can promote another node. It also bounds the acknowledged writes a partition can
-    /// lose: about this many seconds of writes.
-    pub max_lag_seconds: u32,
+    /// lose: about this many seconds of writes. When left out: `downAfterMilliseconds / 1000`,
+    /// capped at 10 and at least 1.
+    #[serde(default)]
+    pub max_lag_seconds: Option<u32>,
+}
+
+impl MinReplicasToWrite {
+    /// Sets `replicas` (instead of deriving it).
+    pub fn with_replicas(mut self, replicas: u32) -> Self {
+        self.replicas = Some(replicas);
+        self
+    }
+
+    /// Sets `maxLagSeconds` (instead of deriving it).
+    pub fn with_max_lag_seconds(mut self, seconds: u32) -> Self {
+        self.max_lag_seconds = Some(seconds);
+        self
+    }
 }
 
 /// The Sentinels that elect a new master when the current one fails.
@@ -181,13 +262,17 @@ pub struct Sentinel {
     pub down_after_milliseconds: u32,
     /// `parallel-syncs`.
     pub parallel_syncs: u32,
-    /// `failover-timeout`, in milliseconds; 30 s by default. A Sentinel whose failover attempt fails
-    /// (a split leader election: `-failover-abort-not-elected`) waits twice this before it tries
-    /// again, during which the group has no master; with Redis's 180 s default, a second failover
-    /// soon after a first one was measured not to happen within 200 s.
-    pub failover_timeout_milliseconds: u32,
-    /// Port of the Sentinels.
-    pub port: u16,
+    /// `failover-timeout`, in milliseconds; must be longer than `downAfterMilliseconds`. When left
+    /// out: 30 s, or 3 × `downAfterMilliseconds` when that is longer. A Sentinel whose failover
+    /// attempt fails (a split leader election: `-failover-abort-not-elected`) waits twice this
+    /// before it tries again, during which the group has no master; with Redis's 180 s default, a
+    /// second failover soon after a first one was measured not to happen within 200 s.
+    #[serde(default)]
+    pub failover_timeout_milliseconds: Option<u32>,
+    /// Port of the Sentinels. When left out: 26379, or 26380 when `redis.port` is 26379 (see
+    /// [`Redis::sentinel_port`]).
+    #[serde(default)]
+    pub port: Option<u16>,
     /// Name of the headless Service of the Sentinels, which the gateway connects to; by default
     /// `<name>-redis-headless`, so two deployments in one namespace never share it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -208,8 +293,8 @@ impl Default for Sentinel {
             quorum: None,
             down_after_milliseconds: 10_000,
             parallel_syncs: 1,
-            failover_timeout_milliseconds: 30_000,
-            port: 26379,
+            failover_timeout_milliseconds: None,
+            port: None,
             service_name: None,
             auth: true,
             resources: Resources::default()
@@ -225,5 +310,19 @@ impl Sentinel {
     /// The quorum in force: the configured one, or the majority of `count`.
     pub fn effective_quorum(&self) -> u32 {
         self.quorum.unwrap_or(self.count / 2 + 1)
+    }
+
+    /// The `failover-timeout` in force: the configured one, or 30 s, or 3 × down-after when that
+    /// is longer.
+    ///
+    /// ```
+    /// let mut sentinel = gatehouse_model::Sentinel::default();
+    /// assert_eq!(sentinel.effective_failover_timeout_milliseconds(), 30_000);
+    /// sentinel.down_after_milliseconds = 60_000;
+    /// assert_eq!(sentinel.effective_failover_timeout_milliseconds(), 180_000);
+    /// ```
+    pub fn effective_failover_timeout_milliseconds(&self) -> u32 {
+        self.failover_timeout_milliseconds
+            .unwrap_or_else(|| self.down_after_milliseconds.saturating_mul(3).max(30_000))
     }
 }

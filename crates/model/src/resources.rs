@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 
 /// CPU and memory of one container, as Kubernetes quantities (`200m`, `512Mi`).
 ///
-/// In a config file, a partial `resources` keeps the rest of the default of its place. In Rust,
+/// In a config file, a partial `resources` keeps the rest of the default of its place, derived
+/// from what is written: a request left out is at most the written limit, a limit left out at
+/// least the written request (so a default never contradicts them). In Rust,
 /// built from named values (the default is empty: every field must be set):
 ///
 /// ```

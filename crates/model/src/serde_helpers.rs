@@ -1,10 +1,11 @@
 //! Reading rules the derived deserializers do not give: booleans only from YAML booleans, and
-//! partial overrides of `image` and `resources` merged with the defaults of their place.
+//! partial overrides of `image` and `resources` merged with the defaults of their place (a
+//! resource left out derived from its written request or limit).
 
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 
-use crate::{ContainerImage, CpuMemory, Resources};
+use crate::{ContainerImage, CpuMemory, Resources, parse_quantity};
 
 /// A boolean written as a YAML boolean: a quoted `"yes"` or `"true"` is text and refused.
 pub(crate) fn strict_bool<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
@@ -54,25 +55,52 @@ struct PartialImage {
     tag: Option<String>,
 }
 
-fn merge_cpu_memory(partial: Option<PartialCpuMemory>, default: CpuMemory) -> CpuMemory {
-    match partial {
-        None => default,
-        Some(p) => CpuMemory {
-            cpu: p.cpu.unwrap_or(default.cpu),
-            memory: p.memory.unwrap_or(default.memory),
-        },
+/// One quantity left out, derived from its written counterpart so that a request never exceeds
+/// its limit because of a default: a request left out is the default or the written limit when
+/// that is lower; a limit left out is the default or the written request when that is higher.
+fn derive_quantity(default: String, counterpart: Option<&String>, keep_lower: bool) -> String {
+    let Some(written) = counterpart else {
+        return default;
+    };
+    match (parse_quantity(&default), parse_quantity(written)) {
+        (Some(d), Some(w)) if (keep_lower && w < d) || (!keep_lower && w > d) => written.clone(),
+        _ => default,
     }
 }
 
-/// `resources` merged field by field over `default`.
+/// `resources` merged field by field over `default`; see [`derive_quantity`].
 fn merge_resources<'de, D: Deserializer<'de>>(
     deserializer: D,
     default: Resources,
 ) -> Result<Resources, D::Error> {
     let partial = PartialResources::deserialize(deserializer)?;
+    let split = |p: Option<PartialCpuMemory>| p.map_or((None, None), |p| (p.cpu, p.memory));
+    let (request_cpu, request_memory) = split(partial.requests);
+    let (limit_cpu, limit_memory) = split(partial.limits);
+    let pick = |written: &Option<String>, default: String, counterpart, keep_lower| {
+        written
+            .clone()
+            .unwrap_or_else(|| derive_quantity(default, counterpart, keep_lower))
+    };
     Ok(Resources {
-        requests: merge_cpu_memory(partial.requests, default.requests),
-        limits: merge_cpu_memory(partial.limits, default.limits),
+        requests: CpuMemory {
+            cpu: pick(&request_cpu, default.requests.cpu, limit_cpu.as_ref(), true),
+            memory: pick(
+                &request_memory,
+                default.requests.memory,
+                limit_memory.as_ref(),
+                true,
+            ),
+        },
+        limits: CpuMemory {
+            cpu: pick(&limit_cpu, default.limits.cpu, request_cpu.as_ref(), false),
+            memory: pick(
+                &limit_memory,
+                default.limits.memory,
+                request_memory.as_ref(),
+                false,
+            ),
+        },
     })
 }
 

@@ -10,7 +10,7 @@ pub(crate) use env::looks_secret;
 use std::fmt;
 
 use crate::{
-    ContainerImage, CpuMemory, DataVolume, Deployment, Resources, SecretRole, SecretSource,
+    ContainerImage, CpuMemory, DataVolume, Deployment, Redis, Resources, SecretRole, SecretSource,
     parse_quantity,
 };
 
@@ -195,13 +195,16 @@ impl Checker {
             );
         }
         self.port("redis.port", r.port);
-        self.port("redis.sentinel.port", r.sentinel.port);
-        if r.port == r.sentinel.port {
-            self.error(
-                "redis.sentinel.port",
-                format!("{} is also redis.port", r.sentinel.port),
-                "use different ports, e.g. 6379 for Redis and 26379 for Sentinel",
-            );
+        if let Some(port) = r.sentinel.port {
+            self.port("redis.sentinel.port", port);
+            if r.port == port {
+                self.error(
+                    "redis.sentinel.port",
+                    format!("{port} is also redis.port"),
+                    "use different ports, e.g. 6379 for Redis and 26379 for Sentinel, or leave \
+                     it out",
+                );
+            }
         }
         match &r.persistence.volume {
             DataVolume::Persistent {
@@ -233,45 +236,7 @@ impl Checker {
                 "use `kind: persistent` for production",
             ),
         }
-        if let Some(min) = &r.min_replicas_to_write {
-            // With 0 replicas `redis.replicas` is the one error to fix; this one would follow from it.
-            if min.replicas == 0 || (r.replicas > 0 && min.replicas >= r.replicas) {
-                self.error(
-                    "redis.minReplicasToWrite.replicas",
-                    format!(
-                        "{} with {} replicas: the master would refuse every write as soon as one \
-                         replica is down (or always, for 0)",
-                        min.replicas, r.replicas
-                    ),
-                    if r.replicas > 1 {
-                        format!("use 1..={}", r.replicas - 1)
-                    } else {
-                        "use 2 replicas, or set `minReplicasToWrite: null` to turn it off".into()
-                    },
-                );
-            }
-            let down_after_seconds = r.sentinel.down_after_milliseconds / 1000;
-            if min.max_lag_seconds == 0 {
-                self.error(
-                    "redis.minReplicasToWrite.maxLagSeconds",
-                    "0 seconds: no replica would ever count as connected",
-                    format!("use 1..={}", down_after_seconds.max(1)),
-                );
-            } else if u64::from(min.max_lag_seconds) * 1000
-                > u64::from(r.sentinel.down_after_milliseconds)
-            {
-                self.error(
-                    "redis.minReplicasToWrite.maxLagSeconds",
-                    format!(
-                        "{} s is longer than sentinel.downAfterMilliseconds ({} ms): a master cut \
-                         off from its replicas would still accept writes after the Sentinels \
-                         promoted another node, and those writes are lost",
-                        min.max_lag_seconds, r.sentinel.down_after_milliseconds
-                    ),
-                    format!("use 1..={}", down_after_seconds.max(1)),
-                );
-            }
-        }
+        self.min_replicas_to_write(r);
         if r.repl_backlog_megabytes == 0 {
             self.error(
                 "redis.replBacklogMegabytes",
@@ -281,6 +246,73 @@ impl Checker {
         }
         self.resources("redis.resources", &r.resources);
         self.sentinel(d);
+    }
+
+    /// Errors only for what is written; a derived value that gives something up is a warning.
+    fn min_replicas_to_write(&mut self, r: &Redis) {
+        let Some(written) = &r.min_replicas_to_write else {
+            return;
+        };
+        if let Some(min) = written.replicas
+            // With 0 replicas `redis.replicas` is the one error to fix; this one would follow from it.
+            && (min == 0 || (r.replicas > 0 && min >= r.replicas))
+        {
+            self.error(
+                "redis.minReplicasToWrite.replicas",
+                format!(
+                    "{min} with {} replicas: the master would refuse every write as soon as one \
+                     replica is down (or always, for 0)",
+                    r.replicas
+                ),
+                if r.replicas > 1 {
+                    format!("use 1..={}, or leave it out (1)", r.replicas - 1)
+                } else {
+                    "use 2 replicas, or leave it out (off with 1 replica)".into()
+                },
+            );
+        }
+        if written.replicas.is_none() && r.replicas == 1 {
+            self.warning(
+                "redis.minReplicasToWrite",
+                "off with 1 replica (it would stop every write while that replica is down): a \
+                 master cut off from its replica keeps acknowledging writes until the Sentinels \
+                 demote it, and those writes are lost",
+                "use 2 replicas to keep it on",
+            );
+        }
+        let down_after = r.sentinel.down_after_milliseconds;
+        let down_after_seconds = down_after / 1000;
+        match written.max_lag_seconds {
+            Some(0) => self.error(
+                "redis.minReplicasToWrite.maxLagSeconds",
+                "0 seconds: no replica would ever count as connected",
+                format!("use 1..={}, or leave it out", down_after_seconds.max(1)),
+            ),
+            Some(lag) if u64::from(lag) * 1000 > u64::from(down_after) => self.error(
+                "redis.minReplicasToWrite.maxLagSeconds",
+                format!(
+                    "{lag} s is longer than sentinel.downAfterMilliseconds ({down_after} ms): a \
+                     master cut off from its replicas would still accept writes after the \
+                     Sentinels promoted another node, and those writes are lost"
+                ),
+                format!(
+                    "use 1..={}, or leave it out (derived from downAfterMilliseconds)",
+                    down_after_seconds.max(1)
+                ),
+            ),
+            None if down_after < 1000 && r.min_replicas_in_force().is_some() => self.warning(
+                "redis.minReplicasToWrite.maxLagSeconds",
+                format!(
+                    "1 s (the shortest Redis accepts) is longer than \
+                     sentinel.downAfterMilliseconds ({down_after} ms): a master cut off from its \
+                     replicas can accept writes for up to {} ms after another node is promoted, \
+                     and those writes are lost",
+                    1000 - down_after
+                ),
+                "use downAfterMilliseconds of at least 1000",
+            ),
+            _ => {}
+        }
     }
 
     fn sentinel(&mut self, d: &Deployment) {
@@ -332,14 +364,19 @@ impl Checker {
                 "use 1",
             );
         }
-        if s.failover_timeout_milliseconds <= s.down_after_milliseconds {
+        if let Some(timeout) = s.failover_timeout_milliseconds
+            && timeout <= s.down_after_milliseconds
+        {
             self.error(
                 "redis.sentinel.failoverTimeoutMilliseconds",
                 format!(
-                    "{} ms is not longer than downAfterMilliseconds ({} ms)",
-                    s.failover_timeout_milliseconds, s.down_after_milliseconds
+                    "{timeout} ms is not longer than downAfterMilliseconds ({} ms)",
+                    s.down_after_milliseconds
                 ),
-                "use a longer timeout, e.g. 30000",
+                format!(
+                    "use a longer timeout, or leave it out ({} ms)",
+                    s.down_after_milliseconds.saturating_mul(3).max(30_000)
+                ),
             );
         }
         self.dns_1035_label("redis.sentinel.serviceName", &d.sentinel_service_name());
@@ -384,13 +421,20 @@ impl Checker {
         );
         self.port("gateway.service.port", g.service.port);
         self.resources("gateway.resources", &g.resources);
-        if g.graceful_shutdown_seconds >= g.termination_grace_period_seconds {
+        let (delay, grace) = (g.graceful_shutdown(), g.termination_grace_period());
+        if g.termination_grace_period_seconds == Some(0) {
+            self.error(
+                "gateway.terminationGracePeriodSeconds",
+                "0 s: pods would be killed at once, dropping the requests in flight",
+                "use a grace period longer than gracefulShutdownSeconds, e.g. 50",
+            );
+        } else if delay >= grace {
+            // Only reachable when both are written: each derived one fits the other.
             self.error(
                 "gateway.gracefulShutdownSeconds",
                 format!(
-                    "{} s is not shorter than terminationGracePeriodSeconds ({} s): pods would be \
-                     killed before they finish",
-                    g.graceful_shutdown_seconds, g.termination_grace_period_seconds
+                    "{delay} s is not shorter than terminationGracePeriodSeconds ({grace} s): pods \
+                     would be killed before they finish"
                 ),
                 "use a shorter delay or a longer grace period",
             );
@@ -723,20 +767,22 @@ mod tests {
     #[test]
     fn min_replicas_to_write_needs_a_spare_replica_and_a_lag_within_down_after() {
         let mut d = Deployment::default();
-        d.redis.min_replicas_to_write = Some(MinReplicasToWrite {
-            replicas: 2,
-            max_lag_seconds: 11,
-        });
+        d.redis.min_replicas_to_write = Some(
+            MinReplicasToWrite::default()
+                .with_replicas(2)
+                .with_max_lag_seconds(11),
+        );
         let err = d.clone().validated().unwrap_err();
         assert!(err.has_path("redis.minReplicasToWrite.replicas"), "{err}");
         assert!(
             err.has_path("redis.minReplicasToWrite.maxLagSeconds"),
             "{err}"
         );
-        d.redis.min_replicas_to_write = Some(MinReplicasToWrite {
-            replicas: 1,
-            max_lag_seconds: 10,
-        });
+        d.redis.min_replicas_to_write = Some(
+            MinReplicasToWrite::default()
+                .with_replicas(1)
+                .with_max_lag_seconds(10),
+        );
         assert!(d.clone().validated().is_ok());
         d.redis.replicas = 1;
         assert!(
@@ -758,10 +804,11 @@ mod tests {
     #[test]
     fn min_replicas_to_write_must_fit_the_replicas() {
         let mut d = Deployment::default();
-        d.redis.min_replicas_to_write = Some(MinReplicasToWrite {
-            replicas: 3,
-            max_lag_seconds: 10,
-        });
+        d.redis.min_replicas_to_write = Some(
+            MinReplicasToWrite::default()
+                .with_replicas(3)
+                .with_max_lag_seconds(10),
+        );
         assert!(
             d.validated()
                 .unwrap_err()

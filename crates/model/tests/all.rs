@@ -11,3 +11,6 @@ mod bad_configs;
 
 #[path = "schema.rs"]
 mod schema;
+
+#[path = "derived_defaults.rs"]
+mod derived_defaults;

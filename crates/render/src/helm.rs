@@ -195,9 +195,9 @@ pub fn gateway_values(d: &Deployment, names: &Names) -> GatewayValues {
                 file: Toggle::from(g.reporters.file),
                 elasticsearch: Toggle::from(g.reporters.elasticsearch),
             },
-            termination_grace_period: g.termination_grace_period_seconds,
+            termination_grace_period: g.termination_grace_period(),
             graceful_shutdown: GracefulShutdown {
-                delay: g.graceful_shutdown_seconds,
+                delay: g.graceful_shutdown(),
                 unit: "SECONDS".into(),
             },
             ratelimit: GatewayRateLimit {

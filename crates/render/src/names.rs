@@ -99,7 +99,7 @@ impl Names {
             data_pods: d.redis.data_nodes(),
             sentinel_pods: d.redis.sentinel.count,
             redis_port: d.redis.port,
-            sentinel_port: d.redis.sentinel.port,
+            sentinel_port: d.redis.sentinel_port(),
             gateway_release: d.gateway_release_name(),
             instance,
         }

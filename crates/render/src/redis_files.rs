@@ -104,7 +104,7 @@ pub fn redis_files(valid: &ValidDeployment) -> RedisFiles {
     let context = TemplateContext {
         instance: &d.name,
         append_only: d.redis.persistence.append_only,
-        min_replicas: d.redis.min_replicas_to_write.as_ref().map(|m| MinReplicas {
+        min_replicas: d.redis.min_replicas_in_force().map(|m| MinReplicas {
             replicas: m.replicas,
             max_lag_seconds: m.max_lag_seconds,
         }),
@@ -113,7 +113,7 @@ pub fn redis_files(valid: &ValidDeployment) -> RedisFiles {
         quorum: sentinel.effective_quorum(),
         down_after_milliseconds: sentinel.down_after_milliseconds,
         parallel_syncs: sentinel.parallel_syncs,
-        failover_timeout_milliseconds: sentinel.failover_timeout_milliseconds,
+        failover_timeout_milliseconds: sentinel.effective_failover_timeout_milliseconds(),
     };
     let render = |name: &str| {
         engine()

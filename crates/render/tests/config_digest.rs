@@ -157,7 +157,10 @@ proptest! {
         prop_assume!(digests(&d).is_some());
         let sentinel_changes: [fn(&mut Deployment); 3] = [
             |d| d.redis.sentinel.down_after_milliseconds += 1000,
-            |d| d.redis.sentinel.failover_timeout_milliseconds += 1000,
+            |d| {
+                let s = &mut d.redis.sentinel;
+                s.failover_timeout_milliseconds = Some(s.effective_failover_timeout_milliseconds() + 1000)
+            },
             |d| d.redis.sentinel.parallel_syncs = d.redis.sentinel.parallel_syncs % 2 + 1,
         ];
         for change in sentinel_changes {

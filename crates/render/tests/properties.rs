@@ -75,8 +75,9 @@ fn container_env(s: &StatefulSet) -> &Vec<EnvVar> {
         .unwrap()
 }
 
+/// Whether `small` is a non-empty subset of `big` (an empty selector would match everything).
 fn is_subset(small: &BTreeMap<String, String>, big: &BTreeMap<String, String>) -> bool {
-    small.iter().all(|(k, v)| big.get(k) == Some(v))
+    !small.is_empty() && small.iter().all(|(k, v)| big.get(k) == Some(v))
 }
 
 /// The object read back from its JSON form as its own k8s-openapi type.

@@ -30,5 +30,21 @@ fn example_as_files() {
         .map(|(name, text)| format!("{name} ({} lines)", text.lines().count()))
         .collect();
     insta::assert_snapshot!("example-files", listing.join("\n"));
-    assert_eq!(files["values.yaml"], example().helm.values_yaml());
+    // Each file holds what the reviewed `example.yaml` snapshot shows: the values after its Helm
+    // header, each manifest among its objects.
+    let reviewed = include_str!("snapshots/snapshots__example.yaml.snap");
+    let values = &reviewed[reviewed.find("# Helm values for release").unwrap()..];
+    let values = &values[values.find('\n').unwrap() + 1..];
+    assert_eq!(files["values.yaml"].trim_end(), values.trim_end());
+    let manifests: Vec<_> = files
+        .iter()
+        .filter(|(name, _)| name.starts_with("manifests/"))
+        .collect();
+    assert_eq!(manifests.len(), 10, "{listing:?}");
+    for (name, text) in manifests {
+        assert!(
+            reviewed.contains(text.trim_end()),
+            "{name} is not in the snapshot"
+        );
+    }
 }

@@ -4,7 +4,8 @@
 //! library or of the `gatehouse` binary.
 //!
 //! Skip-or-fail: a test needing an optional program skips with a message saying why and how to
-//! install it, except when `GATEHOUSE_REQUIRE_EXTERNAL=1` (CI sets it), where the skip fails.
+//! install it (shown in the test run's output even when the test passes), except when
+//! `GATEHOUSE_REQUIRE_EXTERNAL` is on (`1`; CI sets it), where the skip fails.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -14,14 +15,42 @@ use std::sync::OnceLock;
 /// The variable that turns every skip into a failure (CI).
 pub const REQUIRE_EXTERNAL: &str = "GATEHOUSE_REQUIRE_EXTERNAL";
 
-/// Whether `GATEHOUSE_REQUIRE_EXTERNAL=1` is set.
+/// Reads a [`REQUIRE_EXTERNAL`] value: on for `1`, `true`, `yes`, `on`; off for `0`, `false`,
+/// `no`, `off`, empty or unset (any case, spaces around ignored); anything else is a mistake,
+/// returned as the message to show.
+///
+/// ```
+/// use gatehouse_testkit::parse_require_external;
+/// assert_eq!(parse_require_external(Some("TRUE")), Ok(true));
+/// assert_eq!(parse_require_external(Some(" off ")), Ok(false));
+/// assert_eq!(parse_require_external(None), Ok(false));
+/// assert!(parse_require_external(Some("maybe")).unwrap_err().contains("maybe"));
+/// ```
+pub fn parse_require_external(value: Option<&str>) -> Result<bool, String> {
+    let Some(value) = value else {
+        return Ok(false);
+    };
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "" | "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(format!(
+            "{REQUIRE_EXTERNAL}={value:?} is neither on nor off: set it to 1 (or true, yes, on) to \
+             turn skips into failures, or to 0 (or false, no, off), or unset it"
+        )),
+    }
+}
+
+/// Whether [`REQUIRE_EXTERNAL`] is on (see [`parse_require_external`]); a value that is neither
+/// on nor off panics with the message, never reads as off.
 pub fn external_required() -> bool {
-    std::env::var(REQUIRE_EXTERNAL).as_deref() == Ok("1")
+    let value = std::env::var_os(REQUIRE_EXTERNAL);
+    parse_require_external(value.as_ref().map(|v| v.to_string_lossy()).as_deref())
+        .unwrap_or_else(|message| panic!("{message}"))
 }
 
 /// The one skip-or-fail rule, for callers that report rather than panic (`cargo xtask bench`):
 /// `Ok` with the message saying why the caller skips (`what` is missing; `install` says how to get
-/// it), or `Err` with the failure message when [`REQUIRE_EXTERNAL`] is `1`.
+/// it), or `Err` with the failure message when [`REQUIRE_EXTERNAL`] is on.
 ///
 /// ```
 /// let outcome = gatehouse_testkit::skip_message("a frobnicator", "apt-get install frobnicator");
@@ -30,7 +59,7 @@ pub fn external_required() -> bool {
 pub fn skip_message(what: &str, install: &str) -> Result<String, String> {
     if external_required() {
         Err(format!(
-            "{what} is required ({REQUIRE_EXTERNAL}=1) but missing: {install}"
+            "{what} is required ({REQUIRE_EXTERNAL} is on) but missing: {install}"
         ))
     } else {
         Ok(format!(
@@ -39,20 +68,40 @@ pub fn skip_message(what: &str, install: &str) -> Result<String, String> {
     }
 }
 
-/// The one skip-or-fail rule for tests: prints why the calling test skips (`what` is missing;
-/// `install` says how to get it) and returns, or panics when [`REQUIRE_EXTERNAL`] is `1`.
+/// The one skip-or-fail rule for tests: reports why the calling test skips (`what` is missing;
+/// `install` says how to get it) and returns, or panics when [`REQUIRE_EXTERNAL`] is on.
+///
+/// The report names the test and goes straight to the process's standard error, not through
+/// `eprintln!`: `cargo test` captures and hides what a passing test prints with the macros, and a
+/// skip must show in the run's output (as `SKIPPED <test>: ...` among the `test ... ok` lines).
 ///
 /// ```
 /// // (outside CI) a missing optional part skips:
-/// if std::env::var("GATEHOUSE_REQUIRE_EXTERNAL").as_deref() != Ok("1") {
+/// if !gatehouse_testkit::external_required() {
 ///     gatehouse_testkit::skip_or_fail("a frobnicator", "apt-get install frobnicator");
 /// }
 /// ```
 pub fn skip_or_fail(what: &str, install: &str) {
     match skip_message(what, install) {
-        Ok(message) => eprintln!("{message}"),
+        Ok(message) => report_skip(&message),
         Err(message) => panic!("{message}"),
     }
+}
+
+/// Writes one skip line, naming the running test (libtest names each test's thread after it),
+/// to the real standard error.
+fn report_skip(message: &str) {
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("(unnamed test)");
+    let line = format!(
+        "{} {test}: {}\n",
+        "SKIPPED",
+        message.trim_start_matches("SKIPPED: ")
+    );
+    // Direct writes bypass the test harness's capture of `print!`/`eprint!`.
+    let mut stderr = std::io::stderr().lock();
+    let _ = stderr.write_all(line.as_bytes());
+    let _ = stderr.flush();
 }
 
 /// The program `name` on PATH, or `None` after [`skip_or_fail`].
@@ -242,4 +291,64 @@ pub fn bad_config_corpus() -> Vec<BadConfig> {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Set in the child run of [`a_skip_shows_in_the_output_of_a_passing_test`].
+    const CHILD: &str = "GATEHOUSE_TESTKIT_SKIP_CHILD";
+
+    /// Runs this very test again as a child test binary, with the harness capturing output as
+    /// `cargo test` does: the child skips, passes, and its skip line is in the run's output.
+    #[test]
+    fn a_skip_shows_in_the_output_of_a_passing_test() {
+        if std::env::var_os(CHILD).is_some() {
+            skip_or_fail("a frobnicator", "apt-get install frobnicator");
+            return;
+        }
+        let name = "tests::a_skip_shows_in_the_output_of_a_passing_test";
+        let out = Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", name, "--test-threads", "1"])
+            .env(CHILD, "1")
+            .env(REQUIRE_EXTERNAL, "no")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stdout}{stderr}");
+        assert!(stdout.contains(&format!("test {name} ... ok")), "{stdout}");
+        let line =
+            format!("SKIPPED {name}: a frobnicator is missing (apt-get install frobnicator)");
+        assert!(stderr.contains(&line), "no {line:?} in:\n{stdout}{stderr}");
+
+        // On, the same skip fails the test.
+        let out = Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", name])
+            .env(CHILD, "1")
+            .env(REQUIRE_EXTERNAL, "On")
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stdout).contains("is required"));
+    }
+
+    #[test]
+    fn require_external_reads_the_usual_spellings_and_refuses_others() {
+        for on in ["1", "true", "TRUE", "yes", "Yes", "on", "ON", " 1 "] {
+            assert_eq!(parse_require_external(Some(on)), Ok(true), "{on}");
+        }
+        for off in ["0", "false", "False", "no", "NO", "off", "", "  "] {
+            assert_eq!(parse_require_external(Some(off)), Ok(false), "{off:?}");
+        }
+        assert_eq!(parse_require_external(None), Ok(false));
+        for unknown in ["2", "maybe", "y", "enabled"] {
+            let message = parse_require_external(Some(unknown)).unwrap_err();
+            assert!(
+                message.contains(REQUIRE_EXTERNAL) && message.contains("set it to 1"),
+                "{message}"
+            );
+        }
+    }
 }

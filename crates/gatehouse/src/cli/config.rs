@@ -13,6 +13,9 @@ use super::Globals;
 use super::error::{CliError, ConfigProblems, ProblemDiagnostic, io, read_file};
 use super::shown::Shown;
 
+/// The most problems one report shows (`-o json` says how many more there are).
+pub const MAX_PROBLEMS_SHOWN: usize = 20;
+
 /// Which deployment: `-f FILE`, `-f -` (stdin), or the built-in example.
 #[derive(Args, Debug, Clone, Default)]
 pub struct Input {
@@ -137,7 +140,19 @@ impl Source {
             }
             Err(error) => (None, error.problems),
         };
-        let problems = problems.iter().map(|p| self.locate(p, globals)).collect();
+        // One reading of the file for every problem's place.
+        let from_flag = |p: &Problem| p.path == "namespace" && globals.namespace.is_some();
+        let places = match &self.text {
+            Some(text) => {
+                gatehouse_model::places_in_file(text, problems.iter().map(|p| p.path.as_str()))
+            }
+            None => vec![None; problems.len()],
+        };
+        let problems = problems
+            .iter()
+            .zip(places)
+            .map(|(p, place)| self.locate(p, (!from_flag(p)).then_some(place).flatten(), globals))
+            .collect();
         Checked {
             valid,
             problems,
@@ -145,13 +160,15 @@ impl Source {
         }
     }
 
-    fn locate(&self, problem: &Problem, globals: &Globals) -> LocatedProblem {
+    /// A problem with its place in the file (`None`: not written there, or from a flag).
+    fn locate(
+        &self,
+        problem: &Problem,
+        place: Option<(u64, u64)>,
+        globals: &Globals,
+    ) -> LocatedProblem {
         // A namespace from --namespace is not in the file.
         let from_flag = problem.path == "namespace" && globals.namespace.is_some();
-        let place = match (&self.text, from_flag) {
-            (Some(text), false) => gatehouse_model::place_in_file(text, &problem.path),
-            _ => None,
-        };
         LocatedProblem {
             severity: problem.severity.as_str(),
             path: if from_flag {
@@ -168,16 +185,21 @@ impl Source {
 }
 
 impl Checked {
-    /// The problems as one miette diagnostic (source snippet, label at each place, help = fix).
+    /// The problems as one miette diagnostic (source snippet, label at each place, help = fix):
+    /// the first [`MAX_PROBLEMS_SHOWN`] (errors first), each snippet cut to a few lines of at most
+    /// a few hundred characters, so that the report stays a few kilobytes whatever the input.
     pub fn diagnostics(&self) -> ConfigProblems {
         let shown = self.source.text.as_deref().map(Shown::new);
         let problems = self
             .problems
             .iter()
+            .take(MAX_PROBLEMS_SHOWN)
             .map(|p| {
-                let shown = shown.clone();
-                let span = match (&shown, p.line, p.column) {
-                    (Some(shown), Some(line), Some(column)) => shown.span(line, column),
+                let shown = match (&shown, p.line, p.column) {
+                    (Some(shown), Some(line), Some(column)) => {
+                        let shown = shown.around(line, column);
+                        shown.span(line, column).map(|span| (shown, span))
+                    }
                     _ => None,
                 };
                 ProblemDiagnostic {
@@ -189,8 +211,8 @@ impl Checked {
                     } else {
                         miette::Severity::Warning
                     },
-                    code: span.and(shown.map(|t| NamedSource::new(self.source.origin.clone(), t))),
-                    span,
+                    span: shown.as_ref().map(|(_, span)| *span),
+                    code: shown.map(|(t, _)| NamedSource::new(self.source.origin.clone(), t)),
                 }
             })
             .collect();
@@ -198,6 +220,7 @@ impl Checked {
             origin: self.source.origin.clone(),
             errors: self.errors(),
             warnings: self.problems.len() - self.errors(),
+            not_shown: self.problems.len().saturating_sub(MAX_PROBLEMS_SHOWN),
             problems,
         }
     }

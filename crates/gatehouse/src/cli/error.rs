@@ -82,6 +82,37 @@ pub enum CliError {
     ChartRender(#[source] gatehouse_chart::RenderError),
 }
 
+/// A model's problems, outside any config file (a deployment built in Rust): each with its field
+/// and fix, as `validate` prints them.
+impl From<gatehouse_model::ValidationError> for CliError {
+    fn from(error: gatehouse_model::ValidationError) -> Self {
+        let errors = error.errors().count();
+        let problems: Vec<ProblemDiagnostic> = error
+            .problems
+            .into_iter()
+            .map(|p| ProblemDiagnostic {
+                path: p.path,
+                message: p.message,
+                fix: Some(p.fix),
+                severity: match p.severity {
+                    gatehouse_model::Severity::Error => miette::Severity::Error,
+                    _ => miette::Severity::Warning,
+                },
+                code: None,
+                span: None,
+            })
+            .collect();
+        let shown = problems.len().min(super::config::MAX_PROBLEMS_SHOWN);
+        CliError::Config(ConfigProblems {
+            origin: "the deployment".into(),
+            errors,
+            warnings: problems.len() - errors,
+            not_shown: problems.len() - shown,
+            problems: problems.into_iter().take(shown).collect(),
+        })
+    }
+}
+
 #[cfg(feature = "cli")]
 fn apply_help(e: &gatehouse_apply::ApplyError) -> &'static str {
     use gatehouse_apply::ApplyError;
@@ -98,7 +129,7 @@ fn apply_help(e: &gatehouse_apply::ApplyError) -> &'static str {
 
 /// Every problem of a config file (one diagnostic per problem, related to a summary).
 #[derive(Debug, thiserror::Error, Diagnostic)]
-#[error("{origin}: {errors} error(s), {warnings} warning(s)")]
+#[error("{origin}: {errors} error(s), {warnings} warning(s){}", not_shown_note(*.not_shown))]
 #[diagnostic(help("fix the fields named below; `gatehouse schema` prints every field"))]
 pub struct ConfigProblems {
     /// The file name (`-` for stdin, `built-in example`).
@@ -107,9 +138,22 @@ pub struct ConfigProblems {
     pub errors: usize,
     /// Warnings.
     pub warnings: usize,
-    /// Each problem.
+    /// Problems beyond the ones shown.
+    pub not_shown: usize,
+    /// Each problem shown.
     #[related]
     pub problems: Vec<ProblemDiagnostic>,
+}
+
+fn not_shown_note(not_shown: usize) -> String {
+    if not_shown == 0 {
+        String::new()
+    } else {
+        format!(
+            "; the first {} are shown below, {not_shown} more after fixing them",
+            super::config::MAX_PROBLEMS_SHOWN
+        )
+    }
 }
 
 /// One problem at its place in the config file.

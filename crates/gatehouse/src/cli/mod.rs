@@ -138,18 +138,7 @@ pub fn main_named(
     let matches = command.get_matches_from(args);
     let cli =
         <Cli as clap::FromArgMatches>::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    let wrap = std::io::stderr().is_terminal();
-    let _ = miette::set_hook(Box::new(move |_| {
-        Box::new(
-            miette::MietteHandlerOpts::new()
-                .color(color)
-                .unicode(color)
-                // Wrapped to the terminal's width on a terminal; one line per message in a log
-                // or a pipe, so that a grep finds it whole.
-                .wrap_lines(wrap)
-                .build(),
-        )
-    }));
+    install_report_hook();
     let error_code = match &cli.command {
         #[cfg(feature = "cli")]
         Command::Diff(_) | Command::Status(_) => 2,
@@ -184,6 +173,31 @@ fn run(command: Command, globals: &Globals, name: &str) -> Result<ExitCode, CliE
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Sets how errors are drawn (once per process; later calls keep the first): colours and unicode
+/// only on a terminal, wrapped to its width there and one line per message in a log or a pipe,
+/// so that a grep finds it whole.
+fn install_report_hook() {
+    let terminal = std::io::stderr().is_terminal();
+    let color = stream_color(terminal);
+    let _ = miette::set_hook(Box::new(move |_| {
+        Box::new(
+            miette::MietteHandlerOpts::new()
+                .color(color)
+                .unicode(color)
+                .wrap_lines(terminal)
+                .build(),
+        )
+    }));
+}
+
+/// Prints an error on stderr the way the `gatehouse` command does: the message, each problem with
+/// its field and its fix, through miette; never a Rust debug structure. For programs built on the
+/// library (see `examples/deploy.rs`).
+pub fn print_error(error: impl Into<CliError>) {
+    install_report_hook();
+    eprintln!("{:?}", miette::Report::new(error.into()));
 }
 
 /// Whether to colour a stream: only a terminal, and never when `NO_COLOR` is set (non-empty).

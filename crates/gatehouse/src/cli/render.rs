@@ -125,11 +125,19 @@ pub fn render(args: RenderArgs, globals: &Globals) -> Result<ExitCode, CliError>
     Ok(ExitCode::SUCCESS)
 }
 
-/// The machine-readable result of `validate -o json|yaml`.
+/// The machine-readable result of `validate -o json|yaml`: the first
+/// [`MAX_PROBLEMS_SHOWN`](super::config::MAX_PROBLEMS_SHOWN) problems (errors first) and how many
+/// more there are, so that it stays a few kilobytes whatever the input.
 #[derive(serde::Serialize)]
 struct ValidateReport<'a> {
     valid: bool,
     problems: &'a [LocatedProblem],
+    #[serde(rename = "notShown", skip_serializing_if = "is_zero")]
+    not_shown: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// `validate`: exit 0 when valid (warnings allowed), 1 with errors.
@@ -139,9 +147,14 @@ pub fn validate(args: ValidateArgs, globals: &Globals) -> Result<ExitCode, CliEr
     let code = ExitCode::from(u8::from(!valid));
     match args.output {
         Some(format) => {
+            let shown = checked
+                .problems
+                .len()
+                .min(super::config::MAX_PROBLEMS_SHOWN);
             let report = ValidateReport {
                 valid,
-                problems: &checked.problems,
+                problems: &checked.problems[..shown],
+                not_shown: checked.problems.len() - shown,
             };
             stdout_write(&format.data(&report))?;
             Ok(code)

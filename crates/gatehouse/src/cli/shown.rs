@@ -13,6 +13,12 @@ use std::sync::OnceLock;
 
 use miette::{MietteError, MietteSpanContents, SourceCode, SourceSpan, SpanContents};
 
+/// The most characters of one line a snippet shows (a longer line is cut around the problem).
+pub const MAX_SHOWN_LINE: usize = 200;
+
+/// Lines shown before and after a problem's line (miette's default context).
+const SNIPPET_CONTEXT: usize = 1;
+
 /// The redacted text and, per line, where each original character went.
 #[derive(Debug, Clone)]
 pub struct Shown {
@@ -54,6 +60,61 @@ impl Shown {
     /// The text to show.
     pub fn text(&self) -> &str {
         &self.text
+    }
+
+    /// The same text for a snippet about the place at 1-based `line`/`column` of the original:
+    /// only the lines a snippet reads (that line and [`SNIPPET_CONTEXT`] either side), each at most
+    /// [`MAX_SHOWN_LINE`] characters: the problem's line cut around the column, the others cut at
+    /// their end, a cut marked with `…`. Whatever the size of the file, a snippet stays small.
+    pub fn around(&self, line: u64, column: u64) -> Shown {
+        let Some(target) = usize::try_from(line).ok().and_then(|l| l.checked_sub(1)) else {
+            return self.clone();
+        };
+        let mut text = String::new();
+        let mut lines = Vec::with_capacity(self.lines.len());
+        for (index, (offset, map)) in self.lines.iter().enumerate() {
+            let start = text.len();
+            let near = index.abs_diff(target) <= SNIPPET_CONTEXT;
+            let full = &self.text[*offset..];
+            let full = &full[..full.find('\n').map_or(full.len(), |n| n + 1)];
+            let body = full.strip_suffix('\n').unwrap_or(full);
+            let chars = body.chars().count();
+            if !near {
+                // Far lines are never read by the snippet: empty, so the offsets stay cheap.
+                text.push_str(&full[body.len()..]);
+                lines.push((start, vec![0]));
+                continue;
+            }
+            let (from, to) = if chars <= MAX_SHOWN_LINE {
+                (0, chars)
+            } else if index == target {
+                let shown_col = map[usize::try_from(column.saturating_sub(1))
+                    .unwrap_or(usize::MAX)
+                    .min(map.len() - 1)];
+                let from = shown_col
+                    .saturating_sub(MAX_SHOWN_LINE / 2)
+                    .min(chars - (MAX_SHOWN_LINE - 2));
+                (from, from + MAX_SHOWN_LINE - 2)
+            } else {
+                (0, MAX_SHOWN_LINE - 1)
+            };
+            let lead = usize::from(from > 0);
+            if from > 0 {
+                text.push('…');
+            }
+            text.extend(body.chars().skip(from).take(to - from));
+            if to < chars {
+                text.push('…');
+            }
+            text.push_str(&full[body.len()..]);
+            let kept = to - from + lead + usize::from(to < chars);
+            let map = map
+                .iter()
+                .map(|c| (c.saturating_sub(from) + lead).min(kept))
+                .collect();
+            lines.push((start, map));
+        }
+        Shown { text, lines }
     }
 
     /// The span of the key (or value) written at 1-based `line`/`column` of the original text:
@@ -396,5 +457,43 @@ mod tests {
             "{}",
             shown.text()
         );
+    }
+
+    #[test]
+    fn a_long_line_is_cut_around_the_column_and_far_lines_are_not_carried() {
+        let far = format!("# {}\n", "c".repeat(50_000));
+        let long = format!(
+            "redis: {{{}sentinel: {{quorum: 5}}}}\n",
+            "replicas: 2, ".repeat(20_000)
+        );
+        let text = format!("{far}namespace: x\n{long}gateway: {{}}\n");
+        let shown = Shown::new(&text);
+        let column = long.find("quorum").unwrap() as u64 + 1;
+        let cut = shown.around(3, column);
+        assert!(cut.text().len() < 1_000, "{}", cut.text().len());
+        for line in cut.text().lines() {
+            assert!(line.chars().count() <= super::MAX_SHOWN_LINE, "{line}");
+        }
+        assert_eq!(cut.text().lines().count(), text.lines().count());
+        // The label still lands on the key, and the header still names the original column.
+        assert_eq!(label(&cut, 3, column), "quorum");
+        let line = cut.text().lines().nth(2).unwrap();
+        assert!(
+            line.starts_with('…') && line.ends_with("quorum: 5}}"),
+            "{line}"
+        );
+        use miette::SourceCode;
+        let span = cut.span(3, column).unwrap();
+        let header = cut.read_span(&span, 0, 0).unwrap();
+        assert_eq!(
+            (header.line() + 1, header.column() + 1),
+            (3, column as usize)
+        );
+        // A context line is cut at its end.
+        let first = shown.around(2, 1);
+        assert!(first.text().lines().nth(2).unwrap().ends_with('…'));
+        // A short file is unchanged.
+        let small = Shown::new("redis:\n  replicas: 0\n");
+        assert_eq!(small.around(2, 3).text(), small.text());
     }
 }

@@ -163,7 +163,16 @@ pub(crate) fn translate(error: &Error, map: Option<&SourceMap>, yaml: &str) -> T
             let key = key
                 .clone()
                 .unwrap_or_else(|| path.rsplit('.').next().unwrap_or_default().to_string());
-            if lines.len() >= 2 {
+            if lines.len() > 3 {
+                // Never one entry per occurrence: a generated file can repeat a key many times.
+                format!(
+                    "duplicate key `{key}` (written {} times, first at line {} and line {}); \
+                     write each key once",
+                    lines.len(),
+                    lines[0],
+                    lines[1]
+                )
+            } else if lines.len() >= 2 {
                 format!(
                     "duplicate key `{key}` (line {}); write each key once",
                     lines.join(" and line ")

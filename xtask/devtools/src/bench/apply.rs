@@ -1,6 +1,8 @@
 //! Apply cost: requests per deploy against the in-memory API server, and deploy time beside
-//! `kubectl apply --server-side -f` of the same objects (on that server, and on a real cluster when
-//! `GATEHOUSE_E2E=1` and `KUBECONFIG` point at one).
+//! `kubectl apply --server-side -f` of the same objects, whole process against whole process, cold
+//! (first run; kubectl with an empty discovery cache) and warm (repeated without change; kubectl
+//! with its warm cache), on that server; and on a real cluster when `GATEHOUSE_E2E=1` and
+//! `KUBECONFIG` point at one.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -136,14 +138,10 @@ async fn deploy_counted(
     Ok((start.elapsed(), report.objects.len(), cluster.requests()))
 }
 
-async fn deploy(kubeconfig: &Path, rendered: &Rendered) -> Result<Duration, String> {
-    Ok(deploy_counted(kubeconfig, rendered).await?.0)
-}
-
 /// `kubectl apply --server-side -f`. The mock server serves no OpenAPI document, so kubectl's
 /// client-side schema download is turned off there (`mock`); a real cluster keeps the default.
-/// Each call gets an empty discovery cache, as gatehouse starts without one. With `log`, kubectl
-/// runs with `-v=6` and its requests are counted from the log (timed runs go without it).
+/// Each call gets an empty discovery cache unless `cache` names one to reuse (warm). With `log`,
+/// kubectl runs with `-v=6` and its requests are counted from the log (timed runs go without it).
 fn kubectl_apply(
     kubeconfig: &Path,
     manifests: &Path,
@@ -153,12 +151,24 @@ fn kubectl_apply(
     static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let cache = manifests.with_file_name(format!("kubectl-cache-{call}"));
+    kubectl_apply_cached(kubeconfig, manifests, mock, log, &cache)
+}
+
+/// [`kubectl_apply`] with the discovery cache in `cache` (kept between calls: warm after the
+/// first).
+fn kubectl_apply_cached(
+    kubeconfig: &Path,
+    manifests: &Path,
+    mock: bool,
+    log: bool,
+    cache: &Path,
+) -> Result<(Duration, RequestCounts), String> {
     let start = Instant::now();
     let output = Command::new("kubectl")
         .arg("--kubeconfig")
         .arg(kubeconfig)
         .arg("--cache-dir")
-        .arg(&cache)
+        .arg(cache)
         .args(["apply", "--server-side", "--field-manager", "kubectl-bench"])
         .args(mock.then_some("--validate=false"))
         .args(log.then_some("-v=6"))
@@ -177,6 +187,110 @@ fn kubectl_apply(
         elapsed,
         kubectl_log_counts(&String::from_utf8_lossy(&output.stderr)) + dispatcher_requests(),
     ))
+}
+
+/// The `gatehouse` binary of the profile this bench runs in (built here when it is missing or
+/// stale: cargo decides), so that it is timed as a process like kubectl.
+fn gatehouse_binary() -> Result<PathBuf, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("current exe: {e}"))?;
+    let dir = exe.parent().ok_or("the bench binary has no directory")?;
+    let release = dir.file_name().is_some_and(|n| n == "release");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .current_dir(&root)
+        .args(["build", "--quiet", "-p", "gatehouse", "--bin", "gatehouse"])
+        .args(release.then_some("--release"))
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !status.success() {
+        return Err("cargo build -p gatehouse --bin gatehouse failed".into());
+    }
+    let binary = dir.join("gatehouse");
+    binary
+        .is_file()
+        .then_some(binary)
+        .ok_or_else(|| format!("no gatehouse binary beside {}", exe.display()))
+}
+
+/// One `gatehouse deploy --skip-release` of the built-in example as a process (what a user runs;
+/// the example is what the bench renders), timed from spawn to exit.
+fn gatehouse_process(binary: &Path, kubeconfig: &Path) -> Result<Duration, String> {
+    let start = Instant::now();
+    let output = Command::new(binary)
+        .args([
+            "deploy",
+            "--skip-release",
+            "--timeout",
+            "60s",
+            "--kubeconfig",
+        ])
+        .arg(kubeconfig)
+        .env("GATEHOUSE_REDIS_PASSWORD", "bench-only-value")
+        .env("GRAVITEE_LICENSE_KEY", "bench-only-value")
+        .env("GRAVITEE_CLOUD_TOKEN", "bench-only-value")
+        .env("NO_COLOR", "1")
+        .output()
+        .map_err(|e| format!("cannot run gatehouse: {e}"))?;
+    let elapsed = start.elapsed();
+    if !output.status.success() {
+        return Err(format!(
+            "gatehouse deploy failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    Ok(elapsed)
+}
+
+/// Process against process on the mock API server, cold and warm: `gatehouse deploy` as a first
+/// deploy (fresh server) and repeated without change (same server: gatehouse keeps no cache), and
+/// `kubectl apply --server-side` of the same objects first with an empty discovery cache (fresh
+/// server) and repeated with its warm cache (same server, same `--cache-dir`).
+fn process_rows(
+    manifests: &Path,
+    work: &Path,
+    iterations: usize,
+    kubectl: bool,
+) -> Result<Vec<(String, Sample)>, String> {
+    let binary = gatehouse_binary()?;
+    let (mut cold, mut warm) = (Vec::new(), Vec::new());
+    for _ in 0..iterations {
+        let server = MockApiServer::start();
+        let kubeconfig = server.write_kubeconfig(work);
+        cold.push(gatehouse_process(&binary, &kubeconfig)?);
+        warm.push(gatehouse_process(&binary, &kubeconfig)?);
+    }
+    let mut rows = vec![
+        (
+            "gatehouse deploy (process), cold: first deploy".to_string(),
+            sample(&cold),
+        ),
+        (
+            "gatehouse deploy (process), warm: repeated, no change".to_string(),
+            sample(&warm),
+        ),
+    ];
+    if kubectl {
+        let (mut cold, mut warm) = (Vec::new(), Vec::new());
+        for i in 0..iterations {
+            let server = MockApiServer::start();
+            let kubeconfig = server.write_kubeconfig(work);
+            let cache = work.join(format!("kubectl-warm-cache-{i}"));
+            let _ = std::fs::remove_dir_all(&cache);
+            cold.push(kubectl_apply_cached(&kubeconfig, manifests, true, false, &cache)?.0);
+            warm.push(kubectl_apply_cached(&kubeconfig, manifests, true, false, &cache)?.0);
+        }
+        rows.push((
+            "kubectl apply --server-side (process), cold: first apply, empty discovery cache"
+                .to_string(),
+            sample(&cold),
+        ));
+        rows.push((
+            "kubectl apply --server-side (process), warm: repeated, no change, warm discovery cache"
+                .to_string(),
+            sample(&warm),
+        ));
+    }
+    Ok(rows)
 }
 
 fn sample(times: &[Duration]) -> Sample {
@@ -231,17 +345,8 @@ pub fn measure(
         again.writes()
     ));
 
-    let mut rows = Vec::new();
-    let mut times = Vec::new();
-    for _ in 0..iterations {
-        let server = MockApiServer::start();
-        let kubeconfig = server.write_kubeconfig(work);
-        times.push(runtime.block_on(deploy(&kubeconfig, rendered))?);
-    }
-    rows.push((
-        "gatehouse deploy, objects only (mock API server)".to_string(),
-        sample(&times),
-    ));
+    // Timed whole process against whole process (start-up, connect, apply, exit on both sides).
+    let mut rows = process_rows(&manifests, work, iterations, kubectl)?;
 
     let kubectl_objects = rendered.objects.len();
     if kubectl {
@@ -277,16 +382,6 @@ pub fn measure(
                 kubectl_objects
             )
         ));
-        let mut times = Vec::new();
-        for _ in 0..iterations {
-            let server = MockApiServer::start();
-            let kubeconfig = server.write_kubeconfig(work);
-            times.push(kubectl_apply(&kubeconfig, &manifests, true, false)?.0);
-        }
-        rows.push((
-            "kubectl apply --server-side (process, mock API server)".to_string(),
-            sample(&times),
-        ));
     }
 
     if std::env::var("GATEHOUSE_E2E").as_deref() == Ok("1") {
@@ -310,18 +405,28 @@ pub fn measure(
                 ratio(&again, objects, theirs.total(), kubectl_objects)
             ));
         }
+        // Both as processes, warm: the objects exist (deployed above), and kubectl keeps one
+        // discovery cache, filled by a first untimed apply.
+        let binary = gatehouse_binary()?;
+        let cache = work.join("kubectl-real-cluster-cache");
+        if kubectl {
+            kubectl_apply_cached(&kubeconfig, &manifests, false, false, &cache)?;
+        }
         let mut ours = Vec::new();
         let mut theirs = Vec::new();
         for _ in 0..iterations {
-            ours.push(runtime.block_on(deploy(&kubeconfig, rendered))?);
+            ours.push(gatehouse_process(&binary, &kubeconfig)?);
             if kubectl {
-                theirs.push(kubectl_apply(&kubeconfig, &manifests, false, false)?.0);
+                theirs.push(kubectl_apply_cached(&kubeconfig, &manifests, false, false, &cache)?.0);
             }
         }
-        rows.push(("gatehouse deploy (real cluster)".to_string(), sample(&ours)));
+        rows.push((
+            "gatehouse deploy (process, real cluster), warm: repeated, no change".to_string(),
+            sample(&ours),
+        ));
         if kubectl {
             rows.push((
-                "kubectl apply --server-side (real cluster)".to_string(),
+                "kubectl apply --server-side (process, real cluster), warm: repeated, warm discovery cache".to_string(),
                 sample(&theirs),
             ));
         }
