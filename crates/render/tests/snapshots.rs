@@ -32,7 +32,7 @@ fn example_as_files() {
     insta::assert_snapshot!("example-files", listing.join("\n"));
     // Each file holds what the reviewed `example.yaml` snapshot shows: the values after its Helm
     // header, each manifest among its objects.
-    let reviewed = include_str!("snapshots/snapshots__example.yaml.snap");
+    let reviewed = include_str!("snapshots/all__snapshots__example.yaml.snap");
     let values = &reviewed[reviewed.find("# Helm values for release").unwrap()..];
     let values = &values[values.find('\n').unwrap() + 1..];
     assert_eq!(files["values.yaml"].trim_end(), values.trim_end());
