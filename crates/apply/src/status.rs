@@ -220,9 +220,9 @@ impl Cluster {
 }
 
 /// The shell command run in a Sentinel container: every value from the container's own
-/// environment (`SENTINEL_PORT`, `MASTER_NAME`, `SENTINEL_AUTH`, `REDIS_PASSWORD`), the password
+/// environment (`SENTINEL_PORT`, `MASTER_NAME`, `OPERATOR_USER`, `OPERATOR_PASSWORD`), the password
 /// passed to redis-cli through `REDISCLI_AUTH`, never on a command line.
-pub const ASK_MASTER_SCRIPT: &str = r#"if [ "$SENTINEL_AUTH" = yes ]; then export REDISCLI_AUTH="$REDIS_PASSWORD"; fi; exec redis-cli -p "$SENTINEL_PORT" --no-raw SENTINEL get-master-addr-by-name "$MASTER_NAME""#;
+pub const ASK_MASTER_SCRIPT: &str = r#"export REDISCLI_AUTH="$OPERATOR_PASSWORD"; exec redis-cli --no-auth-warning --user "$OPERATOR_USER" -p "$SENTINEL_PORT" --no-raw SENTINEL get-master-addr-by-name "$MASTER_NAME""#;
 
 async fn ask_one(pods: &Api<Pod>, pod: &str, container: &str) -> Result<String, String> {
     let params = AttachParams::default()

@@ -28,7 +28,20 @@ pub const POLL: Duration = Duration::from_millis(100);
 /// The deployment the tests run: the built-in example (1 master, 2 replicas, 3 Sentinels, Sentinel
 /// auth, AOF) with `down-after-milliseconds` shortened to [`TEST_DOWN_AFTER_MS`], and
 /// `min-replicas-max-lag` shortened with it (it may not exceed down-after).
+///
+/// Its gateway user is unrestricted (`redis.acl.gateway: unrestricted`): the scenarios' writer tags
+/// each write with `MULTI`/`INCR`/`SADD` and the harness reads Sentinel state (`SENTINEL MASTER`,
+/// `CKQUORUM`) as `default`, which the restricted gateway user may not. Every named user
+/// (replication, Sentinel monitoring and peers, the scripts' operator) keeps its minimal rules, so
+/// every scenario runs them. [`restricted_deployment`] is the one with the gateway's own rules.
 pub fn test_deployment() -> Deployment {
+    let mut d = restricted_deployment();
+    d.redis.acl.gateway = gatehouse_model::GatewayAccess::Unrestricted;
+    d
+}
+
+/// [`test_deployment`] with every ACL user as rendered by default, the gateway's restricted.
+pub fn restricted_deployment() -> Deployment {
     let mut d = Deployment::guide_example();
     d.redis.sentinel.down_after_milliseconds = TEST_DOWN_AFTER_MS;
     if let Some(min) = d.redis.min_replicas_to_write.as_mut() {

@@ -2,7 +2,9 @@
 //!
 //! The harness takes the files of the rendered ConfigMap and the container command, environment,
 //! probes and pre-stop hook of the rendered StatefulSets. Only the variables that hold a host, port,
-//! path or the password are replaced with loopback values ([`LOOPBACK_VARIABLES`]); the ones in
+//! path or a password are replaced with loopback values ([`LOOPBACK_VARIABLES`], and every
+//! password variable of [`gatehouse_render::redis_files::PASSWORD_ENV`], each user's password
+//! from [`secret_value`]); the ones in
 //! [`PASSED_THROUGH`] are used exactly as rendered. Any other variable is an error, so a variable
 //! added to the pod spec cannot be silently ignored here.
 
@@ -16,10 +18,10 @@ use k8s_openapi::api::core::v1::{Container, EnvVar, ExecAction, PodTemplateSpec}
 use crate::HarnessError;
 
 /// Variables whose rendered value names a cluster host, port or path, replaced with loopback
-/// values; plus `POD_NAME` (a field reference) and `REDIS_PASSWORD` (a Secret reference).
-pub const LOOPBACK_VARIABLES: [&str; 10] = [
+/// values; plus `POD_NAME` (a field reference). Password variables (Secret references) are listed
+/// in [`gatehouse_render::redis_files::PASSWORD_ENV`].
+pub const LOOPBACK_VARIABLES: [&str; 9] = [
     "POD_NAME",
-    "REDIS_PASSWORD",
     "ANNOUNCE_HOST",
     "SENTINELS",
     "BOOTSTRAP_MASTER",
@@ -31,7 +33,19 @@ pub const LOOPBACK_VARIABLES: [&str; 10] = [
 ];
 
 /// Variables used exactly as rendered (after Kubernetes `$(VAR)` expansion).
-pub const PASSED_THROUGH: [&str; 3] = ["MASTER_NAME", "SENTINEL_AUTH", "PRESTOP_TIMEOUT"];
+pub const PASSED_THROUGH: [&str; 3] = ["MASTER_NAME", "OPERATOR_USER", "PRESTOP_TIMEOUT"];
+
+/// The value the harness gives a password variable: the test password itself for
+/// `REDIS_PASSWORD` (the gateway's, user `default`), and for every other user the test password
+/// followed by `/` and the variable's name, so each user has its own password with the same
+/// characters that need quoting.
+pub fn secret_value(password: &str, variable: &str) -> String {
+    if variable == "REDIS_PASSWORD" {
+        password.to_string()
+    } else {
+        format!("{password}/{variable}")
+    }
+}
 
 /// The rendered Redis group: ConfigMap files and the two containers.
 #[derive(Debug, Clone)]
@@ -109,7 +123,7 @@ pub struct LoopbackValues {
     pub pod_name: String,
     /// The pod's own loopback address (its "pod IP"), announced to the others.
     pub announce_host: String,
-    /// The Redis password (the Secret's value).
+    /// The test password, from which every user's password is derived ([`secret_value`]).
     pub password: String,
     /// Space-separated `address:port` of every Sentinel.
     pub sentinels: String,
@@ -186,16 +200,20 @@ pub fn loopback_env(
                 }
                 values.pod_name.clone()
             }
-            "REDIS_PASSWORD" => {
+            variable
+                if gatehouse_render::redis_files::PASSWORD_ENV
+                    .iter()
+                    .any(|(v, _)| *v == variable) =>
+            {
                 if from.and_then(|f| f.secret_key_ref.as_ref()).is_none() {
                     return Err(HarnessError::Rendered {
                         message: format!(
-                            "container {}: REDIS_PASSWORD must come from a Secret (secretKeyRef)",
+                            "container {}: {variable} must come from a Secret (secretKeyRef)",
                             container.name
                         ),
                     });
                 }
-                values.password.clone()
+                secret_value(&values.password, variable)
             }
             name => {
                 plain(&container.name, var)?;
@@ -283,6 +301,7 @@ mod tests {
             let env = loopback_env(container, &values()).unwrap();
             assert!(env.contains(&("ANNOUNCE_HOST".into(), "127.1.0.1".into())));
             assert!(env.contains(&("REDIS_PASSWORD".into(), "pw".into())));
+            assert!(env.contains(&("OPERATOR_PASSWORD".into(), "pw/OPERATOR_PASSWORD".into())));
             let mut extra = container.clone();
             extra.env.as_mut().unwrap().push(EnvVar {
                 name: "NEW_SETTING".into(),

@@ -3,7 +3,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::{Resources, SecretSource};
+use crate::{Acl, Resources, SecretSource};
 
 /// A container image pinned to a tag (never `latest`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -39,8 +39,11 @@ pub struct Redis {
     pub image: ContainerImage,
     /// Name of the master group that Sentinels monitor and clients ask for (`mymaster`).
     pub master_name: String,
-    /// Where the Redis password comes from.
+    /// Where the Redis password comes from: the password of the gateway's user (`default`) on the
+    /// data nodes and, with `sentinel.auth`, on the Sentinels.
     pub password: SecretSource,
+    /// The ACL users: the gateway's restricted `default` and one named user per other job.
+    pub acl: Acl,
     /// Number of replicas beside the master. Zero can never fail over and is rejected.
     pub replicas: u32,
     /// Port of the data nodes.
@@ -81,6 +84,7 @@ impl Default for Redis {
             },
             master_name: "mymaster".into(),
             password: SecretSource::Generated,
+            acl: Acl::default(),
             replicas: 2,
             port: 6379,
             persistence: Persistence::default(),

@@ -1,5 +1,6 @@
 //! Validation: every problem of a model at once, each with its field path and the fix.
 
+mod acl;
 mod env;
 mod limits;
 mod urls;
@@ -171,6 +172,7 @@ impl Checker {
             MAX_STATEFULSET_NAME - "-redis-sentinel".len(),
         );
         self.redis(d);
+        self.acl(d);
         self.gateway(d);
         self.counts(d);
         self.annotations(d);
@@ -425,7 +427,7 @@ impl Checker {
                     );
                 }
             }
-            SecretSource::Generated if role != SecretRole::RedisPassword => self.error(
+            SecretSource::Generated if !role.can_be_generated() => self.error(
                 path,
                 "cannot be generated: it is issued by Gravitee",
                 "use `from: env` or `from: existingSecret`",

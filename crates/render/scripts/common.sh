@@ -2,39 +2,52 @@
 # Every host, port and path comes from the environment, so the same scripts run in the pods and,
 # with loopback addresses, in the real-process tests.
 #
-#   REDIS_PASSWORD    the password, from a Kubernetes Secret (never echoed, never on a command line)
+#   OPERATOR_USER     the ACL user of these scripts (probes, pre-stop, election, start-up)
+#   OPERATOR_PASSWORD its password, from a Kubernetes Secret (never echoed, never on a command line)
+#   *_PASSWORD        the other ACL users' passwords named in acl-users, from Kubernetes Secrets
 #   MASTER_NAME       Sentinel master group name
 #   SENTINELS         space-separated host:port of every Sentinel
-#   SENTINEL_AUTH     "yes" when the Sentinels require the password
 #   REDIS_CLI         redis-cli binary (default: redis-cli)
 #   QUERY_TIMEOUT     seconds allowed for one query (default: 3)
 #   LOCAL_HOST        address of this pod's own process for probes and preStop (default: 127.0.0.1)
 
 : "${REDIS_CLI:=redis-cli}"
 : "${QUERY_TIMEOUT:=3}"
-: "${SENTINEL_AUTH:=yes}"
+: "${OPERATOR_USER:=gatehouse-operator}"
 
-# The password as a double-quoted Redis config string.
-config_quoted_password() {
-  printf '"%s"' "$(printf '%s' "$REDIS_PASSWORD" | sed 's/\\/\\\\/g; s/"/\\"/g')"
+# config_quoted VALUE: VALUE as a double-quoted Redis config string.
+config_quoted() {
+  printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g')"
 }
 
-# redis_query HOST PORT ARGS...: one command to a data node, authenticated.
+# acl_file SIDE: the ACL file of SIDE (redis or sentinel) from the rendered user list
+# ($TEMPLATE_DIR/acl-users: "side user PASSWORD_VARIABLE rules..."), each password taken from its
+# environment variable and written only as its SHA-256 (`#<hash>`); "-" means no password.
+acl_file() {
+  while read -r side user variable rules; do
+    [ "$side" = "$1" ] || continue
+    if [ "$variable" = - ]; then
+      secret=nopass
+    else
+      eval "value=\${$variable:?$variable is not set}"
+      secret="#$(printf '%s' "$value" | sha256sum | cut -c1-64)"
+    fi
+    printf 'user %s on %s %s\n' "$user" "$secret" "$rules"
+  done <"$TEMPLATE_DIR/acl-users"
+}
+
+# redis_query HOST PORT ARGS...: one command to a data node, as the operator user.
 redis_query() {
   host=$1 port=$2
   shift 2
-  REDISCLI_AUTH=$REDIS_PASSWORD timeout "$QUERY_TIMEOUT" "$REDIS_CLI" --no-auth-warning --raw -h "$host" -p "$port" "$@"
+  REDISCLI_AUTH=$OPERATOR_PASSWORD timeout "$QUERY_TIMEOUT" "$REDIS_CLI" --no-auth-warning --user "$OPERATOR_USER" --raw -h "$host" -p "$port" "$@"
 }
 
-# sentinel_query HOST PORT ARGS...: one command to a Sentinel, authenticated when Sentinel auth is on.
+# sentinel_query HOST PORT ARGS...: one command to a Sentinel, as the operator user.
 sentinel_query() {
   host=$1 port=$2
   shift 2
-  if [ "$SENTINEL_AUTH" = yes ]; then
-    REDISCLI_AUTH=$REDIS_PASSWORD timeout "$QUERY_TIMEOUT" "$REDIS_CLI" --no-auth-warning --raw -h "$host" -p "$port" "$@"
-  else
-    env -u REDISCLI_AUTH timeout "$QUERY_TIMEOUT" "$REDIS_CLI" --raw -h "$host" -p "$port" "$@"
-  fi
+  REDISCLI_AUTH=$OPERATOR_PASSWORD timeout "$QUERY_TIMEOUT" "$REDIS_CLI" --no-auth-warning --user "$OPERATOR_USER" --raw -h "$host" -p "$port" "$@"
 }
 
 # current_master [SKIP]: prints "host port" of the master as the first Sentinel that knows it

@@ -221,14 +221,16 @@ master_port=${master#* }
 umask 077
 : >"$marker"
 config="$CONFIG_DIR/redis.conf"
+acl_file redis >"$CONFIG_DIR/users.acl.tmp"
+mv "$CONFIG_DIR/users.acl.tmp" "$CONFIG_DIR/users.acl"
 {
   cat "$TEMPLATE_DIR/redis.conf"
   echo "port $REDIS_PORT"
   echo "dir $DATA_DIR"
   echo "replica-announce-ip $ANNOUNCE_HOST"
   echo "replica-announce-port $REDIS_PORT"
-  printf 'requirepass %s\n' "$(config_quoted_password)"
-  printf 'masterauth %s\n' "$(config_quoted_password)"
+  echo "aclfile $CONFIG_DIR/users.acl"
+  printf 'masterauth %s\n' "$(config_quoted "$REPLICATION_PASSWORD")"
   echo "proc-title-template \"{title} gatehouse $(cat "$record" 2>/dev/null || echo 0 none - 0)\""
   if [ "$master" = "$me" ]; then
     echo "gatehouse: starting as master" >&2

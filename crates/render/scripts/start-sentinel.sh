@@ -31,15 +31,14 @@ set -eu
 mkdir -p "$CONFIG_DIR"
 umask 077
 config="$CONFIG_DIR/sentinel.conf"
-# The password lines, from the environment (the Secret), written on every start and never carried
+# The password lines, from the environment (the Secrets), written on every start and never carried
 # over from the saved state: Sentinel writes `sentinel auth-pass` back UNQUOTED when it rewrites its
-# config (a password with a space or quote would make the saved file unreadable), and a rotated
-# Secret takes effect at the next restart.
+# config (a password with a space or quote would make the saved file unreadable). The users of this
+# Sentinel's own port are in an ACL file built from the rendered user list (acl-users).
 password_lines() {
-  printf 'sentinel auth-pass %s %s\n' "$MASTER_NAME" "$(config_quoted_password)"
-  if [ "$SENTINEL_AUTH" = yes ]; then
-    printf 'requirepass %s\n' "$(config_quoted_password)"
-  fi
+  printf 'sentinel auth-pass %s %s\n' "$MASTER_NAME" "$(config_quoted "$SENTINEL_PASSWORD")"
+  printf 'sentinel sentinel-pass %s\n' "$(config_quoted "$SENTINEL_PEER_PASSWORD")"
+  echo "aclfile $CONFIG_DIR/users.acl"
 }
 
 # learned_state: the lines of the saved state that hold what this Sentinel learned (never a
@@ -89,6 +88,8 @@ case "$saved" in
     ;;
 esac
 
+acl_file sentinel >"$CONFIG_DIR/users.acl.tmp"
+mv "$CONFIG_DIR/users.acl.tmp" "$CONFIG_DIR/users.acl"
 {
   sed -e "s/%MASTER_HOST%/$master_host/" -e "s/%MASTER_PORT%/$master_port/" "$TEMPLATE_DIR/sentinel.conf"
   echo "port $SENTINEL_PORT"

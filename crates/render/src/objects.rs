@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use gatehouse_model::{DataVolume, Deployment, SecretRole};
+use gatehouse_model::{DataVolume, Deployment};
 use k8s_openapi::api::apps::v1::{
     StatefulSet, StatefulSetPersistentVolumeClaimRetentionPolicy, StatefulSetSpec,
 };
@@ -184,10 +184,12 @@ fn match_labels(labels: BTreeMap<String, String>) -> LabelSelector {
 }
 
 /// The environment the scripts read (see scripts/common.sh), shared by both StatefulSets.
-fn script_env(d: &Deployment, names: &Names, own_service: &str) -> Vec<EnvVar> {
-    let password = d
-        .secret_key_ref(SecretRole::RedisPassword)
-        .expect("the Redis password always has a source");
+fn script_env(
+    d: &Deployment,
+    names: &Names,
+    own_service: &str,
+    passwords: &[&str],
+) -> Vec<EnvVar> {
     let sentinels: Vec<String> = (0..names.sentinel_pods)
         .map(|i| format!("{}:{}", names.sentinel_pod_host(i), names.sentinel_port))
         .collect();
@@ -203,17 +205,13 @@ fn script_env(d: &Deployment, names: &Names, own_service: &str) -> Vec<EnvVar> {
             }),
             ..Default::default()
         },
-        secret_env("REDIS_PASSWORD", &password),
         plain_env(
             "ANNOUNCE_HOST",
             format!("$(POD_NAME).{}", names.service_host(own_service)),
         ),
         plain_env("MASTER_NAME", d.redis.master_name.clone()),
         plain_env("SENTINELS", sentinels.join(" ")),
-        plain_env(
-            "SENTINEL_AUTH",
-            if d.redis.sentinel.auth { "yes" } else { "no" },
-        ),
+        plain_env("OPERATOR_USER", gatehouse_model::acl::OPERATOR_USER),
         plain_env(
             "BOOTSTRAP_MASTER",
             format!("{}:{}", names.data_pod_host(0), names.redis_port),
@@ -222,6 +220,16 @@ fn script_env(d: &Deployment, names: &Names, own_service: &str) -> Vec<EnvVar> {
         plain_env("SENTINEL_PORT", names.sentinel_port.to_string()),
         plain_env("TEMPLATE_DIR", paths::TEMPLATES),
     ]
+    .into_iter()
+    .chain(redis_files::PASSWORD_ENV.iter().filter_map(|(variable, role)| {
+        passwords.contains(variable).then(|| {
+            let secret = d
+                .secret_key_ref(*role)
+                .expect("every Redis password always has a source");
+            secret_env(variable, &secret)
+        })
+    }))
+    .collect()
 }
 
 fn exec(script: &str, args: &[&str]) -> ExecAction {
@@ -409,7 +417,12 @@ fn statefulset(d: &Deployment, names: &Names, w: Workload<'_>) -> KubeObject {
 }
 
 fn data_statefulset(d: &Deployment, names: &Names) -> KubeObject {
-    let mut env = script_env(d, names, &names.data_service);
+    let mut env = script_env(
+        d,
+        names,
+        &names.data_service,
+        &redis_files::DATA_POD_PASSWORDS,
+    );
     env.push(plain_env("CONFIG_DIR", paths::RUNTIME_CONFIG));
     env.push(plain_env("DATA_DIR", paths::DATA));
     env.push(plain_env(
@@ -477,7 +490,12 @@ fn data_statefulset(d: &Deployment, names: &Names) -> KubeObject {
 }
 
 fn sentinel_statefulset(d: &Deployment, names: &Names) -> KubeObject {
-    let mut env = script_env(d, names, &names.sentinel_service);
+    let mut env = script_env(
+        d,
+        names,
+        &names.sentinel_service,
+        &redis_files::SENTINEL_POD_PASSWORDS,
+    );
     env.push(plain_env("CONFIG_DIR", paths::DATA));
     let mut volumes = vec![templates_volume(names, &redis_files::SENTINEL_POD_FILES)];
     let claims = match &d.redis.persistence.volume {
