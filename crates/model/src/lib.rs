@@ -38,7 +38,10 @@ pub use gateway::{
     ServiceType,
 };
 pub use redact::{MAX_SHOWN, shown};
-pub use redis::{ContainerImage, DataVolume, MinReplicasToWrite, Persistence, Redis, Sentinel};
+pub use redis::{
+    ContainerImage, DataVolume, MinReplicasToWrite, Persistence, Redis, RedisTls, Sentinel,
+    TlsCertificateSource, TlsClientAuth,
+};
 pub use resources::{CpuMemory, Resources, parse_quantity};
 pub use secret::{SecretKeyRef, SecretRole, SecretSource};
 pub use validate::{Problem, Severity, ValidDeployment, ValidationError};
