@@ -134,9 +134,19 @@ impl Connection {
         Connection::connect_auth(addr, None, limit).await
     }
 
-    /// Connects and authenticates with `password` (when given).
+    /// Connects and authenticates with `password` (when given), as user `default`.
     pub async fn connect_auth(
         addr: &str,
+        password: Option<&str>,
+        limit: Duration,
+    ) -> Result<Connection, RespError> {
+        Connection::connect_user(addr, None, password, limit).await
+    }
+
+    /// Connects and authenticates as ACL user `user` (`default` when `None`) with `password`.
+    pub async fn connect_user(
+        addr: &str,
+        user: Option<&str>,
         password: Option<&str>,
         limit: Duration,
     ) -> Result<Connection, RespError> {
@@ -147,6 +157,9 @@ impl Connection {
         let mut settings = RedisConnectionInfo::default().set_skip_set_lib_name();
         if let Some(password) = password {
             settings = settings.set_password(password);
+        }
+        if let Some(user) = user {
+            settings = settings.set_username(user);
         }
         let info = format!("redis://{addr}")
             .into_connection_info()

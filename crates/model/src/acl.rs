@@ -140,13 +140,22 @@ pub const NAMED_USERS: &[UserRules] = &[
             ("info", "Sentinels cannot see roles and replicas"),
             ("subscribe", "Sentinels cannot discover each other"),
             ("publish", "Sentinels cannot discover each other"),
-            ("client|setname", "Sentinels' connections are refused a name (ACL log noise)"),
+            (
+                "client|setname",
+                "Sentinels' connections are refused a name (ACL log noise)",
+            ),
             ("multi", "failover cannot reconfigure the nodes"),
             ("exec", "failover cannot reconfigure the nodes"),
             ("slaveof", "failover cannot reconfigure the nodes"),
             ("config|rewrite", "failover cannot persist the new roles"),
-            ("client|kill", "failover cannot disconnect clients of the old master"),
-            ("script|kill", "Sentinels cannot stop a busy script on the master"),
+            (
+                "client|kill",
+                "failover cannot disconnect clients of the old master",
+            ),
+            (
+                "script|kill",
+                "Sentinels cannot stop a busy script on the master",
+            ),
         ],
         channel: Some(HELLO_CHANNEL),
     },
@@ -161,8 +170,14 @@ pub const NAMED_USERS: &[UserRules] = &[
                 "Sentinels never agree the master is down (measured: no failover)",
             ),
             ("ping", "Sentinels are refused their pings (ACL log noise)"),
-            ("publish", "Sentinels are refused their hello messages (ACL log noise)"),
-            ("client|setname", "Sentinels' connections are refused a name (ACL log noise)"),
+            (
+                "publish",
+                "Sentinels are refused their hello messages (ACL log noise)",
+            ),
+            (
+                "client|setname",
+                "Sentinels' connections are refused a name (ACL log noise)",
+            ),
         ],
         channel: Some(HELLO_CHANNEL),
     },
@@ -174,8 +189,14 @@ pub const NAMED_USERS: &[UserRules] = &[
         needs: &[
             ("ping", "the probes fail"),
             ("info", "the probes and the start-up role decision fail"),
-            ("config|get", "the start-up election cannot read other nodes' replication records"),
-            ("config|set", "a node cannot publish its replication record for the election"),
+            (
+                "config|get",
+                "the start-up election cannot read other nodes' replication records",
+            ),
+            (
+                "config|set",
+                "a node cannot publish its replication record for the election",
+            ),
             ("replicaof", "the start-up election cannot assign roles"),
             ("client|pause", "the pre-stop hand-over cannot pause writes"),
         ],
@@ -192,8 +213,14 @@ pub const NAMED_USERS: &[UserRules] = &[
                 "sentinel|get-master-addr-by-name",
                 "pods cannot find the master at start, and `gatehouse status` fails",
             ),
-            ("sentinel|replicas", "a node restarted empty cannot tell whether others hold data"),
-            ("sentinel|failover", "the pre-stop hand-over cannot move the master"),
+            (
+                "sentinel|replicas",
+                "a node restarted empty cannot tell whether others hold data",
+            ),
+            (
+                "sentinel|failover",
+                "the pre-stop hand-over cannot move the master",
+            ),
         ],
         channel: None,
     },
@@ -222,12 +249,16 @@ impl crate::Deployment {
         if self.redis.acl.gateway == GatewayAccess::Unrestricted {
             return UNRESTRICTED_RULES.to_string();
         }
-        // A validated deployment's version is on a supported line; the newest line otherwise.
-        let line = gatehouse_chart_contract::supported_chart(&self.gateway.version)
-            .map_or("4.12", |c| c.line);
+        let line = chart_line(&self.gateway.version);
         match side {
             Side::DataNode => gateway_commands::data_node_rules(line),
             Side::Sentinel => gateway_commands::sentinel_rules(line),
         }
     }
+}
+
+/// The supported chart line (`MAJOR.MINOR`) of a gateway version; the newest line when the version
+/// is on none (validation refuses those).
+pub fn chart_line(version: &str) -> &'static str {
+    gatehouse_chart_contract::supported_chart(version).map_or("4.12", |c| c.line)
 }

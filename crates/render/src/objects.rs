@@ -184,12 +184,7 @@ fn match_labels(labels: BTreeMap<String, String>) -> LabelSelector {
 }
 
 /// The environment the scripts read (see scripts/common.sh), shared by both StatefulSets.
-fn script_env(
-    d: &Deployment,
-    names: &Names,
-    own_service: &str,
-    passwords: &[&str],
-) -> Vec<EnvVar> {
+fn script_env(d: &Deployment, names: &Names, own_service: &str, passwords: &[&str]) -> Vec<EnvVar> {
     let sentinels: Vec<String> = (0..names.sentinel_pods)
         .map(|i| format!("{}:{}", names.sentinel_pod_host(i), names.sentinel_port))
         .collect();
@@ -221,14 +216,18 @@ fn script_env(
         plain_env("TEMPLATE_DIR", paths::TEMPLATES),
     ]
     .into_iter()
-    .chain(redis_files::PASSWORD_ENV.iter().filter_map(|(variable, role)| {
-        passwords.contains(variable).then(|| {
-            let secret = d
-                .secret_key_ref(*role)
-                .expect("every Redis password always has a source");
-            secret_env(variable, &secret)
-        })
-    }))
+    .chain(
+        redis_files::PASSWORD_ENV
+            .iter()
+            .filter_map(|(variable, role)| {
+                passwords.contains(variable).then(|| {
+                    let secret = d
+                        .secret_key_ref(*role)
+                        .expect("every Redis password always has a source");
+                    secret_env(variable, &secret)
+                })
+            }),
+    )
     .collect()
 }
 

@@ -76,7 +76,11 @@ fn acl_users(d: &Deployment) -> String {
     ];
     for side in [Side::DataNode, Side::Sentinel] {
         let open_sentinels = side == Side::Sentinel && !d.redis.sentinel.auth;
-        let variable = if open_sentinels { "-" } else { password_env(SecretRole::RedisPassword) };
+        let variable = if open_sentinels {
+            "-"
+        } else {
+            password_env(SecretRole::RedisPassword)
+        };
         lines.push(format!(
             "{} default {variable} {}",
             side_word(side),

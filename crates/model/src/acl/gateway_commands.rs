@@ -190,7 +190,10 @@ pub fn rate_limit_numkeys(line: &str) -> usize {
 }
 
 /// The commands the gateway sends on `line` to `target`.
-pub fn commands_on(line: &str, target: Target) -> impl Iterator<Item = &'static GatewayCommand> + '_ {
+pub fn commands_on(
+    line: &str,
+    target: Target,
+) -> impl Iterator<Item = &'static GatewayCommand> + '_ {
     GATEWAY_COMMANDS
         .iter()
         .filter(move |c| c.target == target && c.lines.contains(&line))
@@ -202,7 +205,11 @@ pub fn commands_on(line: &str, target: Target) -> impl Iterator<Item = &'static 
 pub fn data_node_rules(line: &str) -> String {
     let mut rules = vec!["resetchannels".to_string(), "-@all".to_string()];
     for target in [Target::DataNode, Target::Script] {
-        rules.extend(commands_on(line, target).filter_map(|c| c.acl).map(|a| format!("+{a}")));
+        rules.extend(
+            commands_on(line, target)
+                .filter_map(|c| c.acl)
+                .map(|a| format!("+{a}")),
+        );
     }
     rules.extend(
         GATEWAY_KEYS
@@ -216,7 +223,11 @@ pub fn data_node_rules(line: &str) -> String {
 /// The ACL rules of `default` on the Sentinels for chart line `line`: the discovery subcommands only.
 pub fn sentinel_rules(line: &str) -> String {
     let mut rules = vec!["resetchannels".to_string(), "-@all".to_string()];
-    rules.extend(commands_on(line, Target::Sentinel).filter_map(|c| c.acl).map(|a| format!("+{a}")));
+    rules.extend(
+        commands_on(line, Target::Sentinel)
+            .filter_map(|c| c.acl)
+            .map(|a| format!("+{a}")),
+    );
     rules.join(" ")
 }
 
@@ -243,7 +254,10 @@ mod tests {
             sentinel_rules("4.11"),
             "resetchannels -@all +sentinel|sentinels +sentinel|get-master-addr-by-name +sentinel|slaves"
         );
-        assert_eq!((rate_limit_numkeys("4.10"), rate_limit_numkeys("4.12")), (2, 1));
+        assert_eq!(
+            (rate_limit_numkeys("4.10"), rate_limit_numkeys("4.12")),
+            (2, 1)
+        );
     }
 
     #[test]

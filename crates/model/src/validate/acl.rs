@@ -40,7 +40,9 @@ fn grants_channel(tokens: &[&str], channel: &str) -> bool {
             _ => {
                 if let Some(pattern) = token.strip_prefix('&') {
                     let matches = match pattern.strip_suffix('*') {
-                        Some(prefix) => !prefix.contains(['*', '?', '[']) && channel.starts_with(prefix),
+                        Some(prefix) => {
+                            !prefix.contains(['*', '?', '[']) && channel.starts_with(prefix)
+                        }
                         None => pattern == channel,
                     };
                     granted |= matches;
@@ -54,11 +56,19 @@ fn grants_channel(tokens: &[&str], channel: &str) -> bool {
 /// Why a token cannot be in a user's rules, if it cannot.
 fn refused(token: &str) -> Option<&'static str> {
     let lower = token.to_ascii_lowercase();
-    let is_name = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "|-_".contains(c));
-    let is_pattern = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_graphic() && !"\"'\\".contains(c));
+    let is_name = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "|-_".contains(c))
+    };
+    let is_pattern = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_graphic() && !"\"'\\".contains(c))
+    };
     match lower.as_str() {
-        "+@all" | "-@all" | "allcommands" | "nocommands" | "allkeys" | "resetkeys" | "allchannels"
-        | "resetchannels" => None,
+        "+@all" | "-@all" | "allcommands" | "nocommands" | "allkeys" | "resetkeys"
+        | "allchannels" | "resetchannels" => None,
         "on" | "off" | "nopass" | "resetpass" | "reset" => {
             Some("turning the user on or off and its passwords are gatehouse's")
         }
@@ -69,11 +79,16 @@ fn refused(token: &str) -> Option<&'static str> {
             "command categories cannot be checked against what the user's job needs; name the commands",
         ),
         _ if lower.starts_with(['+', '-']) && is_name(&lower[1..]) => None,
-        _ if lower.starts_with('~') || lower.starts_with('&') => is_pattern(&lower[1..])
-            .then_some(())
-            .map_or(Some("a pattern of printable characters without quotes is expected"), |()| None),
+        _ if lower.starts_with('~') || lower.starts_with('&') => {
+            is_pattern(&lower[1..]).then_some(()).map_or(
+                Some("a pattern of printable characters without quotes is expected"),
+                |()| None,
+            )
+        }
         _ if lower.starts_with('%') && lower.contains('~') => None,
-        _ => Some("not an ACL rule gatehouse accepts (commands `+cmd`/`-cmd`, keys `~pattern`, channels `&pattern`)"),
+        _ => Some(
+            "not an ACL rule gatehouse accepts (commands `+cmd`/`-cmd`, keys `~pattern`, channels `&pattern`)",
+        ),
     }
 }
 
@@ -122,8 +137,13 @@ impl Checker {
             if !allows(&tokens, command) {
                 self.error(
                     user.field,
-                    format!("does not allow `{command}`, which user {} needs: without it {without}", user.user),
-                    format!("add `+{command}` (or remove `rules` to use gatehouse's minimal rules)"),
+                    format!(
+                        "does not allow `{command}`, which user {} needs: without it {without}",
+                        user.user
+                    ),
+                    format!(
+                        "add `+{command}` (or remove `rules` to use gatehouse's minimal rules)"
+                    ),
                 );
             }
         }
@@ -169,7 +189,13 @@ mod tests {
         for token in [">pw", "#abc", "nopass", "on", "+@admin", "\"x"] {
             assert!(refused(token).is_some(), "{token}");
         }
-        for token in ["+client|setname", "~ratelimit:*", "&__sentinel__:hello", "%R~a*", "-@all"] {
+        for token in [
+            "+client|setname",
+            "~ratelimit:*",
+            "&__sentinel__:hello",
+            "%R~a*",
+            "-@all",
+        ] {
             assert_eq!(refused(token), None, "{token}");
         }
     }
@@ -189,24 +215,56 @@ mod tests {
             .expect("an error at the field");
         assert!(p.message.contains("channel `__sentinel__:hello`"), "{p}");
         assert!(p.fix.contains("add `&__sentinel__:hello`"), "{p}");
-        assert_eq!(problems.iter().filter(|p| p.path.starts_with("redis.acl")).count(), 1);
+        assert_eq!(
+            problems
+                .iter()
+                .filter(|p| p.path.starts_with("redis.acl"))
+                .count(),
+            1
+        );
 
         d.redis.acl.sentinel_peer.rules = Some("&__sentinel__:hello -@all +ping >SECRET-pw".into());
-        let text = d.clone().validate().iter().map(ToString::to_string).collect::<String>();
-        assert!(text.contains("redis.acl.sentinelPeer.rules: a `>` password rule is not allowed"), "{text}");
+        let text = d
+            .clone()
+            .validate()
+            .iter()
+            .map(ToString::to_string)
+            .collect::<String>();
+        assert!(
+            text.contains("redis.acl.sentinelPeer.rules: a `>` password rule is not allowed"),
+            "{text}"
+        );
         assert!(!text.contains("SECRET-pw"), "{text}");
         d.redis.acl.sentinel_peer.rules = Some("&__sentinel__:hello -@all +ping +publish".into());
-        let text = d.validate().iter().map(ToString::to_string).collect::<String>();
-        assert!(text.contains("does not allow `sentinel|is-master-down-by-addr`"), "{text}");
+        let text = d
+            .validate()
+            .iter()
+            .map(ToString::to_string)
+            .collect::<String>();
+        assert!(
+            text.contains("does not allow `sentinel|is-master-down-by-addr`"),
+            "{text}"
+        );
     }
 
     #[test]
     fn the_unrestricted_gateway_is_a_warning_and_widens_only_default() {
         let mut d = Deployment::default();
-        assert!(d.gateway_acl_rules(crate::acl::Side::DataNode).contains("~ratelimit:*"));
+        assert!(
+            d.gateway_acl_rules(crate::acl::Side::DataNode)
+                .contains("~ratelimit:*")
+        );
         d.redis.acl.gateway = GatewayAccess::Unrestricted;
         let valid = d.validated().expect("a warning, not an error");
-        assert!(valid.warnings().iter().any(|p| p.path == "redis.acl.gateway"));
-        assert_eq!(valid.gateway_acl_rules(crate::acl::Side::Sentinel), "+@all ~* &*");
+        assert!(
+            valid
+                .warnings()
+                .iter()
+                .any(|p| p.path == "redis.acl.gateway")
+        );
+        assert_eq!(
+            valid.gateway_acl_rules(crate::acl::Side::Sentinel),
+            "+@all ~* &*"
+        );
     }
 }
