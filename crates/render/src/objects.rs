@@ -219,13 +219,12 @@ fn script_env(d: &Deployment, names: &Names, own_service: &str, passwords: &[&st
     .chain(
         redis_files::PASSWORD_ENV
             .iter()
-            .filter_map(|(variable, role)| {
-                passwords.contains(variable).then(|| {
-                    let secret = d
-                        .secret_key_ref(*role)
-                        .expect("every Redis password always has a source");
-                    secret_env(variable, &secret)
-                })
+            .filter(|(variable, _)| passwords.contains(variable))
+            .map(|(variable, role)| {
+                let secret = d
+                    .secret_key_ref(*role)
+                    .expect("every Redis password always has a source");
+                secret_env(variable, &secret)
             }),
     )
     .collect()
