@@ -17,7 +17,7 @@ use crate::HarnessError;
 
 /// Variables whose rendered value names a cluster host, port or path, replaced with loopback
 /// values; plus `POD_NAME` (a field reference) and `REDIS_PASSWORD` (a Secret reference).
-pub const LOOPBACK_VARIABLES: [&str; 10] = [
+pub const LOOPBACK_VARIABLES: [&str; 13] = [
     "POD_NAME",
     "REDIS_PASSWORD",
     "ANNOUNCE_HOST",
@@ -28,10 +28,20 @@ pub const LOOPBACK_VARIABLES: [&str; 10] = [
     "TEMPLATE_DIR",
     "CONFIG_DIR",
     "DATA_DIR",
+    "TLS_CA_FILE",
+    "TLS_CERT_FILE",
+    "TLS_KEY_FILE",
 ];
 
 /// Variables used exactly as rendered (after Kubernetes `$(VAR)` expansion).
-pub const PASSED_THROUGH: [&str; 3] = ["MASTER_NAME", "SENTINEL_AUTH", "PRESTOP_TIMEOUT"];
+pub const PASSED_THROUGH: [&str; 6] = [
+    "MASTER_NAME",
+    "SENTINEL_AUTH",
+    "PRESTOP_TIMEOUT",
+    "REDIS_TLS",
+    "TLS_AUTH_CLIENTS",
+    "TLS_SECRET",
+];
 
 /// The rendered Redis group: ConfigMap files and the two containers.
 #[derive(Debug, Clone)]
@@ -125,6 +135,8 @@ pub struct LoopbackValues {
     pub config_dir: String,
     /// The pod's data directory.
     pub data_dir: String,
+    /// Where the TLS Secret's files are (replaces the rendered mount path of the TLS volume).
+    pub tls_dir: String,
 }
 
 fn expand(value: &str, env: &[(String, String)]) -> String {
@@ -208,6 +220,23 @@ pub fn loopback_env(
                     "TEMPLATE_DIR" => values.template_dir.clone(),
                     "CONFIG_DIR" => values.config_dir.clone(),
                     "DATA_DIR" => values.data_dir.clone(),
+                    "TLS_CA_FILE" | "TLS_CERT_FILE" | "TLS_KEY_FILE" => {
+                        let rendered = plain(&container.name, var)?;
+                        match rendered.strip_prefix(paths::TLS) {
+                            Some(file) if file.starts_with('/') => {
+                                format!("{}{file}", values.tls_dir)
+                            }
+                            _ => {
+                                return Err(HarnessError::Rendered {
+                                    message: format!(
+                                        "container {}: {name} should be a file under {}",
+                                        container.name,
+                                        paths::TLS
+                                    ),
+                                });
+                            }
+                        }
+                    }
                     n if PASSED_THROUGH.contains(&n) => expand(plain(&container.name, var)?, &env),
                     other => {
                         return Err(HarnessError::UnknownVariable {
@@ -270,6 +299,7 @@ mod tests {
             template_dir: "/t".into(),
             config_dir: "/c".into(),
             data_dir: "/d".into(),
+            tls_dir: "/tls".into(),
         }
     }
 
