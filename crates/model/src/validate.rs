@@ -793,7 +793,11 @@ mod tests {
         let problems = errors_of(&d);
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert_eq!(problems[0].path, "redis.tls.certificate");
-        assert!(problems[0].fix.contains("kind: secret"), "{}", problems[0].fix);
+        assert!(
+            problems[0].fix.contains("kind: secret"),
+            "{}",
+            problems[0].fix
+        );
         d.redis.tls.certificate = Some(TlsCertificateSource::Secret {
             name: "redis-tls".into(),
         });
