@@ -20,7 +20,7 @@ use crate::HarnessError;
 /// Variables whose rendered value names a cluster host, port or path, replaced with loopback
 /// values; plus `POD_NAME` (a field reference). Password variables (Secret references) are listed
 /// in [`gatehouse_render::redis_files::PASSWORD_ENV`].
-pub const LOOPBACK_VARIABLES: [&str; 9] = [
+pub const LOOPBACK_VARIABLES: [&str; 12] = [
     "POD_NAME",
     "ANNOUNCE_HOST",
     "SENTINELS",
@@ -30,10 +30,20 @@ pub const LOOPBACK_VARIABLES: [&str; 9] = [
     "TEMPLATE_DIR",
     "CONFIG_DIR",
     "DATA_DIR",
+    "TLS_CA_FILE",
+    "TLS_CERT_FILE",
+    "TLS_KEY_FILE",
 ];
 
 /// Variables used exactly as rendered (after Kubernetes `$(VAR)` expansion).
-pub const PASSED_THROUGH: [&str; 3] = ["MASTER_NAME", "OPERATOR_USER", "PRESTOP_TIMEOUT"];
+pub const PASSED_THROUGH: [&str; 6] = [
+    "MASTER_NAME",
+    "OPERATOR_USER",
+    "PRESTOP_TIMEOUT",
+    "REDIS_TLS",
+    "TLS_AUTH_CLIENTS",
+    "TLS_SECRET",
+];
 
 /// The value the harness gives a password variable: the test password itself for
 /// `REDIS_PASSWORD` (the gateway's, user `default`), and for every other user the test password
@@ -139,6 +149,8 @@ pub struct LoopbackValues {
     pub config_dir: String,
     /// The pod's data directory.
     pub data_dir: String,
+    /// Where the TLS Secret's files are (replaces the rendered mount path of the TLS volume).
+    pub tls_dir: String,
 }
 
 fn expand(value: &str, env: &[(String, String)]) -> String {
@@ -226,6 +238,23 @@ pub fn loopback_env(
                     "TEMPLATE_DIR" => values.template_dir.clone(),
                     "CONFIG_DIR" => values.config_dir.clone(),
                     "DATA_DIR" => values.data_dir.clone(),
+                    "TLS_CA_FILE" | "TLS_CERT_FILE" | "TLS_KEY_FILE" => {
+                        let rendered = plain(&container.name, var)?;
+                        match rendered.strip_prefix(paths::TLS) {
+                            Some(file) if file.starts_with('/') => {
+                                format!("{}{file}", values.tls_dir)
+                            }
+                            _ => {
+                                return Err(HarnessError::Rendered {
+                                    message: format!(
+                                        "container {}: {name} should be a file under {}",
+                                        container.name,
+                                        paths::TLS
+                                    ),
+                                });
+                            }
+                        }
+                    }
                     n if PASSED_THROUGH.contains(&n) => expand(plain(&container.name, var)?, &env),
                     other => {
                         return Err(HarnessError::UnknownVariable {
@@ -288,6 +317,7 @@ mod tests {
             template_dir: "/t".into(),
             config_dir: "/c".into(),
             data_dir: "/d".into(),
+            tls_dir: "/tls".into(),
         }
     }
 

@@ -10,10 +10,83 @@
 #   REDIS_CLI         redis-cli binary (default: redis-cli)
 #   QUERY_TIMEOUT     seconds allowed for one query (default: 3)
 #   LOCAL_HOST        address of this pod's own process for probes and preStop (default: 127.0.0.1)
+#   REDIS_TLS         "yes": every port is a TLS port (plain TCP off) and every link speaks TLS
+#   TLS_CA_FILE       CA certificate (PEM) that signed every certificate of the group
+#   TLS_CERT_FILE     this process's certificate (PEM), served and presented to peers
+#   TLS_KEY_FILE      its private key (PEM)
+#   TLS_AUTH_CLIENTS  tls-auth-clients: "yes" (mutual TLS) or "optional"
+#   TLS_SECRET        name of the Kubernetes Secret the TLS files come from (for messages)
+# The TLS paths are mounted Secret files and contain no whitespace.
 
 : "${REDIS_CLI:=redis-cli}"
 : "${QUERY_TIMEOUT:=3}"
 : "${OPERATOR_USER:=gatehouse-operator}"
+: "${REDIS_TLS:=no}"
+
+# tls_args: the redis-cli options for the group's transport (nothing without TLS). The process's
+# own key pair is presented as a client certificate, which mutual TLS requires.
+tls_args() {
+  [ "$REDIS_TLS" = yes ] || return 0
+  printf '%s\n' --tls --cacert "$TLS_CA_FILE" --cert "$TLS_CERT_FILE" --key "$TLS_KEY_FILE"
+}
+
+# tls_check: refuses to start (exit 1, a message naming the Secret and the fix) when a TLS file is
+# unreadable, or, where openssl is available, when the certificate has expired, is not yet valid
+# or does not name this process's address (ANNOUNCE_HOST), which clients verify.
+tls_check() {
+  [ "$REDIS_TLS" = yes ] || return 0
+  secret="Secret ${TLS_SECRET:-?}"
+  for file in "$TLS_CA_FILE" "$TLS_CERT_FILE" "$TLS_KEY_FILE"; do
+    if [ ! -r "$file" ]; then
+      echo "gatehouse: TLS file $file (from $secret) is missing or unreadable; the Secret needs the keys tls.crt, tls.key and ca.crt" >&2
+      return 1
+    fi
+  done
+  if ! command -v openssl >/dev/null 2>&1; then
+    echo "gatehouse: openssl is not in this image; the certificate's dates and names are not checked before start"
+    return 0
+  fi
+  if ! openssl x509 -in "$TLS_CERT_FILE" -noout -checkend 0 >/dev/null 2>&1; then
+    echo "gatehouse: the TLS certificate in $secret (tls.crt) has expired ($(openssl x509 -in "$TLS_CERT_FILE" -noout -enddate 2>/dev/null)); renew it or replace tls.crt and tls.key in the Secret, then restart this pod" >&2
+    return 1
+  fi
+  case "$ANNOUNCE_HOST" in
+    *[!0-9.]*) check=-checkhost ;;
+    *) check=-checkip ;;
+  esac
+  if openssl x509 -in "$TLS_CERT_FILE" -noout "$check" "$ANNOUNCE_HOST" 2>&1 | grep -q 'does NOT match'; then
+    echo "gatehouse: the TLS certificate in $secret (tls.crt) does not name $ANNOUNCE_HOST, which clients dial and verify; reissue it with every pod's DNS name under the headless Services and the Service names, then restart this pod" >&2
+    return 1
+  fi
+  if ! openssl verify -CAfile "$TLS_CA_FILE" "$TLS_CERT_FILE" >/dev/null 2>&1; then
+    echo "gatehouse: the TLS certificate in $secret (tls.crt) is not signed by its ca.crt; reissue it from the CA in ca.crt" >&2
+    return 1
+  fi
+}
+
+# tls_files_version: a checksum of the mounted TLS files, which changes when the kubelet writes a
+# renewed Secret into the volume (empty without TLS).
+tls_files_version() {
+  [ "$REDIS_TLS" = yes ] || return 0
+  cat "$TLS_CA_FILE" "$TLS_CERT_FILE" "$TLS_KEY_FILE" 2>/dev/null | cksum
+}
+
+# listen_lines PORT: the config lines for this process's listener and its outgoing links: a plain
+# port, or (with TLS) a TLS port with plain TCP off, TLS replication (for a Sentinel: TLS towards
+# data nodes and other Sentinels) and the certificate files, read again on CONFIG SET.
+listen_lines() {
+  if [ "$REDIS_TLS" != yes ]; then
+    echo "port $1"
+    return 0
+  fi
+  echo "port 0"
+  echo "tls-port $1"
+  echo "tls-replication yes"
+  echo "tls-auth-clients ${TLS_AUTH_CLIENTS:-optional}"
+  echo "tls-ca-cert-file $TLS_CA_FILE"
+  echo "tls-cert-file $TLS_CERT_FILE"
+  echo "tls-key-file $TLS_KEY_FILE"
+}
 
 # config_quoted VALUE: VALUE as a double-quoted Redis config string.
 config_quoted() {
@@ -40,14 +113,16 @@ acl_file() {
 redis_query() {
   host=$1 port=$2
   shift 2
-  REDISCLI_AUTH=$OPERATOR_PASSWORD timeout "$QUERY_TIMEOUT" "$REDIS_CLI" --no-auth-warning --user "$OPERATOR_USER" --raw -h "$host" -p "$port" "$@"
+  # shellcheck disable=SC2046 # tls_args prints one option per line, no whitespace inside
+  REDISCLI_AUTH=$OPERATOR_PASSWORD timeout "$QUERY_TIMEOUT" "$REDIS_CLI" $(tls_args) --no-auth-warning --user "$OPERATOR_USER" --raw -h "$host" -p "$port" "$@"
 }
 
 # sentinel_query HOST PORT ARGS...: one command to a Sentinel, as the operator user.
 sentinel_query() {
   host=$1 port=$2
   shift 2
-  REDISCLI_AUTH=$OPERATOR_PASSWORD timeout "$QUERY_TIMEOUT" "$REDIS_CLI" --no-auth-warning --user "$OPERATOR_USER" --raw -h "$host" -p "$port" "$@"
+  # shellcheck disable=SC2046 # tls_args prints one option per line, no whitespace inside
+  REDISCLI_AUTH=$OPERATOR_PASSWORD timeout "$QUERY_TIMEOUT" "$REDIS_CLI" $(tls_args) --no-auth-warning --user "$OPERATOR_USER" --raw -h "$host" -p "$port" "$@"
 }
 
 # current_master [SKIP]: prints "host port" of the master as the first Sentinel that knows it

@@ -27,6 +27,7 @@ set -eu
 : "${REDIS_SENTINEL:=redis-sentinel}"
 : "${SENTINEL_WAIT:=120}"
 . "$TEMPLATE_DIR/common.sh"
+tls_check
 
 mkdir -p "$CONFIG_DIR"
 umask 077
@@ -92,7 +93,7 @@ acl_file sentinel >"$CONFIG_DIR/users.acl.tmp"
 mv "$CONFIG_DIR/users.acl.tmp" "$CONFIG_DIR/users.acl"
 {
   sed -e "s/%MASTER_HOST%/$master_host/" -e "s/%MASTER_PORT%/$master_port/" "$TEMPLATE_DIR/sentinel.conf"
-  echo "port $SENTINEL_PORT"
+  listen_lines "$SENTINEL_PORT"
   echo "dir $CONFIG_DIR"
   echo "sentinel announce-ip $ANNOUNCE_HOST"
   echo "sentinel announce-port $SENTINEL_PORT"
@@ -101,4 +102,27 @@ mv "$CONFIG_DIR/users.acl.tmp" "$CONFIG_DIR/users.acl"
 } >"$config.tmp"
 rm -f "$config.state"
 mv "$config.tmp" "$config"
+
+# TLS certificate renewal: Sentinel 7.0 has no CONFIG SET and SENTINEL CONFIG SET does not take
+# the TLS files, so a Sentinel reads a renewed certificate only when it starts. A watcher stops
+# this Sentinel (it becomes the container's main process below, with this shell's PID) once the
+# mounted files change, staggered by the pod's ordinal (SENTINEL_RESTART_STAGGER seconds each)
+# so that the Sentinels restart one at a time and a quorum stays up; the kubelet starts it again
+# with its saved state. A Sentinel restart loses no write.
+if [ "$REDIS_TLS" = yes ]; then
+  sentinel_pid=$$
+  (
+    seen=$(tls_files_version)
+    while sleep 5; do
+      kill -0 "$sentinel_pid" 2>/dev/null || exit 0
+      [ "$(tls_files_version)" = "$seen" ] && continue
+      ordinal=${POD_NAME##*-}
+      case "$ordinal" in '' | *[!0-9]*) ordinal=0 ;; esac
+      sleep $((ordinal * ${SENTINEL_RESTART_STAGGER:-20}))
+      echo "gatehouse: the TLS files from Secret ${TLS_SECRET:-?} changed; restarting this Sentinel to read them"
+      kill -TERM "$sentinel_pid"
+      exit 0
+    done
+  ) &
+fi
 exec "$REDIS_SENTINEL" "$config"
