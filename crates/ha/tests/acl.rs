@@ -95,6 +95,23 @@ async fn discover(cluster: &Cluster, master_name: &str) -> Option<String> {
     None
 }
 
+/// How many replicas each Sentinel lists (`SENTINEL SLAVES`, asked as the gateway).
+async fn known_replicas(cluster: &Cluster, master_name: &str) -> Vec<usize> {
+    let mut counts = Vec::new();
+    for sentinel in &cluster.sentinels {
+        let mut count = 0;
+        if let Ok(Some(mut c)) =
+            tokio::time::timeout(LIMIT, gateway_connection(&sentinel.addr())).await
+            && let Ok(Reply::Array(Some(replicas))) =
+                c.command(&["SENTINEL", "SLAVES", master_name]).await
+        {
+            count = replicas.len();
+        }
+        counts.push(count);
+    }
+    counts
+}
+
 /// One rate-limit call the way the gateway makes it: `EVALSHA sha numkeys ratelimit:<key> ...`.
 async fn rate_limit(c: &mut Connection, sha: &str, numkeys: usize) -> Reply {
     let args: Vec<&str> = if numkeys == 2 {
@@ -181,7 +198,10 @@ async fn the_gateway_user_keeps_rate_limiting_across_a_failover_and_is_refused_e
                 up += 1;
             }
         }
-        if up == cluster.data.len() - 1 {
+        // And every Sentinel knows every replica (Sentinel reconfigures only replicas it has seen).
+        if up == cluster.data.len() - 1
+            && known_replicas(&cluster, &master_name).await == vec![up; cluster.sentinels.len()]
+        {
             break master;
         }
     };
@@ -233,10 +253,11 @@ async fn the_gateway_user_keeps_rate_limiting_across_a_failover_and_is_refused_e
     let old = cluster.data_index(port).expect("a data node");
     cluster.kill_pod(Role::Data, old).await.expect("kill");
     let deadline = Instant::now() + Duration::from_secs(60);
+    let mut last = String::new();
     let value = loop {
         assert!(
             Instant::now() < deadline,
-            "no failover:\n{}",
+            "no failover (last answer: {last}):\n{}",
             cluster.log_tails()
         );
         tokio::time::sleep(POLL).await;
@@ -254,6 +275,7 @@ async fn the_gateway_user_keeps_rate_limiting_across_a_failover_and_is_refused_e
         };
         let Some(sha) = reply.as_text() else { continue };
         let reply = rate_limit(&mut c, &sha, numkeys).await;
+        last = format!("{next}: {reply:?}");
         if let Some(value) = counter(&reply) {
             break value;
         }
