@@ -221,6 +221,31 @@ async fn mutual_tls_refuses_a_client_without_a_certificate() {
             Some("PONG")
         );
     }
+    // `gatehouse status` asks each Sentinel through redis-cli in its container: over mutual TLS
+    // with the container's own environment.
+    let master = cluster.agreed_master().await.expect("master");
+    for sentinel in &cluster.sentinels {
+        let launch = Launch {
+            argv: vec![
+                "sh".into(),
+                "-c".into(),
+                gatehouse_apply::ASK_MASTER_SCRIPT.into(),
+            ],
+            env: sentinel.env().to_vec(),
+            log: sentinel.dir.join("status.log"),
+            as_nobody: false,
+        };
+        let (status, output) = run_to_end(&launch, Duration::from_secs(10))
+            .await
+            .expect("the status query runs");
+        assert!(status.success(), "{}: {output}", sentinel.name);
+        assert_eq!(
+            gatehouse_apply::parse_master(&output),
+            Ok(cluster.data[master].addr()),
+            "{}: {output}",
+            sentinel.name
+        );
+    }
     // The gateway-shaped client with the client key pair rate-limits.
     assert_eq!(
         gateway(&cluster)
