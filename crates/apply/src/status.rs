@@ -220,9 +220,11 @@ impl Cluster {
 }
 
 /// The shell command run in a Sentinel container: every value from the container's own
-/// environment (`SENTINEL_PORT`, `MASTER_NAME`, `SENTINEL_AUTH`, `REDIS_PASSWORD`), the password
-/// passed to redis-cli through `REDISCLI_AUTH`, never on a command line.
-pub const ASK_MASTER_SCRIPT: &str = r#"if [ "$SENTINEL_AUTH" = yes ]; then export REDISCLI_AUTH="$REDIS_PASSWORD"; fi; exec redis-cli -p "$SENTINEL_PORT" --no-raw SENTINEL get-master-addr-by-name "$MASTER_NAME""#;
+/// environment (`SENTINEL_PORT`, `MASTER_NAME`, `OPERATOR_USER`, `OPERATOR_PASSWORD`, and with TLS
+/// `REDIS_TLS` and the `TLS_*_FILE` paths of the mounted Secret), logged in as the operator user,
+/// the password passed to redis-cli through `REDISCLI_AUTH`, never on a command line. `LOCAL_HOST`
+/// (default 127.0.0.1) is the address the Sentinel listens on.
+pub const ASK_MASTER_SCRIPT: &str = r#"export REDISCLI_AUTH="$OPERATOR_PASSWORD"; set --; if [ "${REDIS_TLS:-no}" = yes ]; then set -- --tls --cacert "$TLS_CA_FILE" --cert "$TLS_CERT_FILE" --key "$TLS_KEY_FILE"; fi; exec redis-cli "$@" --no-auth-warning --user "$OPERATOR_USER" -h "${LOCAL_HOST:-127.0.0.1}" -p "$SENTINEL_PORT" --no-raw SENTINEL get-master-addr-by-name "$MASTER_NAME""#;
 
 async fn ask_one(pods: &Api<Pod>, pod: &str, container: &str) -> Result<String, String> {
     let params = AttachParams::default()

@@ -12,7 +12,8 @@ use crate::HarnessError;
 use crate::pods::{LoopbackValues, RenderedRedis, exec_command, loopback_command, loopback_env};
 use crate::ports::{PortLease, lease_ports, pod_address};
 use crate::process::{Launch, ManagedProcess, run_to_end};
-use crate::resp::{Connection, Reply, RespError};
+use crate::resp::{Connection, Reply, RespError, Transport};
+use crate::tls::{CertRequest, TlsFiles};
 
 /// The password the tests use: every character that needs quoting in redis.conf or a shell.
 pub const TEST_PASSWORD: &str = "p@ss:w#rd\"\\x $HOME 'q'";
@@ -28,7 +29,20 @@ pub const POLL: Duration = Duration::from_millis(100);
 /// The deployment the tests run: the built-in example (1 master, 2 replicas, 3 Sentinels, Sentinel
 /// auth, AOF) with `down-after-milliseconds` shortened to [`TEST_DOWN_AFTER_MS`]
 /// (`min-replicas-max-lag` and `failover-timeout` are derived from it).
+///
+/// Its gateway user is unrestricted (`redis.acl.gateway: unrestricted`): the scenarios' writer tags
+/// each write with `MULTI`/`INCR`/`SADD` and the harness reads Sentinel state (`SENTINEL MASTER`,
+/// `CKQUORUM`) as `default`, which the restricted gateway user may not. Every named user
+/// (replication, Sentinel monitoring and peers, the scripts' operator) keeps its minimal rules, so
+/// every scenario runs them. [`restricted_deployment`] is the one with the gateway's own rules.
 pub fn test_deployment() -> Deployment {
+    let mut d = restricted_deployment();
+    d.redis.acl.gateway = gatehouse_model::GatewayAccess::Unrestricted;
+    d
+}
+
+/// [`test_deployment`] with every ACL user as rendered by default, the gateway's restricted.
+pub fn restricted_deployment() -> Deployment {
     let mut d = Deployment::guide_example();
     d.redis.sentinel.down_after_milliseconds = TEST_DOWN_AFTER_MS;
     d
@@ -117,6 +131,11 @@ pub struct Cluster {
     pub sentinel_auth: bool,
     /// `down-after-milliseconds` in force.
     pub down_after: Duration,
+    /// How clients reach the processes: TLS trusting the test CA when the rendered pods speak TLS
+    /// (with the group's own key pair as client certificate, which mutual TLS needs).
+    pub transport: Transport,
+    /// The test certificates (the TLS Secret's files), when the rendered pods speak TLS.
+    pub tls: Option<TlsFiles>,
     pub(crate) template_dir: PathBuf,
     pub(crate) rendered: RenderedRedis,
     _leases: Vec<PortLease>,
@@ -164,6 +183,36 @@ impl Cluster {
         write_files(&template_dir, &rendered, None)?;
         let data_ports: Vec<u16> = leases[..data_count].iter().map(PortLease::port).collect();
         let sentinel_ports: Vec<u16> = leases[data_count..].iter().map(PortLease::port).collect();
+        let tls_dir = dir.path().join("tls");
+        let tls = rendered
+            .data
+            .env
+            .iter()
+            .flatten()
+            .any(|v| v.name == "REDIS_TLS" && v.value.as_deref() == Some("yes"))
+            .then(|| {
+                let ips: Vec<_> = leases.iter().map(|l| pod_address(l.port())).collect();
+                crate::tls::generate(
+                    &tls_dir,
+                    &CertRequest {
+                        common_name: &rendered.names.data_statefulset,
+                        ips: &ips,
+                        dns: &[],
+                        days: 30,
+                    },
+                )
+            })
+            .transpose()?;
+        let transport = match &tls {
+            None => Transport::Plain,
+            Some(files) => {
+                Transport::tls_from_files(Some(&files.ca()), Some((&files.cert(), &files.key())))
+                    .map_err(|source| HarnessError::Io {
+                        what: "read the test certificates".into(),
+                        source,
+                    })?
+            }
+        };
         let sentinels_env = sentinel_ports
             .iter()
             .map(|&p| format!("{}:{p}", pod_address(p)))
@@ -209,6 +258,7 @@ impl Cluster {
                         template_dir: pod_dir.join("templates").display().to_string(),
                         config_dir: pod_dir.join("config").display().to_string(),
                         data_dir: pod_dir.join("data").display().to_string(),
+                        tls_dir: tls_dir.display().to_string(),
                     };
                     Ok(Pod {
                         name,
@@ -242,6 +292,8 @@ impl Cluster {
             master_name: d.redis.master_name.clone(),
             sentinel_auth: d.redis.sentinel.auth,
             down_after: Duration::from_millis(d.redis.sentinel.down_after_milliseconds.into()),
+            transport,
+            tls,
             template_dir,
             rendered,
             _leases: leases,
@@ -403,13 +455,25 @@ impl Cluster {
 
     /// An authenticated connection to data node `i`.
     pub async fn data_conn(&self, i: usize) -> Result<Connection, RespError> {
-        Connection::connect_auth(&self.data[i].addr(), Some(&self.password), QUERY_LIMIT).await
+        Connection::connect_with(
+            &self.data[i].addr(),
+            Some(&self.password),
+            &self.transport,
+            QUERY_LIMIT,
+        )
+        .await
     }
 
     /// A connection to Sentinel `i`, authenticated when Sentinel auth is on.
     pub async fn sentinel_conn(&self, i: usize) -> Result<Connection, RespError> {
         let password = self.sentinel_auth.then_some(self.password.as_str());
-        Connection::connect_auth(&self.sentinels[i].addr(), password, QUERY_LIMIT).await
+        Connection::connect_with(
+            &self.sentinels[i].addr(),
+            password,
+            &self.transport,
+            QUERY_LIMIT,
+        )
+        .await
     }
 
     /// The master port Sentinel `i` reports.

@@ -17,6 +17,7 @@ pub mod cluster;
 pub mod external;
 pub mod faults;
 mod full_restart;
+pub mod gateway_client;
 pub mod measure;
 pub mod pods;
 pub mod ports;
@@ -24,6 +25,7 @@ pub mod process;
 pub mod resp;
 pub mod rollout;
 pub mod scenario;
+pub mod tls;
 pub mod workload;
 
 use std::time::Duration;

@@ -67,6 +67,7 @@ impl Cluster {
             key: key.into(),
             max_duration,
             command_limit: crate::workload::WRITE_LIMIT,
+            transport: self.transport.clone(),
         }
     }
 

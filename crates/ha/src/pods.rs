@@ -2,7 +2,9 @@
 //!
 //! The harness takes the files of the rendered ConfigMap and the container command, environment,
 //! probes and pre-stop hook of the rendered StatefulSets. Only the variables that hold a host, port,
-//! path or the password are replaced with loopback values ([`LOOPBACK_VARIABLES`]); the ones in
+//! path or a password are replaced with loopback values ([`LOOPBACK_VARIABLES`], and every
+//! password variable of [`gatehouse_render::redis_files::PASSWORD_ENV`], each user's password
+//! from [`secret_value`]); the ones in
 //! [`PASSED_THROUGH`] are used exactly as rendered. Any other variable is an error, so a variable
 //! added to the pod spec cannot be silently ignored here.
 
@@ -16,10 +18,10 @@ use k8s_openapi::api::core::v1::{Container, EnvVar, ExecAction, PodTemplateSpec}
 use crate::HarnessError;
 
 /// Variables whose rendered value names a cluster host, port or path, replaced with loopback
-/// values; plus `POD_NAME` (a field reference) and `REDIS_PASSWORD` (a Secret reference).
-pub const LOOPBACK_VARIABLES: [&str; 10] = [
+/// values; plus `POD_NAME` (a field reference). Password variables (Secret references) are listed
+/// in [`gatehouse_render::redis_files::PASSWORD_ENV`].
+pub const LOOPBACK_VARIABLES: [&str; 12] = [
     "POD_NAME",
-    "REDIS_PASSWORD",
     "ANNOUNCE_HOST",
     "SENTINELS",
     "BOOTSTRAP_MASTER",
@@ -28,10 +30,32 @@ pub const LOOPBACK_VARIABLES: [&str; 10] = [
     "TEMPLATE_DIR",
     "CONFIG_DIR",
     "DATA_DIR",
+    "TLS_CA_FILE",
+    "TLS_CERT_FILE",
+    "TLS_KEY_FILE",
 ];
 
 /// Variables used exactly as rendered (after Kubernetes `$(VAR)` expansion).
-pub const PASSED_THROUGH: [&str; 3] = ["MASTER_NAME", "SENTINEL_AUTH", "PRESTOP_TIMEOUT"];
+pub const PASSED_THROUGH: [&str; 6] = [
+    "MASTER_NAME",
+    "OPERATOR_USER",
+    "PRESTOP_TIMEOUT",
+    "REDIS_TLS",
+    "TLS_AUTH_CLIENTS",
+    "TLS_SECRET",
+];
+
+/// The value the harness gives a password variable: the test password itself for
+/// `REDIS_PASSWORD` (the gateway's, user `default`), and for every other user the test password
+/// followed by `/` and the variable's name, so each user has its own password with the same
+/// characters that need quoting.
+pub fn secret_value(password: &str, variable: &str) -> String {
+    if variable == "REDIS_PASSWORD" {
+        password.to_string()
+    } else {
+        format!("{password}/{variable}")
+    }
+}
 
 /// The rendered Redis group: ConfigMap files and the two containers.
 #[derive(Debug, Clone)]
@@ -109,7 +133,7 @@ pub struct LoopbackValues {
     pub pod_name: String,
     /// The pod's own loopback address (its "pod IP"), announced to the others.
     pub announce_host: String,
-    /// The Redis password (the Secret's value).
+    /// The test password, from which every user's password is derived ([`secret_value`]).
     pub password: String,
     /// Space-separated `address:port` of every Sentinel.
     pub sentinels: String,
@@ -125,6 +149,8 @@ pub struct LoopbackValues {
     pub config_dir: String,
     /// The pod's data directory.
     pub data_dir: String,
+    /// Where the TLS Secret's files are (replaces the rendered mount path of the TLS volume).
+    pub tls_dir: String,
 }
 
 fn expand(value: &str, env: &[(String, String)]) -> String {
@@ -186,16 +212,20 @@ pub fn loopback_env(
                 }
                 values.pod_name.clone()
             }
-            "REDIS_PASSWORD" => {
+            variable
+                if gatehouse_render::redis_files::PASSWORD_ENV
+                    .iter()
+                    .any(|(v, _)| *v == variable) =>
+            {
                 if from.and_then(|f| f.secret_key_ref.as_ref()).is_none() {
                     return Err(HarnessError::Rendered {
                         message: format!(
-                            "container {}: REDIS_PASSWORD must come from a Secret (secretKeyRef)",
+                            "container {}: {variable} must come from a Secret (secretKeyRef)",
                             container.name
                         ),
                     });
                 }
-                values.password.clone()
+                secret_value(&values.password, variable)
             }
             name => {
                 plain(&container.name, var)?;
@@ -208,6 +238,23 @@ pub fn loopback_env(
                     "TEMPLATE_DIR" => values.template_dir.clone(),
                     "CONFIG_DIR" => values.config_dir.clone(),
                     "DATA_DIR" => values.data_dir.clone(),
+                    "TLS_CA_FILE" | "TLS_CERT_FILE" | "TLS_KEY_FILE" => {
+                        let rendered = plain(&container.name, var)?;
+                        match rendered.strip_prefix(paths::TLS) {
+                            Some(file) if file.starts_with('/') => {
+                                format!("{}{file}", values.tls_dir)
+                            }
+                            _ => {
+                                return Err(HarnessError::Rendered {
+                                    message: format!(
+                                        "container {}: {name} should be a file under {}",
+                                        container.name,
+                                        paths::TLS
+                                    ),
+                                });
+                            }
+                        }
+                    }
                     n if PASSED_THROUGH.contains(&n) => expand(plain(&container.name, var)?, &env),
                     other => {
                         return Err(HarnessError::UnknownVariable {
@@ -270,6 +317,7 @@ mod tests {
             template_dir: "/t".into(),
             config_dir: "/c".into(),
             data_dir: "/d".into(),
+            tls_dir: "/tls".into(),
         }
     }
 
@@ -283,6 +331,7 @@ mod tests {
             let env = loopback_env(container, &values()).unwrap();
             assert!(env.contains(&("ANNOUNCE_HOST".into(), "127.1.0.1".into())));
             assert!(env.contains(&("REDIS_PASSWORD".into(), "pw".into())));
+            assert!(env.contains(&("OPERATOR_PASSWORD".into(), "pw/OPERATOR_PASSWORD".into())));
             let mut extra = container.clone();
             extra.env.as_mut().unwrap().push(EnvVar {
                 name: "NEW_SETTING".into(),

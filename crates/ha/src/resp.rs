@@ -9,7 +9,10 @@
 use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
-use redis::{AsyncConnectionConfig, Client, IntoConnectionInfo, RedisConnectionInfo, Value};
+use redis::{
+    AsyncConnectionConfig, Client, ClientTlsConfig, IntoConnectionInfo, RedisConnectionInfo,
+    TlsCertificates, Value,
+};
 use tokio::time::timeout;
 
 /// One reply, in the RESP2 shapes Redis and Sentinel 7 answer with.
@@ -111,6 +114,75 @@ impl RespError {
     }
 }
 
+/// How a client reaches the processes: plain TCP, or TLS the way the gateway does it (the
+/// server's certificate checked against a CA, its name checked against the address dialled, and
+/// optionally a client certificate).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Transport {
+    /// Plain TCP (`redis://`).
+    #[default]
+    Plain,
+    /// TLS (`rediss://`).
+    Tls {
+        /// PEM of the CA to trust; `None` trusts only the system store (which never holds a test
+        /// CA, so the server is refused).
+        ca: Option<Vec<u8>>,
+        /// PEM certificate and key presented to the server (mutual TLS).
+        client: Option<(Vec<u8>, Vec<u8>)>,
+    },
+}
+
+impl Transport {
+    /// TLS trusting the CA at `ca` and presenting `client` (certificate, key) when given.
+    pub fn tls_from_files(
+        ca: Option<&std::path::Path>,
+        client: Option<(&std::path::Path, &std::path::Path)>,
+    ) -> std::io::Result<Transport> {
+        Ok(Transport::Tls {
+            ca: ca.map(std::fs::read).transpose()?,
+            client: match client {
+                Some((cert, key)) => Some((std::fs::read(cert)?, std::fs::read(key)?)),
+                None => None,
+            },
+        })
+    }
+
+    fn client(&self, addr: &str, settings: RedisConnectionInfo) -> redis::RedisResult<Client> {
+        let scheme = match self {
+            Transport::Plain => "redis",
+            Transport::Tls { .. } => "rediss",
+        };
+        let info = format!("{scheme}://{addr}")
+            .into_connection_info()?
+            .set_redis_settings(settings);
+        match self {
+            Transport::Plain => Client::open(info),
+            Transport::Tls { ca, client } => {
+                install_crypto_provider();
+                Client::build_with_tls(
+                    info,
+                    TlsCertificates {
+                        client_tls: client.as_ref().map(|(cert, key)| ClientTlsConfig {
+                            client_cert: cert.clone(),
+                            client_key: key.clone(),
+                        }),
+                        root_cert: ca.clone(),
+                    },
+                )
+            }
+        }
+    }
+}
+
+/// rustls needs one process-wide crypto provider; ring is the one already in the build.
+fn install_crypto_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // Another part of the process may have installed one first; either serves.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
 /// One connection to a Redis data node or Sentinel.
 #[derive(Clone)]
 pub struct Connection {
@@ -134,10 +206,42 @@ impl Connection {
         Connection::connect_auth(addr, None, limit).await
     }
 
-    /// Connects and authenticates with `password` (when given).
+    /// Connects and authenticates with `password` (when given), as user `default`.
     pub async fn connect_auth(
         addr: &str,
         password: Option<&str>,
+        limit: Duration,
+    ) -> Result<Connection, RespError> {
+        Connection::connect_with(addr, password, &Transport::Plain, limit).await
+    }
+
+    /// Connects over `transport` and authenticates with `password` (when given), as `default`.
+    pub async fn connect_with(
+        addr: &str,
+        password: Option<&str>,
+        transport: &Transport,
+        limit: Duration,
+    ) -> Result<Connection, RespError> {
+        Connection::connect_user_with(addr, None, password, transport, limit).await
+    }
+
+    /// Connects (plain TCP) and authenticates as ACL user `user` with `password`.
+    pub async fn connect_user(
+        addr: &str,
+        user: Option<&str>,
+        password: Option<&str>,
+        limit: Duration,
+    ) -> Result<Connection, RespError> {
+        Connection::connect_user_with(addr, user, password, &Transport::Plain, limit).await
+    }
+
+    /// Connects over `transport` and authenticates as ACL user `user` (`default` when `None`)
+    /// with `password`.
+    pub async fn connect_user_with(
+        addr: &str,
+        user: Option<&str>,
+        password: Option<&str>,
+        transport: &Transport,
         limit: Duration,
     ) -> Result<Connection, RespError> {
         let client_error = |source| RespError::Client {
@@ -148,11 +252,10 @@ impl Connection {
         if let Some(password) = password {
             settings = settings.set_password(password);
         }
-        let info = format!("redis://{addr}")
-            .into_connection_info()
-            .map_err(client_error)?
-            .set_redis_settings(settings);
-        let client = Client::open(info).map_err(client_error)?;
+        if let Some(user) = user {
+            settings = settings.set_username(user);
+        }
+        let client = transport.client(addr, settings).map_err(client_error)?;
         // The limits are tokio's (below), not the crate's.
         let config = AsyncConnectionConfig::new()
             .set_connection_timeout(None)

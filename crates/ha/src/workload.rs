@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
 
 use crate::cluster::parse_master_host_port;
-use crate::resp::{Connection, Reply};
+use crate::resp::{Connection, Reply, Transport};
 
 /// Pause between two writes (keeps the CPU free for the processes under test).
 pub const WRITE_PACE: Duration = Duration::from_millis(2);
@@ -42,6 +42,8 @@ pub struct WriterConfig {
     /// Time limit of one write, like a client's socket/command timeout ([`WRITE_LIMIT`] unless a
     /// scenario needs a client with a long one).
     pub command_limit: Duration,
+    /// Plain TCP or TLS, for the Sentinels and the master alike (as the gateway's `ssl`).
+    pub transport: Transport,
 }
 
 impl WriterConfig {
@@ -135,9 +137,10 @@ pub async fn discover_master(config: &WriterConfig) -> Result<(String, u16), Str
     let mut reasons = Vec::new();
     for sentinel in &config.sentinels {
         let answer = async {
-            let mut c = Connection::connect_auth(
+            let mut c = Connection::connect_with(
                 sentinel,
                 config.sentinel_password.as_deref(),
+                &config.transport,
                 WRITE_LIMIT,
             )
             .await?;
@@ -168,9 +171,10 @@ async fn run(config: WriterConfig, stop: Arc<AtomicBool>, log: Arc<Mutex<WriteLo
         if connection.is_none() {
             let attempt = async {
                 let (host, port) = discover_master(&config).await?;
-                let c = Connection::connect_auth(
+                let c = Connection::connect_with(
                     &format!("{host}:{port}"),
                     Some(&config.password),
+                    &config.transport,
                     config.command_limit,
                 )
                 .await

@@ -17,3 +17,9 @@ mod rollout;
 
 #[path = "scenarios.rs"]
 mod scenarios;
+
+#[path = "tls.rs"]
+mod tls;
+
+#[path = "acl.rs"]
+mod acl;

@@ -12,6 +12,7 @@
 //! assert_eq!(valid.namespace, "apim-prod");
 //! ```
 
+pub mod acl;
 #[cfg(feature = "proptest")]
 pub mod arbitrary;
 mod builder;
@@ -29,6 +30,7 @@ mod validate;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use acl::{Acl, AclUser, GatewayAccess, OperatorUser};
 pub use compiled::VERSION;
 pub use config::{
     ConfigError, from_yaml_str, json_schema, load_yaml_str, place_in_file, places_in_file,
@@ -40,7 +42,7 @@ pub use gateway::{
 pub use redact::{MAX_SHOWN, shown};
 pub use redis::{
     ContainerImage, DataVolume, MinReplicasInForce, MinReplicasToWrite, Persistence, Redis,
-    Sentinel,
+    RedisTls, Sentinel, TlsCertificateSource, TlsClientAuth,
 };
 pub use resources::{CpuMemory, Resources, parse_quantity};
 pub use secret::{SecretKeyRef, SecretRole, SecretSource};
@@ -97,6 +99,10 @@ impl Deployment {
             SecretRole::RedisPassword => Some(&self.redis.password),
             SecretRole::LicenseKey => self.gateway.license_key.as_ref(),
             SecretRole::CloudToken => Some(&self.gateway.cloud_token),
+            SecretRole::ReplicationPassword => Some(&self.redis.acl.replication.password),
+            SecretRole::SentinelPassword => Some(&self.redis.acl.sentinel.password),
+            SecretRole::SentinelPeerPassword => Some(&self.redis.acl.sentinel_peer.password),
+            SecretRole::OperatorPassword => Some(&self.redis.acl.operator.password),
         }
     }
 

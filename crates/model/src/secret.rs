@@ -56,17 +56,35 @@ pub enum SecretRole {
     RedisPassword,
     /// The Gravitee license key (base64 of the license file).
     LicenseKey,
+    /// The password of the replication ACL user.
+    ReplicationPassword,
+    /// The password of the Sentinels' monitoring ACL user.
+    SentinelPassword,
+    /// The password of the Sentinels' peer ACL user.
+    SentinelPeerPassword,
+    /// The password of the operator ACL user (probes, pre-stop, election, `gatehouse status`).
+    OperatorPassword,
     /// The Gravitee Cloud token of the hybrid gateway.
     CloudToken,
 }
 
 impl SecretRole {
     /// Every role, in a stable order.
-    pub const ALL: [SecretRole; 3] = [
+    pub const ALL: [SecretRole; 7] = [
         SecretRole::RedisPassword,
         SecretRole::LicenseKey,
         SecretRole::CloudToken,
+        SecretRole::ReplicationPassword,
+        SecretRole::SentinelPassword,
+        SecretRole::SentinelPeerPassword,
+        SecretRole::OperatorPassword,
     ];
+
+    /// Whether gatehouse may generate the value (Redis passwords), rather than it being issued by
+    /// Gravitee.
+    pub fn can_be_generated(self) -> bool {
+        !matches!(self, SecretRole::LicenseKey | SecretRole::CloudToken)
+    }
 
     /// The suffix of the Secret gatehouse manages for this role (`<deployment name>-<suffix>`).
     pub fn managed_secret_suffix(self) -> &'static str {
@@ -74,13 +92,21 @@ impl SecretRole {
             SecretRole::RedisPassword => "redis-password",
             SecretRole::LicenseKey => "license-key",
             SecretRole::CloudToken => "cloud-token",
+            SecretRole::ReplicationPassword => "redis-replication-password",
+            SecretRole::SentinelPassword => "redis-sentinel-password",
+            SecretRole::SentinelPeerPassword => "redis-sentinel-peer-password",
+            SecretRole::OperatorPassword => "redis-operator-password",
         }
     }
 
     /// The key inside the Secret gatehouse manages for this role.
     pub fn managed_secret_key(self) -> &'static str {
         match self {
-            SecretRole::RedisPassword => "password",
+            SecretRole::RedisPassword
+            | SecretRole::ReplicationPassword
+            | SecretRole::SentinelPassword
+            | SecretRole::SentinelPeerPassword
+            | SecretRole::OperatorPassword => "password",
             SecretRole::LicenseKey => "license-key",
             SecretRole::CloudToken => "token",
         }
@@ -92,6 +118,10 @@ impl SecretRole {
             SecretRole::RedisPassword => "redis.password",
             SecretRole::LicenseKey => "gateway.licenseKey",
             SecretRole::CloudToken => "gateway.cloudToken",
+            SecretRole::ReplicationPassword => "redis.acl.replication.password",
+            SecretRole::SentinelPassword => "redis.acl.sentinel.password",
+            SecretRole::SentinelPeerPassword => "redis.acl.sentinelPeer.password",
+            SecretRole::OperatorPassword => "redis.acl.operator.password",
         }
     }
 }

@@ -2,39 +2,127 @@
 # Every host, port and path comes from the environment, so the same scripts run in the pods and,
 # with loopback addresses, in the real-process tests.
 #
-#   REDIS_PASSWORD    the password, from a Kubernetes Secret (never echoed, never on a command line)
+#   OPERATOR_USER     the ACL user of these scripts (probes, pre-stop, election, start-up)
+#   OPERATOR_PASSWORD its password, from a Kubernetes Secret (never echoed, never on a command line)
+#   *_PASSWORD        the other ACL users' passwords named in acl-users, from Kubernetes Secrets
 #   MASTER_NAME       Sentinel master group name
 #   SENTINELS         space-separated host:port of every Sentinel
-#   SENTINEL_AUTH     "yes" when the Sentinels require the password
 #   REDIS_CLI         redis-cli binary (default: redis-cli)
 #   QUERY_TIMEOUT     seconds allowed for one query (default: 3)
 #   LOCAL_HOST        address of this pod's own process for probes and preStop (default: 127.0.0.1)
+#   REDIS_TLS         "yes": every port is a TLS port (plain TCP off) and every link speaks TLS
+#   TLS_CA_FILE       CA certificate (PEM) that signed every certificate of the group
+#   TLS_CERT_FILE     this process's certificate (PEM), served and presented to peers
+#   TLS_KEY_FILE      its private key (PEM)
+#   TLS_AUTH_CLIENTS  tls-auth-clients: "yes" (mutual TLS) or "optional"
+#   TLS_SECRET        name of the Kubernetes Secret the TLS files come from (for messages)
+# The TLS paths are mounted Secret files and contain no whitespace.
 
 : "${REDIS_CLI:=redis-cli}"
 : "${QUERY_TIMEOUT:=3}"
-: "${SENTINEL_AUTH:=yes}"
+: "${OPERATOR_USER:=gatehouse-operator}"
+: "${REDIS_TLS:=no}"
 
-# The password as a double-quoted Redis config string.
-config_quoted_password() {
-  printf '"%s"' "$(printf '%s' "$REDIS_PASSWORD" | sed 's/\\/\\\\/g; s/"/\\"/g')"
+# tls_args: the redis-cli options for the group's transport (nothing without TLS). The process's
+# own key pair is presented as a client certificate, which mutual TLS requires.
+tls_args() {
+  [ "$REDIS_TLS" = yes ] || return 0
+  printf '%s\n' --tls --cacert "$TLS_CA_FILE" --cert "$TLS_CERT_FILE" --key "$TLS_KEY_FILE"
 }
 
-# redis_query HOST PORT ARGS...: one command to a data node, authenticated.
+# tls_check: refuses to start (exit 1, a message naming the Secret and the fix) when a TLS file is
+# unreadable, or, where openssl is available, when the certificate has expired, is not yet valid
+# or does not name this process's address (ANNOUNCE_HOST), which clients verify.
+tls_check() {
+  [ "$REDIS_TLS" = yes ] || return 0
+  secret="Secret ${TLS_SECRET:-?}"
+  for file in "$TLS_CA_FILE" "$TLS_CERT_FILE" "$TLS_KEY_FILE"; do
+    if [ ! -r "$file" ]; then
+      echo "gatehouse: TLS file $file (from $secret) is missing or unreadable; the Secret needs the keys tls.crt, tls.key and ca.crt" >&2
+      return 1
+    fi
+  done
+  if ! command -v openssl >/dev/null 2>&1; then
+    echo "gatehouse: openssl is not in this image; the certificate's dates and names are not checked before start"
+    return 0
+  fi
+  if ! openssl x509 -in "$TLS_CERT_FILE" -noout -checkend 0 >/dev/null 2>&1; then
+    echo "gatehouse: the TLS certificate in $secret (tls.crt) has expired ($(openssl x509 -in "$TLS_CERT_FILE" -noout -enddate 2>/dev/null)); renew it or replace tls.crt and tls.key in the Secret, then restart this pod" >&2
+    return 1
+  fi
+  case "$ANNOUNCE_HOST" in
+    *[!0-9.]*) check=-checkhost ;;
+    *) check=-checkip ;;
+  esac
+  if openssl x509 -in "$TLS_CERT_FILE" -noout "$check" "$ANNOUNCE_HOST" 2>&1 | grep -q 'does NOT match'; then
+    echo "gatehouse: the TLS certificate in $secret (tls.crt) does not name $ANNOUNCE_HOST, which clients dial and verify; reissue it with every pod's DNS name under the headless Services and the Service names, then restart this pod" >&2
+    return 1
+  fi
+  if ! openssl verify -CAfile "$TLS_CA_FILE" "$TLS_CERT_FILE" >/dev/null 2>&1; then
+    echo "gatehouse: the TLS certificate in $secret (tls.crt) is not signed by its ca.crt; reissue it from the CA in ca.crt" >&2
+    return 1
+  fi
+}
+
+# tls_files_version: a checksum of the mounted TLS files, which changes when the kubelet writes a
+# renewed Secret into the volume (empty without TLS).
+tls_files_version() {
+  [ "$REDIS_TLS" = yes ] || return 0
+  cat "$TLS_CA_FILE" "$TLS_CERT_FILE" "$TLS_KEY_FILE" 2>/dev/null | cksum
+}
+
+# listen_lines PORT: the config lines for this process's listener and its outgoing links: a plain
+# port, or (with TLS) a TLS port with plain TCP off, TLS replication (for a Sentinel: TLS towards
+# data nodes and other Sentinels) and the certificate files, read again on CONFIG SET.
+listen_lines() {
+  if [ "$REDIS_TLS" != yes ]; then
+    echo "port $1"
+    return 0
+  fi
+  echo "port 0"
+  echo "tls-port $1"
+  echo "tls-replication yes"
+  echo "tls-auth-clients ${TLS_AUTH_CLIENTS:-optional}"
+  echo "tls-ca-cert-file $TLS_CA_FILE"
+  echo "tls-cert-file $TLS_CERT_FILE"
+  echo "tls-key-file $TLS_KEY_FILE"
+}
+
+# config_quoted VALUE: VALUE as a double-quoted Redis config string.
+config_quoted() {
+  printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g')"
+}
+
+# acl_file SIDE: the ACL file of SIDE (redis or sentinel) from the rendered user list
+# ($TEMPLATE_DIR/acl-users: "side user PASSWORD_VARIABLE rules..."), each password taken from its
+# environment variable and written only as its SHA-256 (`#<hash>`); "-" means no password.
+acl_file() {
+  while read -r side user variable rules; do
+    [ "$side" = "$1" ] || continue
+    if [ "$variable" = - ]; then
+      secret=nopass
+    else
+      eval "value=\${$variable:?$variable is not set}"
+      secret="#$(printf '%s' "$value" | sha256sum | cut -c1-64)"
+    fi
+    printf 'user %s on %s %s\n' "$user" "$secret" "$rules"
+  done <"$TEMPLATE_DIR/acl-users"
+}
+
+# redis_query HOST PORT ARGS...: one command to a data node, as the operator user.
 redis_query() {
   host=$1 port=$2
   shift 2
-  REDISCLI_AUTH=$REDIS_PASSWORD timeout "$QUERY_TIMEOUT" "$REDIS_CLI" --no-auth-warning --raw -h "$host" -p "$port" "$@"
+  # shellcheck disable=SC2046 # tls_args prints one option per line, no whitespace inside
+  REDISCLI_AUTH=$OPERATOR_PASSWORD timeout "$QUERY_TIMEOUT" "$REDIS_CLI" $(tls_args) --no-auth-warning --user "$OPERATOR_USER" --raw -h "$host" -p "$port" "$@"
 }
 
-# sentinel_query HOST PORT ARGS...: one command to a Sentinel, authenticated when Sentinel auth is on.
+# sentinel_query HOST PORT ARGS...: one command to a Sentinel, as the operator user.
 sentinel_query() {
   host=$1 port=$2
   shift 2
-  if [ "$SENTINEL_AUTH" = yes ]; then
-    REDISCLI_AUTH=$REDIS_PASSWORD timeout "$QUERY_TIMEOUT" "$REDIS_CLI" --no-auth-warning --raw -h "$host" -p "$port" "$@"
-  else
-    env -u REDISCLI_AUTH timeout "$QUERY_TIMEOUT" "$REDIS_CLI" --raw -h "$host" -p "$port" "$@"
-  fi
+  # shellcheck disable=SC2046 # tls_args prints one option per line, no whitespace inside
+  REDISCLI_AUTH=$OPERATOR_PASSWORD timeout "$QUERY_TIMEOUT" "$REDIS_CLI" $(tls_args) --no-auth-warning --user "$OPERATOR_USER" --raw -h "$host" -p "$port" "$@"
 }
 
 # current_master [SKIP]: prints "host port" of the master as the first Sentinel that knows it

@@ -49,12 +49,17 @@
 #   ELECTION_WAIT      seconds a candidate waits for every linked node to answer (default 120)
 #   FAILOVER_WAIT      seconds an empty node named master waits for its failover (default 60)
 #   REDIS_SERVER       redis-server binary (default: redis-server)
+#
+# TLS certificate renewal: the background loop notices changed TLS files (the Secret volume is
+# mounted whole, so the kubelet updates it in place) and has this node's redis-server read them
+# again with CONFIG SET of the same paths; no restart, no lost write.
 set -eu
 : "${REDIS_SERVER:=redis-server}"
 : "${SENTINEL_ATTEMPTS:=10}"
 : "${ELECTION_WAIT:=120}"
 : "${FAILOVER_WAIT:=60}"
 . "$TEMPLATE_DIR/common.sh"
+tls_check
 
 mkdir -p "$CONFIG_DIR" "$DATA_DIR"
 marker="$DATA_DIR/.gatehouse-group-started"
@@ -179,7 +184,17 @@ keep_record() {
     exit 1
   fi
   last=
+  tls_seen=$(tls_files_version)
   while sleep 1; do
+    # A renewed certificate (the Secret volume updated in place): redis-server reads the files
+    # again on CONFIG SET of their paths, without a restart; a failed reload keeps the old ones
+    # and is tried again.
+    tls_now=$(tls_files_version)
+    if [ "$tls_now" != "$tls_seen" ] &&
+      redis_query "$local_host" "$REDIS_PORT" CONFIG SET tls-cert-file "$TLS_CERT_FILE" tls-key-file "$TLS_KEY_FILE" tls-ca-cert-file "$TLS_CA_FILE" >/dev/null; then
+      echo "gatehouse: reloaded the renewed TLS certificate from Secret ${TLS_SECRET:-?}"
+      tls_seen=$tls_now
+    fi
     info=$(redis_query "$local_host" "$REDIS_PORT" INFO replication 2>/dev/null | tr -d '\r') || continue
     state=$(printf '%s\n' "$info" | awk -F: '
       { v[$1] = $2 }
@@ -221,14 +236,16 @@ master_port=${master#* }
 umask 077
 : >"$marker"
 config="$CONFIG_DIR/redis.conf"
+acl_file redis >"$CONFIG_DIR/users.acl.tmp"
+mv "$CONFIG_DIR/users.acl.tmp" "$CONFIG_DIR/users.acl"
 {
   cat "$TEMPLATE_DIR/redis.conf"
-  echo "port $REDIS_PORT"
+  listen_lines "$REDIS_PORT"
   echo "dir $DATA_DIR"
   echo "replica-announce-ip $ANNOUNCE_HOST"
   echo "replica-announce-port $REDIS_PORT"
-  printf 'requirepass %s\n' "$(config_quoted_password)"
-  printf 'masterauth %s\n' "$(config_quoted_password)"
+  echo "aclfile $CONFIG_DIR/users.acl"
+  printf 'masterauth %s\n' "$(config_quoted "$REPLICATION_PASSWORD")"
   echo "proc-title-template \"{title} gatehouse $(cat "$record" 2>/dev/null || echo 0 none - 0)\""
   if [ "$master" = "$me" ]; then
     echo "gatehouse: starting as master" >&2

@@ -27,19 +27,19 @@ set -eu
 : "${REDIS_SENTINEL:=redis-sentinel}"
 : "${SENTINEL_WAIT:=120}"
 . "$TEMPLATE_DIR/common.sh"
+tls_check
 
 mkdir -p "$CONFIG_DIR"
 umask 077
 config="$CONFIG_DIR/sentinel.conf"
-# The password lines, from the environment (the Secret), written on every start and never carried
+# The password lines, from the environment (the Secrets), written on every start and never carried
 # over from the saved state: Sentinel writes `sentinel auth-pass` back UNQUOTED when it rewrites its
-# config (a password with a space or quote would make the saved file unreadable), and a rotated
-# Secret takes effect at the next restart.
+# config (a password with a space or quote would make the saved file unreadable). The users of this
+# Sentinel's own port are in an ACL file built from the rendered user list (acl-users).
 password_lines() {
-  printf 'sentinel auth-pass %s %s\n' "$MASTER_NAME" "$(config_quoted_password)"
-  if [ "$SENTINEL_AUTH" = yes ]; then
-    printf 'requirepass %s\n' "$(config_quoted_password)"
-  fi
+  printf 'sentinel auth-pass %s %s\n' "$MASTER_NAME" "$(config_quoted "$SENTINEL_PASSWORD")"
+  printf 'sentinel sentinel-pass %s\n' "$(config_quoted "$SENTINEL_PEER_PASSWORD")"
+  echo "aclfile $CONFIG_DIR/users.acl"
 }
 
 # learned_state: the lines of the saved state that hold what this Sentinel learned (never a
@@ -89,9 +89,11 @@ case "$saved" in
     ;;
 esac
 
+acl_file sentinel >"$CONFIG_DIR/users.acl.tmp"
+mv "$CONFIG_DIR/users.acl.tmp" "$CONFIG_DIR/users.acl"
 {
   sed -e "s/%MASTER_HOST%/$master_host/" -e "s/%MASTER_PORT%/$master_port/" "$TEMPLATE_DIR/sentinel.conf"
-  echo "port $SENTINEL_PORT"
+  listen_lines "$SENTINEL_PORT"
   echo "dir $CONFIG_DIR"
   echo "sentinel announce-ip $ANNOUNCE_HOST"
   echo "sentinel announce-port $SENTINEL_PORT"
@@ -100,4 +102,27 @@ esac
 } >"$config.tmp"
 rm -f "$config.state"
 mv "$config.tmp" "$config"
+
+# TLS certificate renewal: Sentinel 7.0 has no CONFIG SET and SENTINEL CONFIG SET does not take
+# the TLS files, so a Sentinel reads a renewed certificate only when it starts. A watcher stops
+# this Sentinel (it becomes the container's main process below, with this shell's PID) once the
+# mounted files change, staggered by the pod's ordinal (SENTINEL_RESTART_STAGGER seconds each)
+# so that the Sentinels restart one at a time and a quorum stays up; the kubelet starts it again
+# with its saved state. A Sentinel restart loses no write.
+if [ "$REDIS_TLS" = yes ]; then
+  sentinel_pid=$$
+  (
+    seen=$(tls_files_version)
+    while sleep 5; do
+      kill -0 "$sentinel_pid" 2>/dev/null || exit 0
+      [ "$(tls_files_version)" = "$seen" ] && continue
+      ordinal=${POD_NAME##*-}
+      case "$ordinal" in '' | *[!0-9]*) ordinal=0 ;; esac
+      sleep $((ordinal * ${SENTINEL_RESTART_STAGGER:-20}))
+      echo "gatehouse: the TLS files from Secret ${TLS_SECRET:-?} changed; restarting this Sentinel to read them"
+      kill -TERM "$sentinel_pid"
+      exit 0
+    done
+  ) &
+fi
 exec "$REDIS_SENTINEL" "$config"

@@ -171,9 +171,14 @@ mod tests {
             .count();
         assert!(refs >= 1, "{env:?}");
         for secret in &r.secrets {
-            assert!(
+            use gatehouse_model::SecretRole::{CloudToken, LicenseKey, RedisPassword};
+            // The gateway reads its own secrets, never another Redis user's password.
+            let gateway_reads = matches!(secret.role, RedisPassword | LicenseKey | CloudToken);
+            assert_eq!(
                 env.iter()
-                    .any(|e| e["valueFrom"]["secretKeyRef"]["name"] == json!(secret.secret.name))
+                    .any(|e| e["valueFrom"]["secretKeyRef"]["name"] == json!(secret.secret.name)),
+                gateway_reads,
+                "{secret:?}"
             );
         }
     }

@@ -12,8 +12,9 @@ use std::collections::BTreeMap;
 
 use gatehouse_model::{Deployment, SecretRole};
 use k8s_openapi::api::core::v1::{
-    Capabilities, Container, EmptyDirVolumeSource, EnvVar, EnvVarSource, ResourceRequirements,
-    SecretKeySelector, SecurityContext, Volume, VolumeMount,
+    Capabilities, Container, EmptyDirVolumeSource, EnvVar, EnvVarSource, KeyToPath,
+    ResourceRequirements, SecretKeySelector, SecretVolumeSource, SecurityContext, Volume,
+    VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
@@ -108,6 +109,79 @@ pub fn resource_requirements(resources: &gatehouse_model::Resources) -> Resource
     }
 }
 
+/// Where the gateway mounts the Redis group's TLS files.
+pub const GATEWAY_REDIS_TLS: &str = "/opt/graviteeio-gateway/redis-tls";
+/// The gateway's volume of the Redis group's TLS Secret.
+pub const GATEWAY_REDIS_TLS_VOLUME: &str = "gatehouse-redis-tls";
+
+/// The gateway's side of `redis.tls`: env entries and the Secret volume, or nothing without TLS.
+///
+/// The TLS settings go in as environment variables (the property path, lowercase, `_` for `.`,
+/// under the prefix the chart line's client reads, derived from its password variable), not
+/// chart keys: the chart `required`s `truststore.password` and `keystore.password` as soon as a
+/// store is set, even for PEM stores that have no password, which would force a secret into
+/// values. Never the gateway's insecure defaults: `trustAll` false and hostname verification
+/// `HTTPS`. With optional client certificates the gateway mounts only `ca.crt` (never the
+/// server's private key); with mutual TLS it presents the group's key pair (the Secret's
+/// `tls.crt`/`tls.key`).
+fn gateway_tls(
+    d: &Deployment,
+    names: &Names,
+    layout: ChartLayout,
+) -> Option<(Vec<EnvVar>, Volume, VolumeMount)> {
+    let secret = names.tls_secret.as_ref()?;
+    let prefix = layout
+        .redis_password_env()
+        .strip_suffix("_password")
+        .expect("the chart line's password variable ends in _password");
+    let mutual = d.redis.tls.client_auth == gatehouse_model::TlsClientAuth::Required;
+    let file = |key: &str| format!("{GATEWAY_REDIS_TLS}/{key}");
+    let mut env = vec![
+        plain_env(&format!("{prefix}_ssl"), "true"),
+        plain_env(&format!("{prefix}_trustall"), "false"),
+        plain_env(&format!("{prefix}_hostnameverificationalgorithm"), "HTTPS"),
+        plain_env(&format!("{prefix}_truststore_type"), "pem"),
+        plain_env(&format!("{prefix}_truststore_path"), file("ca.crt")),
+    ];
+    let mut keys = vec!["ca.crt"];
+    if mutual {
+        env.push(plain_env(&format!("{prefix}_keystore_type"), "pem"));
+        env.push(plain_env(
+            &format!("{prefix}_keystore_certificates_0_cert"),
+            file("tls.crt"),
+        ));
+        env.push(plain_env(
+            &format!("{prefix}_keystore_certificates_0_key"),
+            file("tls.key"),
+        ));
+        keys.extend(["tls.crt", "tls.key"]);
+    }
+    let volume = Volume {
+        name: GATEWAY_REDIS_TLS_VOLUME.into(),
+        secret: Some(SecretVolumeSource {
+            secret_name: Some(secret.clone()),
+            items: Some(
+                keys.iter()
+                    .map(|k| KeyToPath {
+                        key: (*k).into(),
+                        path: (*k).into(),
+                        ..Default::default()
+                    })
+                    .collect(),
+            ),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let mount = VolumeMount {
+        name: GATEWAY_REDIS_TLS_VOLUME.into(),
+        mount_path: GATEWAY_REDIS_TLS.into(),
+        read_only: Some(true),
+        ..Default::default()
+    };
+    Some((env, volume, mount))
+}
+
 /// The chart values for a deployment.
 pub fn gateway_values(d: &Deployment, names: &Names) -> GatewayValues {
     let g = &d.gateway;
@@ -136,7 +210,30 @@ pub fn gateway_values(d: &Deployment, names: &Names) -> GatewayValues {
             env.push(plain_env(&format!("GRAVITEE_PLUGINS_PATH_{index}"), dir));
         }
     }
+    let tls = gateway_tls(d, names, layout);
+    if let Some((tls_env, _, _)) = &tls {
+        env.extend(tls_env.iter().cloned());
+    }
     env.extend(g.env.iter().map(|var| plain_env(&var.name, &var.value)));
+    // The chart takes both lists as YAML text; two block sequences one after the other are one.
+    let join = |plugins: Option<&String>, tls: Option<String>| match (plugins, tls) {
+        (None, None) => None,
+        (a, b) => Some(format!(
+            "{}{}",
+            a.map(String::as_str).unwrap_or_default(),
+            b.unwrap_or_default()
+        )),
+    };
+    let extra_volumes = join(
+        verified.as_ref().map(|v| &v.volumes),
+        tls.as_ref()
+            .map(|(_, volume, _)| crate::yaml::to_yaml(&vec![volume.clone()])),
+    );
+    let extra_volume_mounts = join(
+        verified.as_ref().map(|v| &v.volume_mounts),
+        tls.as_ref()
+            .map(|(_, _, mount)| crate::yaml::to_yaml(&vec![mount.clone()])),
+    );
     GatewayValues {
         api: Toggle::OFF,
         portal: Toggle::OFF,
@@ -160,8 +257,8 @@ pub fn gateway_values(d: &Deployment, names: &Names) -> GatewayValues {
                 g.plugins.iter().map(|p| p.url.clone()).collect()
             },
             extra_init_containers: verified.as_ref().map(|v| v.init_containers.clone()),
-            extra_volumes: verified.as_ref().map(|v| v.volumes.clone()),
-            extra_volume_mounts: verified.as_ref().map(|v| v.volume_mounts.clone()),
+            extra_volumes,
+            extra_volume_mounts,
             env,
             services: Services {
                 metrics: MetricsService {

@@ -23,7 +23,7 @@ mod kinds;
 pub mod names;
 mod objects;
 mod output;
-mod redis_files;
+pub mod redis_files;
 pub mod yaml;
 
 use gatehouse_model::{SecretRole, ValidDeployment};

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use gatehouse_model::Deployment;
+use gatehouse_model::{Deployment, TlsCertificateSource};
 
 /// Label keys and values gatehouse puts on the objects it renders.
 pub mod labels {
@@ -48,6 +48,8 @@ pub mod paths {
     pub const RUNTIME_CONFIG: &str = "/run/gatehouse";
     /// Data directory of the data nodes (the persistent volume) and of the Sentinels' state.
     pub const DATA: &str = "/data";
+    /// Where the TLS Secret is mounted, whole (never with subPath, so that renewed files arrive).
+    pub const TLS: &str = "/etc/gatehouse-tls";
 }
 
 /// Names and addresses derived from one deployment.
@@ -81,6 +83,9 @@ pub struct Names {
     pub sentinel_port: u16,
     /// Helm release of the gateway.
     pub gateway_release: String,
+    /// Secret holding the Redis group's TLS certificate (`tls.crt`, `tls.key`, `ca.crt`), when TLS
+    /// is on.
+    pub tls_secret: Option<String>,
 }
 
 impl Names {
@@ -101,6 +106,11 @@ impl Names {
             redis_port: d.redis.port,
             sentinel_port: d.redis.sentinel_port(),
             gateway_release: d.gateway_release_name(),
+            tls_secret: d.redis.tls.enabled.then(|| match &d.redis.tls.certificate {
+                Some(TlsCertificateSource::Secret { name }) => name.clone(),
+                // Validation refuses TLS without a source; a disabled TLS section renders nothing.
+                None => format!("{instance}-redis-tls"),
+            }),
             instance,
         }
     }

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use gatehouse_model::{DataVolume, Deployment, SecretRole};
+use gatehouse_model::{DataVolume, Deployment};
 use k8s_openapi::api::apps::v1::{
     StatefulSet, StatefulSetPersistentVolumeClaimRetentionPolicy, StatefulSetSpec,
 };
@@ -10,9 +10,9 @@ use k8s_openapi::api::core::v1::{
     Affinity, ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource,
     EnvVar, EnvVarSource, ExecAction, KeyToPath, Lifecycle, LifecycleHandler, Namespace,
     ObjectFieldSelector, PersistentVolumeClaim, PersistentVolumeClaimSpec, PodAffinityTerm,
-    PodAntiAffinity, PodSecurityContext, PodSpec, PodTemplateSpec, Probe, SecurityContext, Service,
-    ServiceAccount, ServicePort, ServiceSpec, Volume, VolumeMount, VolumeResourceRequirements,
-    WeightedPodAffinityTerm,
+    PodAntiAffinity, PodSecurityContext, PodSpec, PodTemplateSpec, Probe, SecretVolumeSource,
+    SecurityContext, Service, ServiceAccount, ServicePort, ServiceSpec, Volume, VolumeMount,
+    VolumeResourceRequirements, WeightedPodAffinityTerm,
 };
 use k8s_openapi::api::networking::v1::{
     NetworkPolicy, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort,
@@ -34,6 +34,12 @@ const REDIS_UID: i64 = 999;
 const PRESTOP_TIMEOUT_SECONDS: i64 = 20;
 /// Size of each Sentinel's state volume (its rewritten sentinel.conf).
 const SENTINEL_STATE_SIZE: &str = "64Mi";
+/// Keys of the TLS Secret (the layout of `kubernetes.io/tls` Secrets and of cert-manager).
+pub(crate) const TLS_CERT_KEY: &str = "tls.crt";
+/// The private key's entry of the TLS Secret.
+pub(crate) const TLS_PRIVATE_KEY: &str = "tls.key";
+/// The CA's entry of the TLS Secret.
+pub(crate) const TLS_CA_KEY: &str = "ca.crt";
 
 /// Every object, in apply order; each pod template carries its config digest
 /// ([`crate::config_digest`]).
@@ -184,10 +190,7 @@ fn match_labels(labels: BTreeMap<String, String>) -> LabelSelector {
 }
 
 /// The environment the scripts read (see scripts/common.sh), shared by both StatefulSets.
-fn script_env(d: &Deployment, names: &Names, own_service: &str) -> Vec<EnvVar> {
-    let password = d
-        .secret_key_ref(SecretRole::RedisPassword)
-        .expect("the Redis password always has a source");
+fn script_env(d: &Deployment, names: &Names, own_service: &str, passwords: &[&str]) -> Vec<EnvVar> {
     let sentinels: Vec<String> = (0..names.sentinel_pods)
         .map(|i| format!("{}:{}", names.sentinel_pod_host(i), names.sentinel_port))
         .collect();
@@ -203,17 +206,13 @@ fn script_env(d: &Deployment, names: &Names, own_service: &str) -> Vec<EnvVar> {
             }),
             ..Default::default()
         },
-        secret_env("REDIS_PASSWORD", &password),
         plain_env(
             "ANNOUNCE_HOST",
             format!("$(POD_NAME).{}", names.service_host(own_service)),
         ),
         plain_env("MASTER_NAME", d.redis.master_name.clone()),
         plain_env("SENTINELS", sentinels.join(" ")),
-        plain_env(
-            "SENTINEL_AUTH",
-            if d.redis.sentinel.auth { "yes" } else { "no" },
-        ),
+        plain_env("OPERATOR_USER", gatehouse_model::acl::OPERATOR_USER),
         plain_env(
             "BOOTSTRAP_MASTER",
             format!("{}:{}", names.data_pod_host(0), names.redis_port),
@@ -222,6 +221,55 @@ fn script_env(d: &Deployment, names: &Names, own_service: &str) -> Vec<EnvVar> {
         plain_env("SENTINEL_PORT", names.sentinel_port.to_string()),
         plain_env("TEMPLATE_DIR", paths::TEMPLATES),
     ]
+    .into_iter()
+    .chain(
+        redis_files::PASSWORD_ENV
+            .iter()
+            .filter(|(variable, _)| passwords.contains(variable))
+            .map(|(variable, role)| {
+                let secret = d
+                    .secret_key_ref(*role)
+                    .expect("every Redis password always has a source");
+                secret_env(variable, &secret)
+            }),
+    )
+    .chain(tls_env(d, names))
+    .collect()
+}
+
+/// The TLS part of the scripts' environment (see scripts/common.sh); nothing without TLS, so a
+/// group without TLS renders exactly as before.
+fn tls_env(d: &Deployment, names: &Names) -> Vec<EnvVar> {
+    let Some(secret) = &names.tls_secret else {
+        return vec![];
+    };
+    let file = |key: &str| format!("{}/{key}", paths::TLS);
+    vec![
+        plain_env("REDIS_TLS", "yes"),
+        plain_env("TLS_SECRET", secret.clone()),
+        plain_env("TLS_AUTH_CLIENTS", d.redis.tls.client_auth.redis_value()),
+        plain_env("TLS_CA_FILE", file(TLS_CA_KEY)),
+        plain_env("TLS_CERT_FILE", file(TLS_CERT_KEY)),
+        plain_env("TLS_KEY_FILE", file(TLS_PRIVATE_KEY)),
+    ]
+}
+
+/// The TLS Secret as a whole volume (a subPath mount would never see a renewed certificate), and
+/// its mount; none without TLS.
+fn tls_volume(names: &Names) -> Option<(Volume, VolumeMount)> {
+    let secret = names.tls_secret.as_ref()?;
+    Some((
+        Volume {
+            name: "tls".into(),
+            secret: Some(SecretVolumeSource {
+                secret_name: Some(secret.clone()),
+                default_mode: Some(0o440),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+        mount("tls", paths::TLS, true),
+    ))
 }
 
 fn exec(script: &str, args: &[&str]) -> ExecAction {
@@ -408,8 +456,29 @@ fn statefulset(d: &Deployment, names: &Names, w: Workload<'_>) -> KubeObject {
     })
 }
 
+/// `volumes` and `container` with the TLS Secret mounted, when TLS is on.
+fn with_tls(
+    names: &Names,
+    mut volumes: Vec<Volume>,
+    mut container: Container,
+) -> (Vec<Volume>, Container) {
+    if let Some((volume, volume_mount)) = tls_volume(names) {
+        volumes.push(volume);
+        container
+            .volume_mounts
+            .get_or_insert_with(Vec::new)
+            .push(volume_mount);
+    }
+    (volumes, container)
+}
+
 fn data_statefulset(d: &Deployment, names: &Names) -> KubeObject {
-    let mut env = script_env(d, names, &names.data_service);
+    let mut env = script_env(
+        d,
+        names,
+        &names.data_service,
+        &redis_files::DATA_POD_PASSWORDS,
+    );
     env.push(plain_env("CONFIG_DIR", paths::RUNTIME_CONFIG));
     env.push(plain_env("DATA_DIR", paths::DATA));
     env.push(plain_env(
@@ -460,6 +529,7 @@ fn data_statefulset(d: &Deployment, names: &Names) -> KubeObject {
         ]),
         ..Default::default()
     };
+    let (volumes, container) = with_tls(names, volumes, container);
     statefulset(
         d,
         names,
@@ -477,7 +547,12 @@ fn data_statefulset(d: &Deployment, names: &Names) -> KubeObject {
 }
 
 fn sentinel_statefulset(d: &Deployment, names: &Names) -> KubeObject {
-    let mut env = script_env(d, names, &names.sentinel_service);
+    let mut env = script_env(
+        d,
+        names,
+        &names.sentinel_service,
+        &redis_files::SENTINEL_POD_PASSWORDS,
+    );
     env.push(plain_env("CONFIG_DIR", paths::DATA));
     let mut volumes = vec![templates_volume(names, &redis_files::SENTINEL_POD_FILES)];
     let claims = match &d.redis.persistence.volume {
@@ -510,6 +585,7 @@ fn sentinel_statefulset(d: &Deployment, names: &Names) -> KubeObject {
         ]),
         ..Default::default()
     };
+    let (volumes, container) = with_tls(names, volumes, container);
     statefulset(
         d,
         names,

@@ -5,7 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use gatehouse_model::ValidDeployment;
+use gatehouse_model::acl::{self, Side};
+use gatehouse_model::{Deployment, SecretRole, ValidDeployment};
 use handlebars::Handlebars;
 use serde::Serialize;
 
@@ -26,12 +27,97 @@ pub const PROBE: &str = "probe.sh";
 pub const PRESTOP_REDIS: &str = "prestop-redis.sh";
 /// Helpers sourced by the other scripts.
 pub const COMMON: &str = "common.sh";
+/// The ACL users of both kinds of nodes, without passwords (the start scripts build the ACL files).
+pub const ACL_USERS: &str = "acl-users";
+
+/// The environment variable holding each ACL user's password in the Redis pods (from a Secret).
+pub const PASSWORD_ENV: [(&str, SecretRole); 5] = [
+    ("REDIS_PASSWORD", SecretRole::RedisPassword),
+    ("REPLICATION_PASSWORD", SecretRole::ReplicationPassword),
+    ("SENTINEL_PASSWORD", SecretRole::SentinelPassword),
+    ("SENTINEL_PEER_PASSWORD", SecretRole::SentinelPeerPassword),
+    ("OPERATOR_PASSWORD", SecretRole::OperatorPassword),
+];
+/// The passwords a data pod reads: `default` (the gateway's), replication, Sentinel monitoring,
+/// operator.
+pub const DATA_POD_PASSWORDS: [&str; 4] = [
+    "REDIS_PASSWORD",
+    "REPLICATION_PASSWORD",
+    "SENTINEL_PASSWORD",
+    "OPERATOR_PASSWORD",
+];
+/// The passwords a Sentinel pod reads: `default` (the gateway's), Sentinel monitoring (to log in
+/// to the data nodes), Sentinel peers, operator.
+pub const SENTINEL_POD_PASSWORDS: [&str; 4] = [
+    "REDIS_PASSWORD",
+    "SENTINEL_PASSWORD",
+    "SENTINEL_PEER_PASSWORD",
+    "OPERATOR_PASSWORD",
+];
+
+/// The environment variable of a role's password.
+fn password_env(role: SecretRole) -> &'static str {
+    PASSWORD_ENV
+        .iter()
+        .find(|(_, r)| *r == role)
+        .map(|(name, _)| *name)
+        .expect("every ACL user's role has a variable")
+}
+
+/// The rendered user list: one line per user, `side user PASSWORD_VARIABLE rules...` (`-` for a
+/// user without password: `default` on Sentinels without `sentinel.auth`).
+fn acl_users(d: &Deployment) -> String {
+    let side_word = |side| match side {
+        Side::DataNode => "redis",
+        Side::Sentinel => "sentinel",
+    };
+    let mut lines = vec![
+        "# side user password-variable rules (rendered by gatehouse; no password here)".to_string(),
+    ];
+    for side in [Side::DataNode, Side::Sentinel] {
+        let open_sentinels = side == Side::Sentinel && !d.redis.sentinel.auth;
+        let variable = if open_sentinels {
+            "-"
+        } else {
+            password_env(SecretRole::RedisPassword)
+        };
+        lines.push(format!(
+            "{} default {variable} {}",
+            side_word(side),
+            d.gateway_acl_rules(side)
+        ));
+        for user in acl::NAMED_USERS.iter().filter(|u| u.side == side) {
+            let role = match user.user {
+                acl::REPLICATION_USER => SecretRole::ReplicationPassword,
+                acl::SENTINEL_USER => SecretRole::SentinelPassword,
+                acl::SENTINEL_PEER_USER => SecretRole::SentinelPeerPassword,
+                _ => SecretRole::OperatorPassword,
+            };
+            lines.push(format!(
+                "{} {} {} {}",
+                side_word(side),
+                user.user,
+                password_env(role),
+                d.redis.acl.rules_of(user)
+            ));
+        }
+    }
+    lines.join("\n") + "\n"
+}
 
 /// The ConfigMap entries a data pod mounts (and so the ones its config digest covers): its start
 /// script, probes, pre-stop hook, their helpers and redis.conf.
-pub const DATA_POD_FILES: [&str; 5] = [COMMON, START_REDIS, PROBE, PRESTOP_REDIS, REDIS_CONF_FILE];
+pub const DATA_POD_FILES: [&str; 6] = [
+    COMMON,
+    START_REDIS,
+    PROBE,
+    PRESTOP_REDIS,
+    REDIS_CONF_FILE,
+    ACL_USERS,
+];
 /// The ConfigMap entries a Sentinel pod mounts (and so the ones its config digest covers).
-pub const SENTINEL_POD_FILES: [&str; 4] = [COMMON, START_SENTINEL, PROBE, SENTINEL_CONF_FILE];
+pub const SENTINEL_POD_FILES: [&str; 5] =
+    [COMMON, START_SENTINEL, PROBE, SENTINEL_CONF_FILE, ACL_USERS];
 
 pub(crate) const SCRIPTS: [(&str, &str); 5] = [
     (COMMON, include_str!("../scripts/common.sh")),
@@ -75,6 +161,9 @@ struct TemplateContext<'a> {
     down_after_milliseconds: u32,
     parallel_syncs: u32,
     failover_timeout_milliseconds: u32,
+    replication_user: &'static str,
+    sentinel_user: &'static str,
+    sentinel_peer_user: &'static str,
 }
 
 /// The template engine with both config templates parsed once per process: parsing them took
@@ -114,6 +203,9 @@ pub fn redis_files(valid: &ValidDeployment) -> RedisFiles {
         down_after_milliseconds: sentinel.down_after_milliseconds,
         parallel_syncs: sentinel.parallel_syncs,
         failover_timeout_milliseconds: sentinel.effective_failover_timeout_milliseconds(),
+        replication_user: acl::REPLICATION_USER,
+        sentinel_user: acl::SENTINEL_USER,
+        sentinel_peer_user: acl::SENTINEL_PEER_USER,
     };
     let render = |name: &str| {
         engine()
@@ -126,5 +218,6 @@ pub fn redis_files(valid: &ValidDeployment) -> RedisFiles {
         .collect();
     files.insert(REDIS_CONF_FILE.into(), render(REDIS_CONF_FILE));
     files.insert(SENTINEL_CONF_FILE.into(), render(SENTINEL_CONF_FILE));
+    files.insert(ACL_USERS.into(), acl_users(d));
     RedisFiles { files }
 }

@@ -23,3 +23,6 @@ mod properties;
 
 #[path = "snapshots.rs"]
 mod snapshots;
+
+#[path = "tls.rs"]
+mod tls;

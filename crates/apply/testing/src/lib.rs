@@ -124,6 +124,18 @@ impl Harness {
         let mut d = Deployment::guide_example();
         d.namespace = self.namespace.clone();
         d.name = name.into();
+        // Every Redis ACL user's password from the same variable as the Redis password, so each
+        // Secret is written by one server-side apply like every other object (the generated path
+        // has its own tests).
+        let acl = &mut d.redis.acl;
+        for password in [
+            &mut acl.replication.password,
+            &mut acl.sentinel.password,
+            &mut acl.sentinel_peer.password,
+            &mut acl.operator.password,
+        ] {
+            *password = d.redis.password.clone();
+        }
         d
     }
 
