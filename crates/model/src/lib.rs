@@ -18,6 +18,7 @@ pub mod arbitrary;
 mod builder;
 mod compiled;
 mod config;
+mod fleet;
 mod gateway;
 pub mod presets;
 mod redact;
@@ -34,6 +35,11 @@ pub use acl::{Acl, AclUser, GatewayAccess, OperatorUser};
 pub use compiled::VERSION;
 pub use config::{
     ConfigError, from_yaml_str, json_schema, load_yaml_str, place_in_file, places_in_file,
+};
+pub use fleet::{
+    Cluster, Delivery, Fleet, FleetConfigError, FleetError, GitOpsSource, KubeConfigSecret,
+    Overrides, ValidCluster, ValidFleet, fleet_from_yaml_str, fleet_json_schema,
+    load_fleet_yaml_str, merge_overrides,
 };
 pub use gateway::{
     EnvVar, Gateway, GatewayImage, GatewayService, GatewayServices, Plugin, PullPolicy, Reporters,

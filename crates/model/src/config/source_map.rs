@@ -235,6 +235,11 @@ impl SourceMap {
             .max_by_key(|e| e.key_at.unwrap_or(e.value_at))
     }
 
+    /// The path of every written field.
+    pub(crate) fn paths(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().map(|e| e.path.as_str())
+    }
+
     /// Every entry at `path` (more than one for a duplicate key), in file order.
     pub(crate) fn all_at(&self, path: &str) -> Vec<&Entry> {
         self.entries.iter().filter(|e| e.path == path).collect()
