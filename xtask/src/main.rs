@@ -186,7 +186,10 @@ fn signal(status: &std::process::ExitStatus) -> Option<u8> {
 /// Writes the checked-in derived files; the tests fail while they are stale.
 fn codegen() -> Result<(), String> {
     for (file, schema) in [
-        ("schema/gatehouse.schema.json", gatehouse_model::json_schema()),
+        (
+            "schema/gatehouse.schema.json",
+            gatehouse_model::json_schema(),
+        ),
         (
             "schema/gatehouse-fleet.schema.json",
             gatehouse_model::fleet_json_schema(),

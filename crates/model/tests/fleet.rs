@@ -213,3 +213,17 @@ fn reserved_and_malformed_labels_are_refused() {
     assert!(error.has_path("clusters[0].labels.wave"), "{error}");
     assert!(error.has_path("clusters[0].labels.region"), "{error}");
 }
+
+#[test]
+fn the_repository_and_its_path_must_suit_the_engine() {
+    let mut fleet = fleet_of(vec![Cluster::new("a", 1)]);
+    fleet.gitops.repository = Some("git@git.example.com:platform.git".into());
+    fleet.gitops.path = "../outside".into();
+    let error = fleet.clone().validated(Delivery::Flux).unwrap_err();
+    assert!(error.has_path("gitops.repository"), "{error}");
+    assert!(error.has_path("gitops.path"), "{error}");
+    // Argo CD reads scp-like Git URLs; the path rule holds for both.
+    let error = fleet.validated(Delivery::ArgoCd).unwrap_err();
+    assert!(!error.has_path("gitops.repository"), "{error}");
+    assert!(error.has_path("gitops.path"), "{error}");
+}

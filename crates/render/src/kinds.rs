@@ -22,7 +22,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::{ClusterResourceScope, NamespaceResourceScope, Resource};
 use serde::Serialize;
 
-use crate::crds::flux::{HelmRelease, HelmRepository};
+use crate::crds::argocd::{AppProject, ApplicationSet};
+use crate::crds::flux::{GitRepository, HelmRelease, HelmRepository, Kustomization};
 
 /// The order in which objects reach the cluster: each tier is applied (and, for workloads and the
 /// release, waited for) before the next one starts.
@@ -190,6 +191,11 @@ object_kinds! {
     Deployment(Deployment) => Workload, builtin;
     HelmRepository(HelmRepository) => Release, custom;
     HelmRelease(HelmRelease) => Release, custom;
+    // A fleet's GitOps objects (`fleet render`): written to Git, never applied by gatehouse.
+    GitRepository(GitRepository) => Release, custom;
+    Kustomization(Kustomization) => Release, custom;
+    AppProject(AppProject) => Release, custom;
+    ApplicationSet(ApplicationSet) => Release, custom;
 }
 
 impl KubeObject {
@@ -252,8 +258,30 @@ mod tests {
             .unwrap();
         let rendered = crate::render(&valid);
         let flux = rendered.flux_objects();
+        // A fleet's engine objects, for both engines.
+        let mut fleet = gatehouse_model::Fleet::default();
+        fleet.gitops.repository = Some("https://git.example.com/fleet.git".into());
+        let secret = |key: &str| gatehouse_model::SecretSource::ExistingSecret {
+            name: "gravitee".into(),
+            key: key.into(),
+        };
+        fleet.base.gateway.license_key = Some(secret("license"));
+        fleet.base.gateway.cloud_token = secret("token");
+        fleet.clusters = vec![
+            gatehouse_model::Cluster::new("a", 1),
+            gatehouse_model::Cluster::new("b", 2).with_context("b"),
+        ];
+        fleet.clusters[1].flux_kube_config =
+            Some(gatehouse_model::KubeConfigSecret::named("b-kubeconfig"));
+        let engines: Vec<KubeObject> = [
+            gatehouse_model::Delivery::Flux,
+            gatehouse_model::Delivery::ArgoCd,
+        ]
+        .into_iter()
+        .flat_map(|d| crate::fleet::engine_objects(&fleet.clone().validated(d).unwrap()))
+        .collect();
         let mut kinds = std::collections::BTreeSet::new();
-        for object in rendered.objects.iter().chain(&flux) {
+        for object in rendered.objects.iter().chain(&flux).chain(&engines) {
             let json = object.to_json();
             let found = ObjectKind::find(
                 json["apiVersion"].as_str().unwrap(),
@@ -267,7 +295,8 @@ mod tests {
             );
             kinds.insert(object.kind());
         }
-        // Every kind of the table but the two apply writes or reads itself is rendered.
+        // Every kind of the table but the two apply writes or reads itself is rendered (a fleet's
+        // engine objects included).
         let not_rendered: Vec<&str> = KINDS
             .iter()
             .map(|k| k.kind)

@@ -17,6 +17,7 @@
 
 mod config_digest;
 pub mod crds;
+pub mod fleet;
 pub mod gitops;
 pub mod helm;
 mod kinds;

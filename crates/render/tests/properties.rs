@@ -125,7 +125,11 @@ fn assert_round_trips(r: &Rendered) {
             KubeObject::Secret(_)
             | KubeObject::Deployment(_)
             | KubeObject::HelmRepository(_)
-            | KubeObject::HelmRelease(_) => {
+            | KubeObject::HelmRelease(_)
+            | KubeObject::GitRepository(_)
+            | KubeObject::Kustomization(_)
+            | KubeObject::AppProject(_)
+            | KubeObject::ApplicationSet(_) => {
                 panic!(
                     "{} is never among the rendered objects",
                     object.display_name()

@@ -204,6 +204,27 @@ fn fleet_rules(fleet: &Fleet, delivery: Delivery, problems: &mut Vec<Problem>) {
             "write `gitops: {repository: https://git.example.com/platform.git}`",
         ));
     }
+    let path = &fleet.gitops.path;
+    if path.starts_with('/') || path.split('/').any(|segment| segment == "..") {
+        problems.push(error(
+            "gitops.path",
+            "the rendered directory's place must be a path inside the repository",
+            "write a relative path without `..`, such as `fleet` or `clusters/gateways`",
+        ));
+    }
+    let url = fleet.gitops.repository.as_deref().unwrap_or_default();
+    if delivery == Delivery::Flux
+        && !url.is_empty()
+        && !["http://", "https://", "ssh://"]
+            .iter()
+            .any(|s| url.starts_with(s))
+    {
+        problems.push(error(
+            "gitops.repository",
+            "Flux reads a Git repository only from an http, https or ssh URL",
+            "write it as `https://host/org/repo.git` or `ssh://git@host/org/repo.git`",
+        ));
+    }
     let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
     let mut places: BTreeMap<(String, String), usize> = BTreeMap::new();
     for (i, cluster) in fleet.clusters.iter().enumerate() {
