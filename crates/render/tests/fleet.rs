@@ -322,3 +322,43 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_change_says_which_pods_of_which_cluster_roll() {
+    use gatehouse_render::fleet::diff::{Roll, fleet_change};
+    let before = example();
+    let mut after = before.clone();
+    // us-east: a redis.conf setting; ap-south: a Sentinel setting and the gateway's replicas.
+    after.clusters[1].overrides.0["redis"]["replBacklogMegabytes"] = json!(64);
+    after.clusters[2].overrides.0["redis"] = json!({"sentinel": {"parallelSyncs": 2}});
+    after.clusters[2].overrides.0["gateway"]["replicas"] = json!(2);
+    for delivery in ENGINES {
+        let old = fleet_files(&valid(&before, delivery));
+        let valid_after = valid(&after, delivery);
+        let change = fleet_change(&valid_after, &fleet_files(&valid_after), &old);
+        let rolls: BTreeMap<&str, Vec<Roll>> = change
+            .clusters
+            .iter()
+            .map(|c| (c.cluster.as_str(), c.rolls.iter().copied().collect()))
+            .collect();
+        assert_eq!(rolls["eu-west"], []);
+        assert_eq!(rolls["us-east"], [Roll::DataNodes]);
+        assert_eq!(rolls["ap-south"], [Roll::Sentinels, Roll::Gateway]);
+        assert_eq!(change.wave(1).filter(|c| !c.files.is_empty()).count(), 0);
+        assert!(change.removed.is_empty() && !change.is_empty());
+        // Against itself: nothing.
+        let same = fleet_change(
+            &valid_after,
+            &fleet_files(&valid_after),
+            &fleet_files(&valid_after),
+        );
+        assert!(same.is_empty());
+    }
+    // A cluster dropped from the fleet is reported as removed.
+    let mut fewer = before.clone();
+    fewer.clusters.pop();
+    let valid_fewer = valid(&fewer, Delivery::Flux);
+    let old = fleet_files(&valid(&before, Delivery::Flux));
+    let change = fleet_change(&valid_fewer, &fleet_files(&valid_fewer), &old);
+    assert_eq!(change.removed, ["ap-south"]);
+}
