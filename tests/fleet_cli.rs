@@ -125,3 +125,60 @@ fn fleet_file_problems_are_located_and_name_the_cluster() {
     let out = run(&["fleet", "validate", "-f", &fleet], "", &[], None);
     assert!(out.status.success(), "{}", text(&out));
 }
+
+#[test]
+fn fleet_deploy_stops_before_the_next_wave_and_names_the_cluster() {
+    use gatehouse_apply_mock::MockApiServer;
+    let (one, two) = (MockApiServer::start(), MockApiServer::start());
+    let dir = tempfile::tempdir().unwrap();
+    // One kubeconfig, a context per server.
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: one\nclusters:\n- {{name: one, cluster: {{server: '{}'}}}}\n- {{name: two, cluster: {{server: '{}'}}}}\ncontexts:\n- {{name: one, context: {{cluster: one, user: u}}}}\n- {{name: two, context: {{cluster: two, user: u}}}}\nusers:\n- {{name: u, user: {{token: t}}}}\n",
+            one.url(),
+            two.url()
+        ),
+    )
+    .unwrap();
+    let fleet = fleet_file(
+        dir.path(),
+        "clusters:\n  - {name: eu, wave: 1, context: one, overrides: {namespace: apim-eu}}\n  - {name: us, wave: 2, context: two, overrides: {namespace: apim-us}}\n",
+    );
+    let env = [
+        ("GATEHOUSE_REDIS_PASSWORD", "fleet-s3cr3t"),
+        ("GRAVITEE_LICENSE_KEY", "fleet-s3cr3t"),
+        ("GRAVITEE_CLOUD_TOKEN", "fleet-s3cr3t"),
+    ];
+    let args = [
+        "fleet",
+        "deploy",
+        "-f",
+        &fleet,
+        "--skip-release",
+        "--timeout",
+        "5s",
+        "--kubeconfig",
+        kubeconfig.to_str().unwrap(),
+    ];
+    // The mock runs no pods: no Sentinel answers, so wave 1 is deployed but not healthy.
+    let said = expect_exit(
+        &run(&args, "", &env, None),
+        1,
+        &[
+            "wave 1: cluster eu (context one): deployed, NOT healthy",
+            "eu (wave 1) is not healthy; wave(s) 2 not started",
+        ],
+    );
+    assert!(!said.contains("fleet-s3cr3t"), "{said}");
+    assert!(one.request_count() > 0);
+    assert_eq!(two.request_count(), 0, "wave 2 was never contacted");
+    let wave = run(
+        &["fleet", "deploy", "-f", &fleet, "--wave", "3"],
+        "",
+        &env,
+        None,
+    );
+    expect_exit(&wave, 1, &["there is no wave 3"]);
+}

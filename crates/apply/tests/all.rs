@@ -9,5 +9,8 @@
 #[path = "events.rs"]
 mod events;
 
+#[path = "fleet.rs"]
+mod fleet;
+
 #[path = "mock.rs"]
 mod mock;

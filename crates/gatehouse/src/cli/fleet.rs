@@ -1,6 +1,7 @@
 //! `fleet`: one base deployment on many clusters. `fleet render` writes the GitOps repository for
 //! Flux or Argo CD, `fleet diff` says per wave what a change of the fleet file does to the
-//! directory rendered before.
+//! directory rendered before, `fleet deploy` (full CLI) deploys wave by wave through kubeconfig
+//! contexts.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -27,6 +28,11 @@ pub enum FleetCommand {
     Validate(ValidateArgs),
     /// Print the JSON schema of the fleet file.
     Schema,
+    #[cfg(feature = "cli")]
+    /// Deploy the clusters of a wave (or every wave, in order) through their kubeconfig contexts,
+    /// a few at a time; succeeds only when every one is healthy, and never starts the next wave
+    /// otherwise.
+    Deploy(super::fleet_deploy::DeployArgs),
 }
 
 /// The GitOps engine a fleet is rendered for.
@@ -138,6 +144,8 @@ pub fn run(command: FleetCommand, globals: &Globals) -> Result<ExitCode, CliErro
             );
             Ok(ExitCode::SUCCESS)
         }
+        #[cfg(feature = "cli")]
+        FleetCommand::Deploy(args) => super::fleet_deploy::deploy(args, globals),
         FleetCommand::Schema => {
             super::render::stdout_write(&gatehouse_model::fleet_json_schema())?;
             Ok(ExitCode::SUCCESS)

@@ -14,6 +14,8 @@ mod cluster;
 mod config;
 mod error;
 mod fleet;
+#[cfg(feature = "cli")]
+mod fleet_deploy;
 mod out_dir;
 #[cfg(feature = "cli")]
 mod progress;
