@@ -14,3 +14,6 @@ mod schema;
 
 #[path = "derived_defaults.rs"]
 mod derived_defaults;
+
+#[path = "metrics.rs"]
+mod metrics;
