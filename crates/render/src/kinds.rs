@@ -23,6 +23,7 @@ use k8s_openapi::{ClusterResourceScope, NamespaceResourceScope, Resource};
 use serde::Serialize;
 
 use crate::crds::flux::{HelmRelease, HelmRepository};
+use crate::crds::prometheus_operator::{PodMonitor, PrometheusRule, ServiceMonitor};
 
 /// The order in which objects reach the cluster: each tier is applied (and, for workloads and the
 /// release, waited for) before the next one starts.
@@ -188,6 +189,9 @@ object_kinds! {
     PodDisruptionBudget(PodDisruptionBudget) => Network, builtin;
     StatefulSet(StatefulSet) => Workload, builtin;
     Deployment(Deployment) => Workload, builtin;
+    PodMonitor(PodMonitor) => Workload, custom;
+    ServiceMonitor(ServiceMonitor) => Workload, custom;
+    PrometheusRule(PrometheusRule) => Workload, custom;
     HelmRepository(HelmRepository) => Release, custom;
     HelmRelease(HelmRelease) => Release, custom;
 }
@@ -248,6 +252,7 @@ mod tests {
     #[test]
     fn every_rendered_object_serializes_the_kind_of_its_table_entry() {
         let valid = gatehouse_model::Deployment::guide_example()
+            .with_metrics(true)
             .validated()
             .unwrap();
         let rendered = crate::render(&valid);

@@ -20,6 +20,7 @@ pub mod crds;
 pub mod gitops;
 pub mod helm;
 mod kinds;
+pub mod metrics;
 pub mod names;
 mod objects;
 mod output;
