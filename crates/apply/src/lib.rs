@@ -55,7 +55,11 @@ pub use events::{Event, EventSink};
 pub use plan::{Desired, ObjectKind, Plan, ReleaseMode, Stage, WriteMode};
 pub use report::{DeployReport, DiffReport, UnverifiedSecret};
 pub use requests::{ApiVerb, RequestCounts, RequestKind};
-pub use status::{ASK_MASTER_SCRIPT, SentinelView, Status, WorkloadStatus, parse_master};
+pub use status::{
+    ASK_MASTER_SCRIPT, LastFailover, REPLICATION_SCRIPT, ReplicaLag, Replication,
+    SENTINEL_FACTS_SCRIPT, SentinelFacts, SentinelView, Status, WorkloadStatus, last_failover,
+    parse_master, parse_replication, parse_sentinel_facts,
+};
 pub use wait::{deployment_ready, helmrelease_ready, statefulset_ready};
 
 /// The field manager of every write.

@@ -18,6 +18,9 @@ mod rollout;
 #[path = "scenarios.rs"]
 mod scenarios;
 
+#[path = "status.rs"]
+mod status;
+
 #[path = "tls.rs"]
 mod tls;
 

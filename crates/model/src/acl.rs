@@ -225,7 +225,7 @@ pub const NAMED_USERS: &[UserRules] = &[
         user: OPERATOR_USER,
         side: Side::Sentinel,
         field: "redis.acl.operator.sentinelRules",
-        rules: "resetchannels -@all +ping +sentinel|get-master-addr-by-name +sentinel|replicas +sentinel|failover",
+        rules: "resetchannels -@all +ping +info +sentinel|get-master-addr-by-name +sentinel|master +sentinel|replicas +sentinel|failover",
         needs: &[
             ("ping", "the Sentinel probes fail"),
             (
@@ -239,6 +239,14 @@ pub const NAMED_USERS: &[UserRules] = &[
             (
                 "sentinel|failover",
                 "the pre-stop hand-over cannot move the master",
+            ),
+            (
+                "sentinel|master",
+                "`gatehouse status` cannot date the last failover",
+            ),
+            (
+                "info",
+                "`gatehouse status` cannot tell a failover from a Sentinel restart",
             ),
         ],
         channel: None,
