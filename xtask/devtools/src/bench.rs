@@ -285,6 +285,11 @@ fn run_worker(worker: &str, args: &Args) -> Result<(), String> {
             let size: usize = size.parse().map_err(|_| format!("bad fleet size {size}"))?;
             in_process(iterations, size >= 100, || render_fleet(size))?
         }
+        ("fleet-gitops-memory", size) => {
+            let size: usize = size.parse().map_err(|_| format!("bad fleet size {size}"))?;
+            let fleet = fleet_gitops::fleet(size);
+            in_process(iterations, true, || fleet_gitops::render(&fleet))?
+        }
         ("fleet-gitops", size) => {
             let size: usize = size.parse().map_err(|_| format!("bad fleet size {size}"))?;
             let fleet = fleet_gitops::fleet(size);
@@ -670,7 +675,22 @@ impl Bench {
             "| fleet → GitOps directory (validate + render + write) | median | min | max | per cluster | peak RSS |\n|---|---:|---:|---:|---:|---:|\n",
         );
         let mut points = Vec::new();
+        let mut memory = String::new();
         for &size in sizes {
+            let sample = self.worker(
+                &format!("fleet-gitops-memory:{size}"),
+                self.iterations(10),
+                |_| {},
+            )?;
+            let _ = writeln!(
+                memory,
+                "| {size} clusters, files in memory (validate + render) | {} | {} | {} | {} | {} |",
+                duration(median(&sample.ns)),
+                duration(sample.ns.iter().min().copied().unwrap_or(0) as f64),
+                duration(sample.ns.iter().max().copied().unwrap_or(0) as f64),
+                duration(median(&sample.ns) / size as f64),
+                rss(sample.max_rss_kb)
+            );
             let sample =
                 self.worker(&format!("fleet-gitops:{size}"), self.iterations(10), |_| {})?;
             let m = median(&sample.ns);
@@ -690,6 +710,7 @@ impl Bench {
             eprintln!("bench: fleet-gitops {size}: done");
             points.push((size as f64, m, sample.max_rss_kb));
         }
+        t.push_str(&memory);
         if points.len() >= 2 {
             let xy: Vec<(f64, f64)> = points.iter().map(|(x, y, _)| (*x, *y)).collect();
             let _ = writeln!(

@@ -38,6 +38,18 @@ pub fn fleet(size: usize) -> Fleet {
     fleet
 }
 
+/// Validates and renders the fleet's directory in memory; returns its bytes.
+pub fn render(fleet: &Fleet) -> usize {
+    let valid = fleet
+        .clone()
+        .validated(Delivery::Flux)
+        .expect("the bench fleet is valid");
+    gatehouse_render::fleet::fleet_files(&valid)
+        .values()
+        .map(String::len)
+        .sum()
+}
+
 /// Validates, renders and writes the fleet's directory under `dir`, replacing the files of the
 /// previous iteration as a re-run of `fleet render` replaces its own; returns the bytes written.
 pub fn render_to(fleet: &Fleet, dir: &Path) -> usize {
