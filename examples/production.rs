@@ -1,5 +1,6 @@
 //! A production deployment: five Sentinels, three replicas, secrets from existing Kubernetes
-//! Secrets, a checksum-verified plugin, a bounded write-loss window and a larger gateway.
+//! Secrets, a checksum-verified plugin, a bounded write-loss window, metrics and alerts (needs the
+//! Prometheus Operator) and a larger gateway.
 //! Writes `manifests/*.yaml` and `values.yaml` into the directory given as first argument.
 //!
 //! Run: `cargo run -p gatehouse-examples --bin production -- out/`
@@ -30,6 +31,7 @@ fn main() {
             .with_replicas(1)
             .with_max_lag_seconds(10),
     );
+    d.metrics.enabled = true;
     d.gateway.replicas = 3;
     d.gateway.service.service_type = ServiceType::ClusterIP;
     d.gateway.resources = Resources::default()

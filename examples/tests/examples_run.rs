@@ -24,9 +24,11 @@ fn run(bin: &str, args: &[&str]) -> String {
 fn config_file_is_the_guide_example() {
     let from_file = gatehouse_model::load_yaml_str(CONFIG, "hybrid-gateway.yaml")
         .unwrap_or_else(|e| panic!("{e}"));
+    // The file turns metrics on (they need the Prometheus Operator); the built-in example keeps
+    // them off, so its rendering stays what the guide's users deploy.
     assert_eq!(
         from_file.deployment(),
-        &gatehouse_model::presets::guide_example()
+        &gatehouse_model::presets::guide_example().with_metrics(true)
     );
     assert!(
         from_file.warnings().is_empty(),
@@ -40,7 +42,7 @@ fn config_file_sets_every_field() {
     // Serializing the model lists every field; each must be written in the config file so that
     // the file documents the whole model.
     let full: serde_json::Value =
-        serde_json::to_value(gatehouse_model::presets::guide_example()).unwrap();
+        serde_json::to_value(gatehouse_model::presets::guide_example().with_metrics(true)).unwrap();
     let written: serde_json::Value = serde_saphyr::from_str(CONFIG).unwrap();
     fn missing(
         full: &serde_json::Value,
@@ -92,7 +94,9 @@ fn production_example_writes_manifests_and_values() {
     let manifests = std::fs::read_dir(dir.path().join("manifests"))
         .unwrap()
         .count();
-    assert_eq!(manifests, 10);
+    // The group's 10 objects, 2 PodMonitors, the gateway's technical Service and ServiceMonitor,
+    // the PrometheusRule.
+    assert_eq!(manifests, 15);
 }
 
 #[test]

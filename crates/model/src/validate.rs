@@ -3,7 +3,10 @@
 mod acl;
 mod env;
 mod limits;
+mod metrics;
 mod urls;
+
+pub use metrics::quorum_at_risk_threshold;
 
 #[cfg(feature = "proptest")]
 pub(crate) use env::looks_secret;
@@ -174,6 +177,7 @@ impl Checker {
         self.redis(d);
         self.acl(d);
         self.gateway(d);
+        self.metrics(d);
         self.counts(d);
         self.annotations(d);
         self.name_collisions(d);

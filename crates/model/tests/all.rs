@@ -17,3 +17,6 @@ mod derived_defaults;
 
 #[path = "fleet.rs"]
 mod fleet;
+
+#[path = "metrics.rs"]
+mod metrics;

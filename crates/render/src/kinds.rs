@@ -24,6 +24,7 @@ use serde::Serialize;
 
 use crate::crds::argocd::{AppProject, ApplicationSet};
 use crate::crds::flux::{GitRepository, HelmRelease, HelmRepository, Kustomization};
+use crate::crds::prometheus_operator::{PodMonitor, PrometheusRule, ServiceMonitor};
 
 /// The order in which objects reach the cluster: each tier is applied (and, for workloads and the
 /// release, waited for) before the next one starts.
@@ -189,6 +190,9 @@ object_kinds! {
     PodDisruptionBudget(PodDisruptionBudget) => Network, builtin;
     StatefulSet(StatefulSet) => Workload, builtin;
     Deployment(Deployment) => Workload, builtin;
+    PodMonitor(PodMonitor) => Workload, custom;
+    ServiceMonitor(ServiceMonitor) => Workload, custom;
+    PrometheusRule(PrometheusRule) => Workload, custom;
     HelmRepository(HelmRepository) => Release, custom;
     HelmRelease(HelmRelease) => Release, custom;
     // A fleet's GitOps objects (`fleet render`): written to Git, never applied by gatehouse.
@@ -254,6 +258,7 @@ mod tests {
     #[test]
     fn every_rendered_object_serializes_the_kind_of_its_table_entry() {
         let valid = gatehouse_model::Deployment::guide_example()
+            .with_metrics(true)
             .validated()
             .unwrap();
         let rendered = crate::render(&valid);

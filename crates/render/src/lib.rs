@@ -21,6 +21,7 @@ pub mod fleet;
 pub mod gitops;
 pub mod helm;
 mod kinds;
+pub mod metrics;
 pub mod names;
 mod objects;
 mod output;
