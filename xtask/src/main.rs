@@ -96,10 +96,14 @@ enum Route {
     Cargo(&'static str),
 }
 
-/// Chooses where the arguments (without the program name) go, by their first word.
-fn route(first: Option<&OsStr>) -> Route {
+/// Chooses where the arguments (without the program name) go, by their first word (and the
+/// second for `fleet`, whose `deploy` talks to clusters).
+fn route(first: Option<&OsStr>, second: Option<&OsStr>) -> Route {
     let first = first.map(|a| a.to_str().unwrap_or("?")).unwrap_or("");
-    if DEVELOPER_COMMANDS.contains(&first) {
+    let second = second.map(|a| a.to_str().unwrap_or("?")).unwrap_or("");
+    if first == "fleet" && second == "deploy" {
+        Route::Cargo("gatehouse")
+    } else if DEVELOPER_COMMANDS.contains(&first) {
         Route::Developer
     } else if DEVTOOLS_COMMANDS.contains(&first) {
         Route::Cargo("xtask-devtools")
@@ -113,7 +117,10 @@ fn route(first: Option<&OsStr>) -> Route {
 
 fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().collect();
-    match route(args.get(1).map(OsString::as_os_str)) {
+    match route(
+        args.get(1).map(OsString::as_os_str),
+        args.get(2).map(OsString::as_os_str),
+    ) {
         Route::RenderCli => gatehouse::cli::main_named("cargo xtask", args),
         Route::Cargo(package) => cargo_run(package, &args[1..]),
         Route::Developer => {
@@ -239,7 +246,7 @@ mod tests {
     use super::*;
 
     fn routed(first: &str) -> Route {
-        route(Some(OsStr::new(first)))
+        route(Some(OsStr::new(first)), None)
     }
 
     #[test]
@@ -270,7 +277,12 @@ mod tests {
         ] {
             assert_eq!(routed(command), Route::Developer, "{command}");
         }
-        assert_eq!(route(None), Route::Developer);
+        assert_eq!(route(None, None), Route::Developer);
+        let fleet = |second: &str| route(Some(OsStr::new("fleet")), Some(OsStr::new(second)));
+        assert_eq!(fleet("deploy"), Route::Cargo("gatehouse"));
+        for second in ["render", "diff", "validate", "schema"] {
+            assert_eq!(fleet(second), Route::RenderCli, "fleet {second}");
+        }
     }
 
     #[test]

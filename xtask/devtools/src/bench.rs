@@ -17,6 +17,7 @@
 
 mod apply;
 mod build;
+mod fleet_gitops;
 mod inputs;
 
 use std::collections::BTreeMap;
@@ -41,6 +42,10 @@ pub struct Args {
     /// Iterations of each in-process measurement (external commands run fewer).
     #[arg(long)]
     pub iterations: Option<usize>,
+    /// Run one section only: `fleet-gitops` (a fleet of 125 to 1,000 clusters rendered to a
+    /// GitOps directory).
+    #[arg(long, value_name = "SECTION", value_parser = ["fleet-gitops"])]
+    pub only: Option<String>,
     /// Internal: run one measurement in this process and print its result as JSON.
     #[arg(long, hide = true)]
     pub worker: Option<String>,
@@ -280,6 +285,20 @@ fn run_worker(worker: &str, args: &Args) -> Result<(), String> {
             let size: usize = size.parse().map_err(|_| format!("bad fleet size {size}"))?;
             in_process(iterations, size >= 100, || render_fleet(size))?
         }
+        ("fleet-gitops-memory", size) => {
+            let size: usize = size.parse().map_err(|_| format!("bad fleet size {size}"))?;
+            let fleet = fleet_gitops::fleet(size);
+            in_process(iterations, true, || fleet_gitops::render(&fleet))?
+        }
+        ("fleet-gitops", size) => {
+            let size: usize = size.parse().map_err(|_| format!("bad fleet size {size}"))?;
+            let fleet = fleet_gitops::fleet(size);
+            let dir =
+                std::env::temp_dir().join(format!("gatehouse-fleet-gitops-{}", std::process::id()));
+            let sample = in_process(iterations, true, || fleet_gitops::render_to(&fleet, &dir))?;
+            let _ = std::fs::remove_dir_all(&dir);
+            sample
+        }
         ("exec", _) => exec_worker(iterations, args)?,
         _ => return Err(format!("unknown worker {worker}")),
     };
@@ -434,6 +453,12 @@ impl Bench {
 
     fn run(mut self) -> Result<(), String> {
         eprintln!("bench: working in {}", self.work.display());
+        if self.args.only.as_deref() == Some("fleet-gitops") {
+            let table = self.fleet_gitops()?;
+            print!("{table}");
+            let _ = std::fs::remove_dir_all(&self.work);
+            return Ok(());
+        }
         for (kind, name) in [
             ("objects", "gatehouse: Redis/Sentinel objects → YAML"),
             (
@@ -635,6 +660,76 @@ impl Bench {
             self.push(Group::Render, name, sample, Some(size));
         }
         Ok(())
+    }
+
+    /// A fleet rendered to a GitOps directory (`fleet render --gitops`, Flux), 125 to 1,000
+    /// clusters: time, peak RSS and the growth exponent, with the goal (under 2 s and 200 MiB at
+    /// 1,000 clusters) as a verdict.
+    fn fleet_gitops(&mut self) -> Result<String, String> {
+        let sizes: &[usize] = if self.args.quick {
+            &fleet_gitops::SIZES[..2]
+        } else {
+            &fleet_gitops::SIZES
+        };
+        let mut t = String::from(
+            "| fleet → GitOps directory (validate + render + write) | median | min | max | per cluster | peak RSS |\n|---|---:|---:|---:|---:|---:|\n",
+        );
+        let mut points = Vec::new();
+        let mut memory = String::new();
+        for &size in sizes {
+            let sample = self.worker(
+                &format!("fleet-gitops-memory:{size}"),
+                self.iterations(10),
+                |_| {},
+            )?;
+            let _ = writeln!(
+                memory,
+                "| {size} clusters, files in memory (validate + render) | {} | {} | {} | {} | {} |",
+                duration(median(&sample.ns)),
+                duration(sample.ns.iter().min().copied().unwrap_or(0) as f64),
+                duration(sample.ns.iter().max().copied().unwrap_or(0) as f64),
+                duration(median(&sample.ns) / size as f64),
+                rss(sample.max_rss_kb)
+            );
+            let sample =
+                self.worker(&format!("fleet-gitops:{size}"), self.iterations(10), |_| {})?;
+            let m = median(&sample.ns);
+            let (min, max) = (
+                sample.ns.iter().min().copied().unwrap_or(0) as f64,
+                sample.ns.iter().max().copied().unwrap_or(0) as f64,
+            );
+            let _ = writeln!(
+                t,
+                "| {size} clusters | {} | {} | {} | {} | {} |",
+                duration(m),
+                duration(min),
+                duration(max),
+                duration(m / size as f64),
+                rss(sample.max_rss_kb)
+            );
+            eprintln!("bench: fleet-gitops {size}: done");
+            points.push((size as f64, m, sample.max_rss_kb));
+        }
+        t.push_str(&memory);
+        if points.len() >= 2 {
+            let xy: Vec<(f64, f64)> = points.iter().map(|(x, y, _)| (*x, *y)).collect();
+            let _ = writeln!(
+                t,
+                "\nfleet → GitOps growth: time ∝ clusters^{:.3} (least squares on log-log; 1.0 is linear)",
+                log_log_slope(&xy)
+            );
+        }
+        if let Some((size, m, kb)) = points.last().filter(|(size, ..)| *size >= 1_000.0) {
+            let ok = *m < 2e9 && *kb >= 0 && (*kb as f64) < 200.0 * 1024.0;
+            let _ = writeln!(
+                t,
+                "target: {size} clusters under 2 s and 200 MiB: {} ({}, {})",
+                if ok { "met" } else { "NOT met" },
+                duration(*m),
+                rss(*kb)
+            );
+        }
+        Ok(t)
     }
 
     /// Apply cost against the in-memory API server (and a real one with `GATEHOUSE_E2E=1`).

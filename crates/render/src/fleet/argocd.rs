@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use gatehouse_model::ValidFleet;
 use serde::Serialize;
 
-use super::{CLUSTER_LABEL, WAVE_LABEL, in_repository, metadata, with_kustomization};
+use super::{CLUSTER_LABEL, ClusterFacts, WAVE_LABEL, in_repository, metadata, with_kustomization};
 use crate::crds::argocd::{
     AppProject, AppProjectSpec, AppProjectSpecClusterResourceWhitelist, AppProjectSpecDestinations,
     ApplicationSet, ApplicationSetSpec, ApplicationSetSpecGenerators,
@@ -24,7 +24,7 @@ use crate::crds::argocd::{
     ApplicationSetSpecTemplateSpecSourcesHelm, ApplicationSetSpecTemplateSpecSyncPolicy,
 };
 use crate::names::labels;
-use crate::{KINDS, KubeObject, Rendered};
+use crate::{KINDS, KubeObject};
 
 /// The directory of the Argo CD objects.
 pub const ARGOCD_DIR: &str = "argocd";
@@ -61,13 +61,13 @@ fn namespace(fleet: &ValidFleet) -> &str {
         .unwrap_or(DEFAULT_NAMESPACE)
 }
 
-fn project(fleet: &ValidFleet, rendered: &[Rendered]) -> AppProject {
+fn project(fleet: &ValidFleet, facts: &[ClusterFacts]) -> AppProject {
     let repository = fleet.fleet().gitops.repository.clone().unwrap_or_default();
     let destinations: BTreeSet<(&str, &str)> = fleet
         .clusters()
         .iter()
-        .zip(rendered)
-        .map(|(c, r)| (c.cluster.argocd_destination(), r.helm.namespace.as_str()))
+        .zip(facts)
+        .map(|(c, f)| (c.cluster.argocd_destination(), f.namespace.as_str()))
         .collect();
     // The cluster-scoped kinds among the rendered objects (the Namespace).
     let cluster_scoped: BTreeSet<(&str, &str)> = KINDS
@@ -105,22 +105,22 @@ fn project(fleet: &ValidFleet, rendered: &[Rendered]) -> AppProject {
     }
 }
 
-fn application_set(fleet: &ValidFleet, rendered: &[Rendered]) -> ApplicationSet {
+fn application_set(fleet: &ValidFleet, facts: &[ClusterFacts]) -> ApplicationSet {
     let source = &fleet.fleet().gitops;
     let repository = source.repository.clone().unwrap_or_default();
     let cluster_dir = in_repository(fleet, &super::cluster_dir(&field(CLUSTER_LABEL)));
     let elements = fleet
         .clusters()
         .iter()
-        .zip(rendered)
-        .map(|(c, r)| {
+        .zip(facts)
+        .map(|(c, f)| {
             serde_json::to_value(Element {
                 cluster: &c.cluster.name,
                 wave: c.cluster.wave.to_string(),
                 destination: c.cluster.argocd_destination(),
-                namespace: &r.helm.namespace,
-                release_name: &r.helm.release_name,
-                chart_version: &r.helm.version,
+                namespace: &f.namespace,
+                release_name: &f.release_name,
+                chart_version: &f.chart_version,
                 labels: &c.cluster.labels,
             })
             .expect("an element serializes")
@@ -211,20 +211,20 @@ fn application_set(fleet: &ValidFleet, rendered: &[Rendered]) -> ApplicationSet 
 }
 
 /// The Argo CD objects, by file name under `argocd/`.
-pub(super) fn objects(fleet: &ValidFleet, rendered: &[Rendered]) -> Vec<(String, KubeObject)> {
+pub(super) fn objects(fleet: &ValidFleet, facts: &[ClusterFacts]) -> Vec<(String, KubeObject)> {
     vec![
         (
             "appproject.yaml".into(),
-            KubeObject::AppProject(project(fleet, rendered)),
+            KubeObject::AppProject(project(fleet, facts)),
         ),
         (
             "applicationset.yaml".into(),
-            KubeObject::ApplicationSet(application_set(fleet, rendered)),
+            KubeObject::ApplicationSet(application_set(fleet, facts)),
         ),
     ]
 }
 
 /// Every file under `argocd/`.
-pub(super) fn files(fleet: &ValidFleet, rendered: &[Rendered]) -> BTreeMap<String, String> {
-    with_kustomization(ARGOCD_DIR, objects(fleet, rendered))
+pub(super) fn files(fleet: &ValidFleet, facts: &[ClusterFacts]) -> BTreeMap<String, String> {
+    with_kustomization(ARGOCD_DIR, objects(fleet, facts))
 }

@@ -9,14 +9,16 @@ use gatehouse_model::{ValidCluster, ValidFleet};
 use k8s_openapi::Resource;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 
-use super::{WAVE_LABEL, cluster_object_name, in_repository, metadata, with_kustomization};
+use super::{
+    ClusterFacts, WAVE_LABEL, cluster_object_name, in_repository, metadata, with_kustomization,
+};
 use crate::crds::flux::{
     GitRepository, GitRepositorySpec, GitRepositorySpecRef, HelmRelease, Kustomization,
     KustomizationSpec, KustomizationSpecDependsOn, KustomizationSpecHealthChecks,
     KustomizationSpecKubeConfig, KustomizationSpecKubeConfigSecretRef, KustomizationSpecSourceRef,
     KustomizationSpecSourceRefKind,
 };
-use crate::{KubeObject, Names, Rendered};
+use crate::{KubeObject, Names};
 
 /// The directory of the hub's objects.
 pub const FLUX_DIR: &str = "flux";
@@ -54,7 +56,7 @@ fn source_ref(fleet: &ValidFleet) -> KustomizationSpecSourceRef {
 
 fn health_checks(
     cluster: &ValidCluster,
-    rendered: &Rendered,
+    facts: &ClusterFacts,
 ) -> Vec<KustomizationSpecHealthChecks> {
     let names = Names::of(&cluster.deployment);
     let check = |api_version: &str, kind: &str, name: &str| KustomizationSpecHealthChecks {
@@ -82,13 +84,13 @@ fn health_checks(
         check(
             HelmRelease::API_VERSION,
             HelmRelease::KIND,
-            &rendered.helm.release_name,
+            &facts.release_name,
         ),
     ]
 }
 
 /// The hub's objects, by file name under `flux/`.
-pub(super) fn objects(fleet: &ValidFleet, rendered: &[Rendered]) -> Vec<(String, KubeObject)> {
+pub(super) fn objects(fleet: &ValidFleet, facts: &[ClusterFacts]) -> Vec<(String, KubeObject)> {
     let ns = namespace(fleet);
     let mut objects = Vec::new();
     let source = &fleet.fleet().gitops;
@@ -105,7 +107,7 @@ pub(super) fn objects(fleet: &ValidFleet, rendered: &[Rendered]) -> Vec<(String,
             },
         }),
     ));
-    for (cluster, rendered) in fleet.clusters().iter().zip(rendered) {
+    for (cluster, facts) in fleet.clusters().iter().zip(facts) {
         let c = &cluster.cluster;
         let depends_on = (c.wave > 1).then(|| {
             vec![KustomizationSpecDependsOn {
@@ -128,7 +130,7 @@ pub(super) fn objects(fleet: &ValidFleet, rendered: &[Rendered]) -> Vec<(String,
                 prune: true,
                 source_ref: source_ref(fleet),
                 depends_on,
-                health_checks: Some(health_checks(cluster, rendered)),
+                health_checks: Some(health_checks(cluster, facts)),
                 kube_config: c.flux_kube_config.as_ref().map(|secret| {
                     KustomizationSpecKubeConfig {
                         secret_ref: Some(KustomizationSpecKubeConfigSecretRef {
@@ -182,8 +184,8 @@ pub(super) fn objects(fleet: &ValidFleet, rendered: &[Rendered]) -> Vec<(String,
 }
 
 /// Every file under `flux/`.
-pub(super) fn files(fleet: &ValidFleet, rendered: &[Rendered]) -> BTreeMap<String, String> {
-    let mut files = with_kustomization(FLUX_DIR, objects(fleet, rendered));
+pub(super) fn files(fleet: &ValidFleet, facts: &[ClusterFacts]) -> BTreeMap<String, String> {
+    let mut files = with_kustomization(FLUX_DIR, objects(fleet, facts));
     files.insert(
         format!("{FLUX_DIR}/{EMPTY_DIR}/kustomization.yaml"),
         crate::gitops::kustomization_yaml(&[]),

@@ -59,41 +59,64 @@ pub const CLUSTER_LABEL: &str = "cluster";
 /// `render --gitops` writes them).
 pub fn fleet_files(fleet: &ValidFleet) -> BTreeMap<String, String> {
     let mut files = BTreeMap::new();
-    let rendered: Vec<Rendered> = fleet
+    // Each cluster is rendered once and dropped as soon as its files are written: a fleet of a
+    // thousand clusters holds their text, not their objects too.
+    let facts: Vec<ClusterFacts> = fleet
         .clusters()
         .iter()
-        .map(|c| crate::render(&c.deployment))
+        .map(|cluster| {
+            let rendered = crate::render(&cluster.deployment);
+            let own = match fleet.delivery() {
+                Delivery::ArgoCd => crate::gitops::argocd_files(&rendered),
+                _ => crate::gitops::gitops_files(&rendered),
+            };
+            let dir = cluster_dir(&cluster.cluster.name);
+            files.extend(
+                own.into_iter()
+                    .map(|(name, text)| (format!("{dir}/{name}"), text)),
+            );
+            ClusterFacts::of(&rendered)
+        })
         .collect();
-    for (cluster, rendered) in fleet.clusters().iter().zip(&rendered) {
-        let own = match fleet.delivery() {
-            Delivery::ArgoCd => crate::gitops::argocd_files(rendered),
-            _ => crate::gitops::gitops_files(rendered),
-        };
-        let dir = cluster_dir(&cluster.cluster.name);
-        files.extend(
-            own.into_iter()
-                .map(|(name, text)| (format!("{dir}/{name}"), text)),
-        );
-    }
     match fleet.delivery() {
-        Delivery::Flux => files.extend(flux::files(fleet, &rendered)),
-        Delivery::ArgoCd => files.extend(argocd::files(fleet, &rendered)),
+        Delivery::Flux => files.extend(flux::files(fleet, &facts)),
+        Delivery::ArgoCd => files.extend(argocd::files(fleet, &facts)),
         _ => {}
     }
     files
 }
 
+/// What the engine objects need from a cluster's render.
+struct ClusterFacts {
+    /// The deployment's namespace.
+    namespace: String,
+    /// The gateway's Helm release.
+    release_name: String,
+    /// The chart version.
+    chart_version: String,
+}
+
+impl ClusterFacts {
+    fn of(rendered: &Rendered) -> ClusterFacts {
+        ClusterFacts {
+            namespace: rendered.helm.namespace.clone(),
+            release_name: rendered.helm.release_name.clone(),
+            chart_version: rendered.helm.version.clone(),
+        }
+    }
+}
+
 /// The engine's own objects (Flux's GitRepository and Kustomizations, Argo CD's AppProject and
 /// ApplicationSet) as [`fleet_files`] writes them; none for direct delivery.
 pub fn engine_objects(fleet: &ValidFleet) -> Vec<KubeObject> {
-    let rendered: Vec<Rendered> = fleet
+    let facts: Vec<ClusterFacts> = fleet
         .clusters()
         .iter()
-        .map(|c| crate::render(&c.deployment))
+        .map(|c| ClusterFacts::of(&crate::render(&c.deployment)))
         .collect();
     let objects = match fleet.delivery() {
-        Delivery::Flux => flux::objects(fleet, &rendered),
-        Delivery::ArgoCd => argocd::objects(fleet, &rendered),
+        Delivery::Flux => flux::objects(fleet, &facts),
+        Delivery::ArgoCd => argocd::objects(fleet, &facts),
         _ => Vec::new(),
     };
     objects.into_iter().map(|(_, object)| object).collect()
