@@ -129,6 +129,8 @@ pub struct Cluster {
     pub master_name: String,
     /// Whether the Sentinels require the password.
     pub sentinel_auth: bool,
+    /// The chart line (`MAJOR.MINOR`) of the deployment's gateway (the gateway-shaped client's).
+    pub chart_line: &'static str,
     /// `down-after-milliseconds` in force.
     pub down_after: Duration,
     /// How clients reach the processes: TLS trusting the test CA when the rendered pods speak TLS
@@ -291,6 +293,7 @@ impl Cluster {
             password: password.to_string(),
             master_name: d.redis.master_name.clone(),
             sentinel_auth: d.redis.sentinel.auth,
+            chart_line: gatehouse_model::acl::chart_line(&d.gateway.version),
             down_after: Duration::from_millis(d.redis.sentinel.down_after_milliseconds.into()),
             transport,
             tls,
