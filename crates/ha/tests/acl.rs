@@ -202,3 +202,141 @@ async fn the_gateway_user_keeps_rate_limiting_across_a_failover_and_is_refused_e
         }
     }
 }
+
+/// A command some user may not run: refused by the ACL (`NOPERM`), or unknown to the process
+/// (Sentinel 7.0 has no `FLUSHALL`, `CONFIG`, `KEYS`): either way it did not run.
+fn did_not_run(reply: &Reply) -> bool {
+    refused(reply) || matches!(reply, Reply::Error(e) if e.contains("unknown command"))
+}
+
+/// Each named user on real processes: it logs in with its own password, does its job, and is
+/// refused what issue 23 lists (`FLUSHALL`, `CONFIG SET`, `KEYS *`, `DEBUG`, `SHUTDOWN`, keys, and
+/// on Sentinels `SENTINEL FAILOVER`/`SET`/`REMOVE`), except what its job is: the operator's
+/// `CONFIG SET` on data nodes (TLS reloads) and `SENTINEL FAILOVER` (the pre-stop hand-over).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_named_user_does_its_job_and_is_refused_the_rest() {
+    use gatehouse_model::acl::{NAMED_USERS, REPLICATION_USER, SENTINEL_PEER_USER, SENTINEL_USER};
+    if !common::redis_available() {
+        return;
+    }
+    let d = restricted_deployment();
+    let master_name = d.redis.master_name.clone();
+    let (cluster, _gateway, master) = start_restricted(d).await;
+    let (master_host, master_port) = master.rsplit_once(':').expect("host:port");
+    let sentinel = cluster.sentinels[0].addr();
+    let mut checked = 0;
+    for user in NAMED_USERS {
+        let variable = match user.user {
+            REPLICATION_USER => "REPLICATION_PASSWORD",
+            SENTINEL_USER => "SENTINEL_PASSWORD",
+            SENTINEL_PEER_USER => "SENTINEL_PEER_PASSWORD",
+            OPERATOR_USER => "OPERATOR_PASSWORD",
+            other => panic!("{other}: a named user this test does not know yet"),
+        };
+        let (addr, jobs, mut forbidden): (&str, Vec<Vec<&str>>, Vec<Vec<&str>>) = match user.side {
+            Side::DataNode => (
+                master.as_str(),
+                match user.user {
+                    REPLICATION_USER => vec![vec!["PING"], vec!["REPLCONF", "capa", "psync2"]],
+                    SENTINEL_USER => vec![vec!["PING"], vec!["INFO", "replication"], vec!["ROLE"]],
+                    _ => vec![
+                        vec!["PING"],
+                        vec!["INFO", "replication"],
+                        vec!["CONFIG", "GET", "maxmemory"],
+                    ],
+                },
+                vec![
+                    vec!["FLUSHALL"],
+                    vec!["KEYS", "*"],
+                    vec!["DEBUG", "SLEEP", "0"],
+                    vec!["SHUTDOWN", "NOSAVE"],
+                    vec!["GET", "ratelimit:acl-test"],
+                    vec!["SET", "other:key", "1"],
+                    vec!["EVAL", "return 1", "0"],
+                ],
+            ),
+            Side::Sentinel => (
+                sentinel.as_str(),
+                match user.user {
+                    SENTINEL_PEER_USER => vec![
+                        vec!["PING"],
+                        vec![
+                            "SENTINEL",
+                            "IS-MASTER-DOWN-BY-ADDR",
+                            master_host,
+                            master_port,
+                            "0",
+                            "*",
+                        ],
+                    ],
+                    _ => vec![
+                        vec!["PING"],
+                        vec!["SENTINEL", "GET-MASTER-ADDR-BY-NAME", master_name.as_str()],
+                        vec!["SENTINEL", "REPLICAS", master_name.as_str()],
+                    ],
+                },
+                vec![
+                    vec!["SENTINEL", "SET", master_name.as_str(), "quorum", "1"],
+                    vec!["SENTINEL", "REMOVE", master_name.as_str()],
+                    vec!["FLUSHALL"],
+                    vec!["KEYS", "*"],
+                    vec!["DEBUG", "SLEEP", "0"],
+                    vec!["SHUTDOWN", "NOSAVE"],
+                ],
+            ),
+        };
+        if user.user != OPERATOR_USER {
+            forbidden.push(match user.side {
+                Side::DataNode => vec!["CONFIG", "SET", "maxmemory", "1"],
+                Side::Sentinel => vec!["SENTINEL", "FAILOVER", master_name.as_str()],
+            });
+        }
+        let mut c = Connection::connect_user(
+            addr,
+            Some(user.user),
+            Some(&secret_value(TEST_PASSWORD, variable)),
+            LIMIT,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{} logs in on {addr}: {e}", user.user));
+        for job in &jobs {
+            let reply = c.command(job).await.expect("an answer");
+            assert!(
+                !matches!(reply, Reply::Error(_)),
+                "{} {:?}: {job:?} answered {reply:?}",
+                user.user,
+                user.side
+            );
+        }
+        for command in &forbidden {
+            let reply = c.command(command).await.expect("an answer");
+            assert!(
+                did_not_run(&reply),
+                "{} {:?}: {command:?} answered {reply:?}",
+                user.user,
+                user.side
+            );
+        }
+        // Its password is its own: another user's is refused.
+        let other = if variable == "OPERATOR_PASSWORD" {
+            "REPLICATION_PASSWORD"
+        } else {
+            "OPERATOR_PASSWORD"
+        };
+        assert!(
+            Connection::connect_user(
+                addr,
+                Some(user.user),
+                Some(&secret_value(TEST_PASSWORD, other)),
+                LIMIT
+            )
+            .await
+            .is_err(),
+            "{} logs in with {other}",
+            user.user
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, NAMED_USERS.len());
+    assert!(checked >= 5, "every named user on its side: {checked}");
+}
