@@ -71,6 +71,9 @@ pub struct Pod {
     /// Its working directory (holds `config/`, `data/` and the logs).
     pub dir: PathBuf,
     env: Vec<(String, String)>,
+    /// The environment of its next start, when a Secret it reads changed since it started (the
+    /// kubelet resolves `secretKeyRef` variables when a container starts).
+    next_env: Option<Vec<(String, String)>>,
     pub(crate) process: Option<ManagedProcess>,
     starts: u32,
 }
@@ -269,6 +272,7 @@ impl Cluster {
                         port,
                         dir: pod_dir,
                         env: loopback_env(container, &values)?,
+                        next_env: None,
                         process: None,
                         starts: 0,
                     })
@@ -353,6 +357,9 @@ impl Cluster {
             });
         }
         pod.starts += 1;
+        if let Some(env) = pod.next_env.take() {
+            pod.env = env;
+        }
         let launch = Launch {
             argv,
             env: pod.env.clone(),
@@ -361,6 +368,54 @@ impl Cluster {
         };
         pod.process = Some(ManagedProcess::spawn(&launch)?);
         Ok(())
+    }
+
+    /// Writes the Secret of password variable `variable` (one of
+    /// `gatehouse_render::redis_files::PASSWORD_ENV`): its key becomes `value`, its rotation keys
+    /// `<key>.next`/`<key>.previous` become `next`/`previous` (absent when `None`). Running
+    /// processes keep what they started with; each pod that reads the variable gets the new values
+    /// at its next start, as from a `secretKeyRef`. Returns how many pods read it.
+    pub fn write_password(
+        &mut self,
+        variable: &str,
+        value: &str,
+        next: Option<&str>,
+        previous: Option<&str>,
+    ) -> usize {
+        let mut readers = 0;
+        for role in [Role::Data, Role::Sentinel] {
+            let declared: Vec<String> = self
+                .container(role)
+                .env
+                .iter()
+                .flatten()
+                .map(|v| v.name.clone())
+                .collect();
+            if !declared.iter().any(|n| n == variable) {
+                continue;
+            }
+            for pod in self.pods_mut(role) {
+                readers += 1;
+                let mut env = pod.next_env.take().unwrap_or_else(|| pod.env.clone());
+                let next_name = format!("{variable}_NEXT");
+                let previous_name = format!("{variable}_PREVIOUS");
+                env.retain(|(k, _)| *k != next_name && *k != previous_name);
+                for (k, v) in env.iter_mut() {
+                    if k == variable {
+                        *v = value.to_string();
+                    }
+                }
+                for (name, extra) in [(next_name, next), (previous_name, previous)] {
+                    if let Some(extra) = extra
+                        && declared.contains(&name)
+                    {
+                        env.push((name, extra.to_string()));
+                    }
+                }
+                pod.next_env = Some(env);
+            }
+        }
+        readers
     }
 
     /// SIGKILLs pod `i` (its whole process group) and waits until it is reaped.

@@ -24,6 +24,7 @@ pub mod ports;
 pub mod process;
 pub mod resp;
 pub mod rollout;
+pub mod rotation;
 pub mod scenario;
 pub mod tls;
 pub mod workload;

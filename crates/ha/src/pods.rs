@@ -57,6 +57,18 @@ pub fn secret_value(password: &str, variable: &str) -> String {
     }
 }
 
+/// Whether `variable` is a password's rotation variable (`<PASSWORD_VARIABLE>_NEXT` or
+/// `_PREVIOUS`, [`gatehouse_render::redis_files::ROTATION_KEYS`]).
+pub fn rotation_variable(variable: &str) -> bool {
+    gatehouse_render::redis_files::PASSWORD_ENV
+        .iter()
+        .any(|(password, _)| {
+            gatehouse_render::redis_files::ROTATION_KEYS
+                .iter()
+                .any(|(suffix, _)| variable == format!("{password}_{suffix}"))
+        })
+}
+
 /// The rendered Redis group: ConfigMap files and the two containers.
 #[derive(Debug, Clone)]
 pub struct RenderedRedis {
@@ -226,6 +238,22 @@ pub fn loopback_env(
                     });
                 }
                 secret_value(&values.password, variable)
+            }
+            variable if rotation_variable(variable) => {
+                // A rotation key (optional secretKeyRef): unset until a test writes one
+                // (`Cluster::write_password`), as in a pod whose Secret lacks the key.
+                let optional = from
+                    .and_then(|f| f.secret_key_ref.as_ref())
+                    .and_then(|s| s.optional);
+                if optional != Some(true) {
+                    return Err(HarnessError::Rendered {
+                        message: format!(
+                            "container {}: {variable} must come from an optional secretKeyRef",
+                            container.name
+                        ),
+                    });
+                }
+                continue;
             }
             name => {
                 plain(&container.name, var)?;

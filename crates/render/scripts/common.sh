@@ -5,6 +5,7 @@
 #   OPERATOR_USER     the ACL user of these scripts (probes, pre-stop, election, start-up)
 #   OPERATOR_PASSWORD its password, from a Kubernetes Secret (never echoed, never on a command line)
 #   *_PASSWORD        the other ACL users' passwords named in acl-users, from Kubernetes Secrets
+#   *_PASSWORD_NEXT, *_PASSWORD_PREVIOUS  a second password the user also accepts during a rotation
 #   MASTER_NAME       Sentinel master group name
 #   SENTINELS         space-separated host:port of every Sentinel
 #   REDIS_CLI         redis-cli binary (default: redis-cli)
@@ -93,9 +94,17 @@ config_quoted() {
   printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g')"
 }
 
+# password_hash VALUE: `#<sha256 of VALUE>`, the only form a password takes in an ACL file.
+password_hash() {
+  printf '#%s' "$(printf '%s' "$1" | sha256sum | cut -c1-64)"
+}
+
 # acl_file SIDE: the ACL file of SIDE (redis or sentinel) from the rendered user list
 # ($TEMPLATE_DIR/acl-users: "side user PASSWORD_VARIABLE rules..."), each password taken from its
 # environment variable and written only as its SHA-256 (`#<hash>`); "-" means no password.
+# While a rotation is under way the user also accepts PASSWORD_VARIABLE_NEXT and
+# PASSWORD_VARIABLE_PREVIOUS (the Secret's `<key>.next` / `<key>.previous`, unset otherwise);
+# clients, these scripts included, always send PASSWORD_VARIABLE.
 acl_file() {
   while read -r side user variable rules; do
     [ "$side" = "$1" ] || continue
@@ -103,7 +112,13 @@ acl_file() {
       secret=nopass
     else
       eval "value=\${$variable:?$variable is not set}"
-      secret="#$(printf '%s' "$value" | sha256sum | cut -c1-64)"
+      secret=$(password_hash "$value")
+      for suffix in NEXT PREVIOUS; do
+        eval "other=\${${variable}_$suffix:-}"
+        if [ -n "$other" ] && [ "$other" != "$value" ]; then
+          secret="$secret $(password_hash "$other")"
+        fi
+      done
     fi
     printf 'user %s on %s %s\n' "$user" "$secret" "$rules"
   done <"$TEMPLATE_DIR/acl-users"
