@@ -11,3 +11,6 @@ mod events;
 
 #[path = "mock.rs"]
 mod mock;
+
+#[path = "rotation.rs"]
+mod rotation;
