@@ -60,7 +60,11 @@ impl fmt::Display for DeployReport {
             writeln!(f, "{release}")?;
         }
         for rotation in &self.rotations {
-            writeln!(f, "{rotation}")?;
+            if self.dry_run {
+                writeln!(f, "{rotation} (dry run: nothing written)")?;
+            } else {
+                writeln!(f, "{rotation}")?;
+            }
         }
         Ok(())
     }

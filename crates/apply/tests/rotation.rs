@@ -231,3 +231,37 @@ async fn an_edited_existing_secret_rolls_the_pods_that_read_it() {
     }
     assert!(!format!("{report}").contains("second"));
 }
+
+#[tokio::test]
+async fn a_dry_run_says_which_step_it_would_write_and_writes_nothing() {
+    let h = Harness::mock().await;
+    let r = h.render(&h.deployment());
+    h.deploy(&r, &h.options()).await.unwrap();
+    let before = h.mock_server().get(SECRET).unwrap();
+    h.mock_server().clear_requests();
+    let rotated = |v: &str| Some(format!("{}-rotated", env(v)?));
+    let options = DeployOptions {
+        dry_run: true,
+        ..h.options()
+    };
+    let report = h
+        .cluster
+        .deploy_with_env(&r, &options, &rotated)
+        .await
+        .unwrap();
+    let text = report.to_string();
+    assert!(
+        text.contains("password rotation step 1 of 3")
+            && text.contains("(dry run: nothing written)"),
+        "{text}"
+    );
+    assert_eq!(h.mock_server().get(SECRET).unwrap(), before);
+    let writes: Vec<String> = h
+        .mock_server()
+        .requests()
+        .into_iter()
+        .filter(|q| q.is_write())
+        .map(|q| q.summary())
+        .collect();
+    assert!(writes.is_empty(), "{writes:?}");
+}
