@@ -71,6 +71,7 @@ pub struct Pod {
     /// Its working directory (holds `config/`, `data/` and the logs).
     pub dir: PathBuf,
     env: Vec<(String, String)>,
+    values: LoopbackValues,
     /// The environment of its next start, when a Secret it reads changed since it started (the
     /// kubelet resolves `secretKeyRef` variables when a container starts).
     next_env: Option<Vec<(String, String)>>,
@@ -102,6 +103,12 @@ impl Pod {
     /// The text of the current log.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    /// Its next start gets `container`'s environment (a new release's pod spec).
+    pub(crate) fn set_next_env(&mut self, container: &Container) -> Result<(), HarnessError> {
+        self.next_env = Some(loopback_env(container, &self.values)?);
+        Ok(())
     }
 
     /// The environment the pod's processes get (the mapped rendered env).
@@ -168,12 +175,26 @@ impl Cluster {
 
     /// Renders and lays out the cluster without starting anything.
     pub fn prepare(deployment: Deployment, password: &str) -> Result<Cluster, HarnessError> {
+        Cluster::prepare_release(deployment, password, None)
+    }
+
+    /// [`Cluster::prepare`] with the pods of `release` (rendered by another gatehouse release,
+    /// [`RenderedRedis::from_json`]) instead of `deployment`'s own rendering; `deployment` still
+    /// gives the group's shape (pods, names, ports), which must be `release`'s.
+    pub fn prepare_release(
+        deployment: Deployment,
+        password: &str,
+        release: Option<RenderedRedis>,
+    ) -> Result<Cluster, HarnessError> {
         let valid: ValidDeployment =
             deployment.validated().map_err(|e| HarnessError::Rendered {
                 message: format!("the test deployment is invalid: {e}"),
             })?;
         let d = valid.deployment();
-        let rendered = RenderedRedis::of(&valid)?;
+        let rendered = match release {
+            Some(release) => release,
+            None => RenderedRedis::of(&valid)?,
+        };
         let data_count = d.redis.data_nodes() as usize;
         let sentinel_count = d.redis.sentinel.count as usize;
         let leases = lease_ports(data_count + sentinel_count)?;
@@ -272,6 +293,7 @@ impl Cluster {
                         port,
                         dir: pod_dir,
                         env: loopback_env(container, &values)?,
+                        values,
                         next_env: None,
                         process: None,
                         starts: 0,

@@ -26,3 +26,6 @@ mod acl;
 
 #[path = "rotation.rs"]
 mod rotation;
+
+#[path = "upgrade.rs"]
+mod upgrade;
