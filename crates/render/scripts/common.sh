@@ -124,20 +124,43 @@ acl_file() {
   done <"$TEMPLATE_DIR/acl-users"
 }
 
-# redis_query HOST PORT ARGS...: one command to a data node, as the operator user.
-redis_query() {
+# operator_query HOST PORT ARGS...: one command as the operator user. As `default` with
+# REDIS_PASSWORD instead when this pod has no operator password (a pod started by the release
+# before ACL users, whose probes and pre-stop hook run these scripts once the ConfigMap changed) or
+# when HOST does not know the operator (a pod of that release, during the upgrade roll).
+operator_query() {
   host=$1 port=$2
   shift 2
+  if [ -n "${OPERATOR_PASSWORD:-}" ]; then
+    # shellcheck disable=SC2046 # tls_args prints one option per line, no whitespace inside
+    answer=$(REDISCLI_AUTH=$OPERATOR_PASSWORD timeout "$QUERY_TIMEOUT" "$REDIS_CLI" $(tls_args) --no-auth-warning --user "$OPERATOR_USER" --raw -h "$host" -p "$port" "$@") || return
+    case "$answer" in
+      NOAUTH*) ;;
+      *)
+        printf '%s\n' "$answer"
+        return 0
+        ;;
+    esac
+  fi
   # shellcheck disable=SC2046 # tls_args prints one option per line, no whitespace inside
-  REDISCLI_AUTH=$OPERATOR_PASSWORD timeout "$QUERY_TIMEOUT" "$REDIS_CLI" $(tls_args) --no-auth-warning --user "$OPERATOR_USER" --raw -h "$host" -p "$port" "$@"
+  REDISCLI_AUTH=${REDIS_PASSWORD:-} timeout "$QUERY_TIMEOUT" "$REDIS_CLI" $(tls_args) --no-auth-warning --raw -h "$host" -p "$port" "$@"
+}
+
+# knows_replication_user HOST PORT: whether the data node at HOST:PORT lets REPLICATION_USER in
+# (a pod of the release before ACL users does not know it).
+knows_replication_user() {
+  # shellcheck disable=SC2046 # tls_args prints one option per line, no whitespace inside
+  [ "$(REDISCLI_AUTH=$REPLICATION_PASSWORD timeout "$QUERY_TIMEOUT" "$REDIS_CLI" $(tls_args) --no-auth-warning --user "$REPLICATION_USER" --raw -h "$1" -p "$2" PING 2>/dev/null)" = PONG ]
+}
+
+# redis_query HOST PORT ARGS...: one command to a data node, as the operator user.
+redis_query() {
+  operator_query "$@"
 }
 
 # sentinel_query HOST PORT ARGS...: one command to a Sentinel, as the operator user.
 sentinel_query() {
-  host=$1 port=$2
-  shift 2
-  # shellcheck disable=SC2046 # tls_args prints one option per line, no whitespace inside
-  REDISCLI_AUTH=$OPERATOR_PASSWORD timeout "$QUERY_TIMEOUT" "$REDIS_CLI" $(tls_args) --no-auth-warning --user "$OPERATOR_USER" --raw -h "$host" -p "$port" "$@"
+  operator_query "$@"
 }
 
 # current_master [SKIP]: prints "host port" of the master as the first Sentinel that knows it
