@@ -94,6 +94,8 @@ pub struct Refusal {
     pub addr: String,
     /// The failed logins its `ACL LOG` held when seen (since the process started).
     pub denied: u64,
+    /// Who failed: `user@client-address` of each entry.
+    pub who: Vec<String>,
 }
 
 /// Polls `ACL LOG` of every process of the group (as `default`, with the password the harness
@@ -167,28 +169,40 @@ impl Drop for AuthMonitor {
 }
 
 /// The failed logins an `ACL LOG` reply records: the `count` of every entry whose `reason` is
-/// `auth`.
-pub fn failed_logins(entries: &[Reply]) -> u64 {
-    entries
-        .iter()
-        .filter_map(|entry| match entry {
-            Reply::Array(Some(fields)) => Some(fields),
-            _ => None,
-        })
-        .filter_map(|fields| {
-            let field = |name: &str| {
-                fields
-                    .chunks(2)
-                    .find(|pair| pair[0].as_text().as_deref() == Some(name))
-                    .and_then(|pair| pair.get(1))
-            };
-            let auth = field("reason").and_then(Reply::as_text).as_deref() == Some("auth");
-            match field("count") {
-                Some(Reply::Integer(count)) if auth => u64::try_from(*count).ok(),
-                _ => None,
-            }
-        })
-        .sum()
+/// `auth`, and `user@client-address` of each.
+pub fn failed_logins(entries: &[Reply]) -> (u64, Vec<String>) {
+    let mut total = 0;
+    let mut who = Vec::new();
+    for entry in entries {
+        let Reply::Array(Some(fields)) = entry else {
+            continue;
+        };
+        let field = |name: &str| {
+            fields
+                .chunks(2)
+                .find(|pair| pair[0].as_text().as_deref() == Some(name))
+                .and_then(|pair| pair.get(1))
+        };
+        if field("reason").and_then(Reply::as_text).as_deref() != Some("auth") {
+            continue;
+        }
+        if let Some(Reply::Integer(count)) = field("count") {
+            total += u64::try_from(*count).unwrap_or(0);
+        }
+        let user = field("username")
+            .and_then(Reply::as_text)
+            .unwrap_or_default();
+        let client = field("client-info")
+            .and_then(Reply::as_text)
+            .unwrap_or_default();
+        let addr = client
+            .split(' ')
+            .find_map(|kv| kv.strip_prefix("addr="))
+            .unwrap_or("?")
+            .to_string();
+        who.push(format!("{user}@{addr}"));
+    }
+    (total, who)
 }
 
 async fn watch(
@@ -211,7 +225,8 @@ async fn watch(
             let Ok(Reply::Array(Some(entries))) = c.command(&["ACL", "LOG"]).await else {
                 continue;
             };
-            let denied = Some(failed_logins(&entries));
+            let (denied, who) = failed_logins(&entries);
+            let denied = Some(denied);
             if let Ok(mut p) = polls.lock() {
                 *p += 1;
             }
@@ -223,6 +238,7 @@ async fn watch(
                     r.push(Refusal {
                         addr: addr.clone(),
                         denied,
+                        who,
                     });
                 }
             }

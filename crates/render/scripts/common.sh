@@ -146,11 +146,12 @@ operator_query() {
   REDISCLI_AUTH=${REDIS_PASSWORD:-} timeout "$QUERY_TIMEOUT" "$REDIS_CLI" $(tls_args) --no-auth-warning --raw -h "$host" -p "$port" "$@"
 }
 
-# knows_replication_user HOST PORT: whether the data node at HOST:PORT lets REPLICATION_USER in
-# (a pod of the release before ACL users does not know it).
-knows_replication_user() {
+# replication_ping HOST PORT: the answer of the data node at HOST:PORT to PING as REPLICATION_USER:
+# PONG, NOAUTH... when it answers but refuses the login (a pod of the release before ACL users does
+# not know the user), nothing when it does not answer.
+replication_ping() {
   # shellcheck disable=SC2046 # tls_args prints one option per line, no whitespace inside
-  [ "$(REDISCLI_AUTH=$REPLICATION_PASSWORD timeout "$QUERY_TIMEOUT" "$REDIS_CLI" $(tls_args) --no-auth-warning --user "$REPLICATION_USER" --raw -h "$1" -p "$2" PING 2>/dev/null)" = PONG ]
+  REDISCLI_AUTH=$REPLICATION_PASSWORD timeout "$QUERY_TIMEOUT" "$REDIS_CLI" $(tls_args) --no-auth-warning --user "$REPLICATION_USER" --raw -h "$1" -p "$2" PING 2>/dev/null
 }
 
 # redis_query HOST PORT ARGS...: one command to a data node, as the operator user.

@@ -198,7 +198,8 @@ keep_record() {
     info=$(redis_query "$local_host" "$REDIS_PORT" INFO replication 2>/dev/null | tr -d '\r') || continue
     if [ "$replication_login" = default ]; then
       following=$(printf '%s\n' "$info" | sed -n 's/^master_host://p;s/^master_port://p' | tr '\n' ' ')
-      if knows_replication_user ${following:-none} &&
+      # shellcheck disable=SC2086 # "host port", split on purpose
+      if [ -n "$following" ] && [ "$(replication_ping $following)" = PONG ] &&
         printf '%s' "$REPLICATION_PASSWORD" | redis_query "$local_host" "$REDIS_PORT" -x CONFIG SET masterauth >/dev/null &&
         redis_query "$local_host" "$REDIS_PORT" CONFIG SET masteruser "$REPLICATION_USER" >/dev/null; then
         echo "gatehouse: the master knows $REPLICATION_USER now; replicating as it from the next link"
@@ -248,10 +249,13 @@ config="$CONFIG_DIR/redis.conf"
 # The replication user, as the rendered redis.conf names it.
 REPLICATION_USER=$(sed -n 's/^masteruser //p' "$TEMPLATE_DIR/redis.conf")
 replication_login=$REPLICATION_USER
-if [ "$master" != "$me" ] && [ "$master" != "$CANDIDATE_MASTER" ] &&
-  ! knows_replication_user "$master_host" "$master_port"; then
-  echo "gatehouse: the master does not know $REPLICATION_USER (a pod of the release before ACL users); replicating as default until it does"
-  replication_login=default
+if [ "$master" != "$me" ] && [ "$master" != "$CANDIDATE_MASTER" ]; then
+  case "$(replication_ping "$master_host" "$master_port")" in
+    NOAUTH*)
+      echo "gatehouse: the master does not know $REPLICATION_USER (a pod of the release before ACL users); replicating as default until it does"
+      replication_login=default
+      ;;
+  esac
 fi
 acl_file redis >"$CONFIG_DIR/users.acl.tmp"
 mv "$CONFIG_DIR/users.acl.tmp" "$CONFIG_DIR/users.acl"
