@@ -192,7 +192,7 @@ impl Cluster {
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<DeployReport, ApplyError> {
         let before = self.requests();
-        let (masker, plan) = plan_with_env(rendered, options, env)?;
+        let (mut masker, mut plan) = plan_with_env(rendered, options, env)?;
         // The release's prerequisite is checked with everything else; a dry-run without `helm`
         // only says that the release was not validated.
         let mut early = Vec::new();
@@ -220,7 +220,13 @@ impl Cluster {
         };
         // Preflight: nothing is written before every check and dry-run passed.
         let checked = self
-            .preflight(&plan, options, &masker, early, ForeignPolicy::Refuse)
+            .preflight(
+                &mut plan,
+                options,
+                &mut masker,
+                early,
+                ForeignPolicy::Refuse,
+            )
             .await?;
         for r in &checked.dry_runs {
             emit(&options.events, || Event::Planned {
@@ -237,6 +243,7 @@ impl Cluster {
                 .map(|r| r.desired.display())
                 .collect(),
             taken_over: checked.foreign.clone(),
+            rotations: checked.rotations.clone(),
             ..Default::default()
         };
         let listed = checked

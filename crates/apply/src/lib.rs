@@ -43,6 +43,7 @@ pub mod plan;
 mod preflight;
 mod report;
 mod requests;
+pub mod rotation;
 pub mod secrets;
 mod status;
 mod wait;

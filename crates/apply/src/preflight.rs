@@ -48,6 +48,8 @@ pub(crate) struct Checked {
     pub(crate) stale: Vec<(&'static ObjectKind, Value)>,
     /// Objects that exist and belong to something else (taken over with `adopt`/`force`).
     pub(crate) foreign: Vec<ForeignObject>,
+    /// The password rotation steps the plan now writes (see [`crate::rotation`]).
+    pub(crate) rotations: Vec<crate::rotation::Rotation>,
 }
 
 /// `(group-kind, namespace, name)`.
@@ -65,11 +67,15 @@ pub(crate) enum ForeignPolicy {
 impl Cluster {
     /// The checks `deploy` and `diff` share, none of which writes. `early` holds problems the
     /// caller found already (e.g. no `helm`), reported together with these.
+    /// Before the dry-runs, the plan's password Secrets advance one rotation step where their
+    /// value changed and the pod templates get the Secrets' versions ([`crate::rotation`]), from
+    /// the live objects read here (no request of their own but a GET per `existingSecret`, which
+    /// is read anyway).
     pub(crate) async fn preflight(
         &self,
-        plan: &Plan,
+        plan: &mut Plan,
         options: &DeployOptions,
-        masker: &Masker,
+        masker: &mut Masker,
         early: Vec<ApplyError>,
         policy: ForeignPolicy,
     ) -> Result<Checked, ApplyError> {
@@ -82,7 +88,8 @@ impl Cluster {
             wrote_nothing,
         };
         let mut errors = early;
-        errors.extend(self.check_existing_secrets(plan, masker).await);
+        let (existing_errors, existing_versions) = self.check_existing_secrets(plan, masker).await;
+        errors.extend(existing_errors);
         if options.release == ReleaseMode::Flux
             && let Err(e) = self.check_flux(plan).await
         {
@@ -103,6 +110,21 @@ impl Cluster {
                 return Err(fail(errors));
             }
         };
+        let rotations = crate::rotation::advance(
+            plan,
+            &|namespace, name| {
+                live.get(&(
+                    "Secret".to_string(),
+                    namespace.to_string(),
+                    name.to_string(),
+                ))
+                .cloned()
+            },
+            &existing_versions,
+            masker,
+        );
+        let plan = &*plan;
+        let masker = &*masker;
         let foreign: Vec<ForeignObject> = plan
             .objects
             .iter()
@@ -145,17 +167,20 @@ impl Cluster {
             dry_runs,
             stale,
             foreign,
+            rotations,
         })
     }
 
-    /// Missing existing Secrets (or keys), one problem each.
+    /// Missing existing Secrets (or keys), one problem each; and the `resourceVersion` of each
+    /// one found, by namespace and name (the version its readers' pod templates carry).
     pub(crate) async fn check_existing_secrets(
         &self,
         plan: &Plan,
         masker: &Masker,
-    ) -> Vec<ApplyError> {
+    ) -> (Vec<ApplyError>, BTreeMap<(String, String), String>) {
         let kind = plan::secret_kind();
         let mut errors = Vec::new();
+        let mut versions = BTreeMap::new();
         for (field, namespace, name, key) in &plan.existing_secrets {
             let api = self.api(kind, Some(namespace));
             let object = format!("Secret {namespace}/{name}");
@@ -168,6 +193,9 @@ impl Cluster {
                     key: key.clone(),
                 }),
                 Ok(Some(secret)) => {
+                    if let Some(version) = &secret.metadata.resource_version {
+                        versions.insert((namespace.clone(), name.clone()), version.clone());
+                    }
                     let data = &secret.data;
                     let has = |f: &str| data[f].get(key.as_str()).is_some();
                     if !has("data") && !has("stringData") {
@@ -190,7 +218,7 @@ impl Cluster {
                 }
             }
         }
-        errors
+        (errors, versions)
     }
 
     /// Checks that the Flux APIs are served.

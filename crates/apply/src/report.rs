@@ -27,6 +27,9 @@ pub struct DeployReport {
     /// The requests the connection sent to the API server during this deploy, by kind (not the
     /// Helm CLI's own; a concurrent call on a clone of the same `Cluster` would be counted too).
     pub requests: RequestCounts,
+    /// Password rotation steps written (one per changed password Secret; names and keys, never a
+    /// value). Each needs its roll, then another deploy, until step 3.
+    pub rotations: Vec<crate::rotation::Rotation>,
 }
 
 impl fmt::Display for DeployReport {
@@ -56,12 +59,19 @@ impl fmt::Display for DeployReport {
         if let Some(release) = &self.release {
             writeln!(f, "{release}")?;
         }
+        for rotation in &self.rotations {
+            if self.dry_run {
+                writeln!(f, "{rotation} (dry run: nothing written)")?;
+            } else {
+                writeln!(f, "{rotation}")?;
+            }
+        }
         Ok(())
     }
 }
 
 /// The value `diff` plans with for a Secret whose variable is unset; it is never shown or written.
-const PLACEHOLDER: &str = "gatehouse-diff-placeholder-value-not-compared";
+pub(crate) const PLACEHOLDER: &str = "gatehouse-diff-placeholder-value-not-compared";
 
 /// A Secret `diff` could not compare because its value's environment variable is unset.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -174,7 +184,7 @@ impl Cluster {
                 Some(PLACEHOLDER.to_string())
             }
         };
-        let (masker, plan) = plan_with_env(rendered, options, &lenient)?;
+        let (mut masker, mut plan) = plan_with_env(rendered, options, &lenient)?;
         let missing = missing.into_inner();
         let unverified: Vec<(String, String)> = rendered
             .secrets
@@ -188,7 +198,13 @@ impl Cluster {
             })
             .collect();
         let checked = self
-            .preflight(&plan, options, &masker, Vec::new(), ForeignPolicy::Report)
+            .preflight(
+                &mut plan,
+                options,
+                &mut masker,
+                Vec::new(),
+                ForeignPolicy::Report,
+            )
             .await?;
         let mut report = DiffReport {
             adopt: options.adopt || options.force,

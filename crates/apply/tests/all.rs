@@ -14,3 +14,6 @@ mod fleet;
 
 #[path = "mock.rs"]
 mod mock;
+
+#[path = "rotation.rs"]
+mod rotation;

@@ -357,7 +357,8 @@ async fn env_secrets_are_written_and_never_shown() {
         "{err}"
     );
     assert!(!err.contains(&value), "{err}");
-    // Diff of a changed env value shows that it changed, not the value.
+    // Diff of a changed env value shows that it changed (as rotation step 1: the new value added
+    // as `password.next`), not the value.
     h.mock_server().clear_failures();
     let changed = |v: &str| Some(format!("{}-rotated", env(v).unwrap()));
     let diff = h
@@ -367,7 +368,8 @@ async fn env_secrets_are_written_and_never_shown() {
         .unwrap();
     let text = diff.render(false);
     assert!(
-        text.contains("*** (before)") && text.contains("*** (after)"),
+        text.contains("password.next: \"*** (after)\"")
+            && text.contains("gatehouse/secret-versions"),
         "{text}"
     );
     assert!(

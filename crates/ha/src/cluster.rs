@@ -71,6 +71,10 @@ pub struct Pod {
     /// Its working directory (holds `config/`, `data/` and the logs).
     pub dir: PathBuf,
     env: Vec<(String, String)>,
+    values: LoopbackValues,
+    /// The environment of its next start, when a Secret it reads changed since it started (the
+    /// kubelet resolves `secretKeyRef` variables when a container starts).
+    next_env: Option<Vec<(String, String)>>,
     pub(crate) process: Option<ManagedProcess>,
     starts: u32,
 }
@@ -101,6 +105,12 @@ impl Pod {
         std::fs::read_to_string(self.log_path()).unwrap_or_default()
     }
 
+    /// Its next start gets `container`'s environment (a new release's pod spec).
+    pub(crate) fn set_next_env(&mut self, container: &Container) -> Result<(), HarnessError> {
+        self.next_env = Some(loopback_env(container, &self.values)?);
+        Ok(())
+    }
+
     /// The environment the pod's processes get (the mapped rendered env).
     pub fn env(&self) -> &[(String, String)] {
         &self.env
@@ -129,6 +139,8 @@ pub struct Cluster {
     pub master_name: String,
     /// Whether the Sentinels require the password.
     pub sentinel_auth: bool,
+    /// The chart line (`MAJOR.MINOR`) of the deployment's gateway (the gateway-shaped client's).
+    pub chart_line: &'static str,
     /// `down-after-milliseconds` in force.
     pub down_after: Duration,
     /// How clients reach the processes: TLS trusting the test CA when the rendered pods speak TLS
@@ -163,12 +175,26 @@ impl Cluster {
 
     /// Renders and lays out the cluster without starting anything.
     pub fn prepare(deployment: Deployment, password: &str) -> Result<Cluster, HarnessError> {
+        Cluster::prepare_release(deployment, password, None)
+    }
+
+    /// [`Cluster::prepare`] with the pods of `release` (rendered by another gatehouse release,
+    /// [`RenderedRedis::from_json`]) instead of `deployment`'s own rendering; `deployment` still
+    /// gives the group's shape (pods, names, ports), which must be `release`'s.
+    pub fn prepare_release(
+        deployment: Deployment,
+        password: &str,
+        release: Option<RenderedRedis>,
+    ) -> Result<Cluster, HarnessError> {
         let valid: ValidDeployment =
             deployment.validated().map_err(|e| HarnessError::Rendered {
                 message: format!("the test deployment is invalid: {e}"),
             })?;
         let d = valid.deployment();
-        let rendered = RenderedRedis::of(&valid)?;
+        let rendered = match release {
+            Some(release) => release,
+            None => RenderedRedis::of(&valid)?,
+        };
         let data_count = d.redis.data_nodes() as usize;
         let sentinel_count = d.redis.sentinel.count as usize;
         let leases = lease_ports(data_count + sentinel_count)?;
@@ -267,6 +293,8 @@ impl Cluster {
                         port,
                         dir: pod_dir,
                         env: loopback_env(container, &values)?,
+                        values,
+                        next_env: None,
                         process: None,
                         starts: 0,
                     })
@@ -291,6 +319,7 @@ impl Cluster {
             password: password.to_string(),
             master_name: d.redis.master_name.clone(),
             sentinel_auth: d.redis.sentinel.auth,
+            chart_line: gatehouse_model::acl::chart_line(&d.gateway.version),
             down_after: Duration::from_millis(d.redis.sentinel.down_after_milliseconds.into()),
             transport,
             tls,
@@ -350,6 +379,9 @@ impl Cluster {
             });
         }
         pod.starts += 1;
+        if let Some(env) = pod.next_env.take() {
+            pod.env = env;
+        }
         let launch = Launch {
             argv,
             env: pod.env.clone(),
@@ -358,6 +390,54 @@ impl Cluster {
         };
         pod.process = Some(ManagedProcess::spawn(&launch)?);
         Ok(())
+    }
+
+    /// Writes the Secret of password variable `variable` (one of
+    /// `gatehouse_render::redis_files::PASSWORD_ENV`): its key becomes `value`, its rotation keys
+    /// `<key>.next`/`<key>.previous` become `next`/`previous` (absent when `None`). Running
+    /// processes keep what they started with; each pod that reads the variable gets the new values
+    /// at its next start, as from a `secretKeyRef`. Returns how many pods read it.
+    pub fn write_password(
+        &mut self,
+        variable: &str,
+        value: &str,
+        next: Option<&str>,
+        previous: Option<&str>,
+    ) -> usize {
+        let mut readers = 0;
+        for role in [Role::Data, Role::Sentinel] {
+            let declared: Vec<String> = self
+                .container(role)
+                .env
+                .iter()
+                .flatten()
+                .map(|v| v.name.clone())
+                .collect();
+            if !declared.iter().any(|n| n == variable) {
+                continue;
+            }
+            for pod in self.pods_mut(role) {
+                readers += 1;
+                let mut env = pod.next_env.take().unwrap_or_else(|| pod.env.clone());
+                let next_name = format!("{variable}_NEXT");
+                let previous_name = format!("{variable}_PREVIOUS");
+                env.retain(|(k, _)| *k != next_name && *k != previous_name);
+                for (k, v) in env.iter_mut() {
+                    if k == variable {
+                        *v = value.to_string();
+                    }
+                }
+                for (name, extra) in [(next_name, next), (previous_name, previous)] {
+                    if let Some(extra) = extra
+                        && declared.contains(&name)
+                    {
+                        env.push((name, extra.to_string()));
+                    }
+                }
+                pod.next_env = Some(env);
+            }
+        }
+        readers
     }
 
     /// SIGKILLs pod `i` (its whole process group) and waits until it is reaped.

@@ -26,6 +26,7 @@ pub mod process;
 pub mod promtool;
 pub mod resp;
 pub mod rollout;
+pub mod rotation;
 pub mod scenario;
 pub mod tls;
 pub mod workload;

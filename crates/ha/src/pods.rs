@@ -36,11 +36,14 @@ pub const LOOPBACK_VARIABLES: [&str; 12] = [
 ];
 
 /// Variables used exactly as rendered (after Kubernetes `$(VAR)` expansion).
-pub const PASSED_THROUGH: [&str; 6] = [
+/// `SENTINEL_AUTH` is read only by the pods of the release before ACL users
+/// (`tests/fixtures/pre-acl-guide-example.json`), which upgrade experiments start.
+pub const PASSED_THROUGH: [&str; 7] = [
     "MASTER_NAME",
     "OPERATOR_USER",
     "PRESTOP_TIMEOUT",
     "REDIS_TLS",
+    "SENTINEL_AUTH",
     "TLS_AUTH_CLIENTS",
     "TLS_SECRET",
 ];
@@ -55,6 +58,18 @@ pub fn secret_value(password: &str, variable: &str) -> String {
     } else {
         format!("{password}/{variable}")
     }
+}
+
+/// Whether `variable` is a password's rotation variable (`<PASSWORD_VARIABLE>_NEXT` or
+/// `_PREVIOUS`, [`gatehouse_render::redis_files::ROTATION_KEYS`]).
+pub fn rotation_variable(variable: &str) -> bool {
+    gatehouse_render::redis_files::PASSWORD_ENV
+        .iter()
+        .any(|(password, _)| {
+            gatehouse_render::redis_files::ROTATION_KEYS
+                .iter()
+                .any(|(suffix, _)| variable == format!("{password}_{suffix}"))
+        })
 }
 
 /// The rendered Redis group: ConfigMap files and the two containers.
@@ -83,6 +98,46 @@ impl RenderedRedis {
     pub fn of(valid: &ValidDeployment) -> Result<RenderedRedis, HarnessError> {
         let names = Names::of(valid.deployment());
         let rendered = gatehouse_render::render(valid);
+        RenderedRedis::from_objects(names, &rendered.objects)
+    }
+
+    /// The group of objects rendered elsewhere (a previous release's rendered output, read from
+    /// JSON): its ConfigMap and two StatefulSets, named as `names` says; other objects are skipped.
+    pub fn from_json(
+        names: Names,
+        objects: &[serde_json::Value],
+    ) -> Result<RenderedRedis, HarnessError> {
+        let mut parsed = Vec::new();
+        for object in objects {
+            let invalid = |e: serde_json::Error| HarnessError::Rendered {
+                message: format!("a {} that does not parse: {e}", object["kind"]),
+            };
+            match object["kind"].as_str() {
+                Some("ConfigMap") => parsed.push(KubeObject::ConfigMap(
+                    serde_json::from_value(object.clone()).map_err(invalid)?,
+                )),
+                Some("StatefulSet") => parsed.push(KubeObject::StatefulSet(
+                    serde_json::from_value(object.clone()).map_err(invalid)?,
+                )),
+                _ => {}
+            }
+        }
+        RenderedRedis::from_objects(names, &parsed)
+    }
+
+    /// [`RenderedRedis::from_json`] of a JSON document `{"objects": [...]}` (a render's `-o json`
+    /// output, or a kept fixture of one).
+    pub fn from_json_text(names: Names, text: &str) -> Result<RenderedRedis, HarnessError> {
+        let document: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| HarnessError::Rendered {
+                message: format!("rendered output that is not JSON: {e}"),
+            })?;
+        let objects = document["objects"].as_array().cloned().unwrap_or_default();
+        RenderedRedis::from_json(names, &objects)
+    }
+
+    /// Picks the ConfigMap and containers out of rendered objects.
+    fn from_objects(names: Names, objects: &[KubeObject]) -> Result<RenderedRedis, HarnessError> {
         let mut files = None;
         let mut data = None;
         let mut sentinel = None;
@@ -90,7 +145,7 @@ impl RenderedRedis {
         let mut sentinel_template = None;
         let mut data_exporter = None;
         let mut sentinel_exporter = None;
-        for object in &rendered.objects {
+        for object in objects {
             match object {
                 KubeObject::ConfigMap(cm) if object.name() == names.config_map => {
                     files = cm.data.clone();
@@ -246,6 +301,22 @@ pub fn loopback_env(
                     });
                 }
                 secret_value(&values.password, variable)
+            }
+            variable if rotation_variable(variable) => {
+                // A rotation key (optional secretKeyRef): unset until a test writes one
+                // (`Cluster::write_password`), as in a pod whose Secret lacks the key.
+                let optional = from
+                    .and_then(|f| f.secret_key_ref.as_ref())
+                    .and_then(|s| s.optional);
+                if optional != Some(true) {
+                    return Err(HarnessError::Rendered {
+                        message: format!(
+                            "container {}: {variable} must come from an optional secretKeyRef",
+                            container.name
+                        ),
+                    });
+                }
+                continue;
             }
             name => {
                 plain(&container.name, var)?;

@@ -103,6 +103,42 @@ impl Cluster {
         Ok(changed)
     }
 
+    /// A new release as `deploy` would apply it: like [`Cluster::update_config`], but the pods'
+    /// environment may change too (new variables, new Secrets), as with a gatehouse release that
+    /// renders other pods. Each pod gets the new environment at its next start; running processes
+    /// keep theirs but read the new ConfigMap files, as in Kubernetes. Returns both roles.
+    pub fn upgrade(&mut self, deployment: Deployment) -> Result<Vec<Role>, HarnessError> {
+        let valid: ValidDeployment =
+            deployment.validated().map_err(|e| HarnessError::Rendered {
+                message: format!("the new deployment is invalid: {e}"),
+            })?;
+        let new = RenderedRedis::of(&valid)?;
+        if new.names != self.rendered.names {
+            return Err(HarnessError::State {
+                message: "the harness upgrades a group of the same shape only".into(),
+            });
+        }
+        for role in [Role::Data, Role::Sentinel] {
+            let container = match role {
+                Role::Data => new.data.clone(),
+                Role::Sentinel => new.sentinel.clone(),
+            };
+            for pod in self.pods_mut(role) {
+                pod.set_next_env(&container)?;
+            }
+        }
+        write_files(&self.template_dir, &new, None)?;
+        for pod in self.data.iter().chain(&self.sentinels) {
+            write_files(&pod.template_dir(), &new, Some(pod.host))?;
+        }
+        let d = valid.deployment();
+        self.down_after = Duration::from_millis(d.redis.sentinel.down_after_milliseconds.into());
+        self.sentinel_auth = d.redis.sentinel.auth;
+        self.chart_line = gatehouse_model::acl::chart_line(&d.gateway.version);
+        self.rendered = new;
+        Ok(vec![Role::Data, Role::Sentinel])
+    }
+
     /// Rolls every pod of `role`, highest ordinal first, as described in the module docs.
     /// The grace period is the rendered pod's `terminationGracePeriodSeconds`.
     pub async fn roll(&mut self, role: Role) -> Result<Vec<RolledPod>, HarnessError> {

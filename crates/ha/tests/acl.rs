@@ -8,8 +8,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use gatehouse_ha::cluster::{
-    Cluster, POLL, Role, TEST_PASSWORD, parse_master_host_port, restricted_deployment,
+use gatehouse_ha::cluster::{Cluster, POLL, Role, TEST_PASSWORD, restricted_deployment};
+use gatehouse_ha::gateway_client::{
+    GatewayClient, GatewayClientConfig, RATE_LIMIT_SCRIPT, script_commands,
 };
 use gatehouse_ha::pods::secret_value;
 use gatehouse_ha::resp::{Connection, Reply};
@@ -18,145 +19,15 @@ use gatehouse_model::acl::{OPERATOR_USER, Side};
 
 const LIMIT: Duration = Duration::from_secs(2);
 
-/// gatehouse's own rate-limit script (not the gateway's): it counts `KEYS[1]` up by the weight the
-/// way the gateway's scripts do and calls only the commands recorded for the line's scripts.
-/// Before 4.12 the weight is `KEYS[2]` (numkeys 2), from 4.12 `ARGV[1]`.
-const SCRIPT: &str = "local weight = tonumber(KEYS[2] or ARGV[1])
-if redis.call('HEXISTS', KEYS[1], 'limit') == 0 then
-  redis.call('HMSET', KEYS[1], 'limit', 1000000, 'reset', 32503680000000)
-  redis.call('PEXPIREAT', KEYS[1], 32503680000000)
-end
-redis.call('HINCRBY', KEYS[1], 'counter', weight)
-return redis.call('HMGET', KEYS[1], 'counter', 'limit')";
-
-/// The commands `SCRIPT` calls.
-fn script_commands() -> Vec<String> {
-    SCRIPT
-        .split("redis.call('")
-        .skip(1)
-        .map(|rest| {
-            rest.split('\'')
-                .next()
-                .unwrap_or_default()
-                .to_ascii_lowercase()
-        })
-        .collect()
-}
-
-/// A connection that logs in the way the gateway does: `HELLO 3 AUTH default <password>`; `None`
-/// when nothing answers at `addr` (yet). A refused login fails the test.
-async fn gateway_connection(addr: &str) -> Option<Connection> {
-    let mut c = Connection::connect(addr, LIMIT).await.ok()?;
-    let hello = c
-        .command(&["HELLO", "3", "AUTH", "default", TEST_PASSWORD])
-        .await
-        .ok()?;
-    // A RESP3 map is the success answer (the harness reads RESP2 shapes only).
-    match &hello {
-        Reply::Error(e) => assert!(
-            e.starts_with("unexpected RESP3 reply"),
-            "HELLO refused: {e}"
-        ),
-        other => panic!("HELLO answered {other:?}"),
-    }
-    Some(c)
-}
-
-/// The gateway's discovery on one Sentinel: the three subcommands, the master's address from
-/// `GET-MASTER-ADDR-BY-NAME`.
-async fn discover(cluster: &Cluster, master_name: &str) -> Option<String> {
-    for sentinel in &cluster.sentinels {
-        let Ok(Some(mut c)) =
-            tokio::time::timeout(LIMIT, gateway_connection(&sentinel.addr())).await
-        else {
-            continue;
-        };
-        let sentinels = c
-            .command(&["SENTINEL", "SENTINELS", master_name])
-            .await
-            .ok()?;
-        assert!(
-            matches!(sentinels, Reply::Array(_)),
-            "SENTINEL SENTINELS: {sentinels:?}"
-        );
-        let master = c
-            .command(&["SENTINEL", "GET-MASTER-ADDR-BY-NAME", master_name])
-            .await
-            .ok()?;
-        let slaves = c.command(&["SENTINEL", "SLAVES", master_name]).await.ok()?;
-        assert!(
-            matches!(slaves, Reply::Array(_)),
-            "SENTINEL SLAVES: {slaves:?}"
-        );
-        if let Some((host, port)) = parse_master_host_port(&master) {
-            return Some(format!("{host}:{port}"));
-        }
-    }
-    None
-}
-
-/// How many replicas each Sentinel lists (`SENTINEL SLAVES`, asked as the gateway).
-async fn known_replicas(cluster: &Cluster, master_name: &str) -> Vec<usize> {
-    let mut counts = Vec::new();
-    for sentinel in &cluster.sentinels {
-        let mut count = 0;
-        if let Ok(Some(mut c)) =
-            tokio::time::timeout(LIMIT, gateway_connection(&sentinel.addr())).await
-            && let Ok(Reply::Array(Some(replicas))) =
-                c.command(&["SENTINEL", "SLAVES", master_name]).await
-        {
-            count = replicas.len();
-        }
-        counts.push(count);
-    }
-    counts
-}
-
-/// One rate-limit call the way the gateway makes it: `EVALSHA sha numkeys ratelimit:<key> ...`.
-async fn rate_limit(c: &mut Connection, sha: &str, numkeys: usize) -> Reply {
-    let args: Vec<&str> = if numkeys == 2 {
-        vec!["EVALSHA", sha, "2", "ratelimit:acl-test", "1"]
-    } else {
-        vec!["EVALSHA", sha, "1", "ratelimit:acl-test", "1"]
-    };
-    c.command(&args)
-        .await
-        .unwrap_or_else(|e| Reply::Error(e.to_string()))
-}
-
-fn counter(reply: &Reply) -> Option<i64> {
-    match reply {
-        Reply::Array(Some(items)) => items.first()?.as_text()?.parse().ok(),
-        _ => None,
-    }
-}
-
 fn refused(reply: &Reply) -> bool {
     matches!(reply, Reply::Error(e) if e.contains("NOPERM") || e.contains("no permissions") || e.contains("not allowed"))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_gateway_user_keeps_rate_limiting_across_a_failover_and_is_refused_everything_else() {
-    if !common::redis_available() {
-        return;
-    }
-    let d = restricted_deployment();
-    let line = gatehouse_model::acl::chart_line(&d.gateway.version);
-    // The test script calls exactly the commands recorded for the line's scripts.
-    let recorded: Vec<String> = gateway_commands::commands_on(line, Target::Script)
-        .filter_map(|c| c.acl)
-        .map(str::to_string)
-        .collect();
-    for command in script_commands() {
-        assert!(
-            recorded.contains(&command),
-            "{command} is not recorded for {line}: {recorded:?}"
-        );
-    }
-    let numkeys = gateway_commands::rate_limit_numkeys(line);
-    let master_name = d.redis.master_name.clone();
-    assert!(d.gateway_acl_rules(Side::DataNode).contains("~ratelimit:*"));
-
+/// The group of `d` (its gateway user restricted) started from the rendered config, converged:
+/// every replica's link up, seen by the operator user, and every Sentinel listing every replica to
+/// the gateway-shaped client (Sentinel reconfigures only replicas it has seen). Returns the master
+/// the gateway discovers.
+async fn start_restricted(d: gatehouse_model::Deployment) -> (Cluster, GatewayClient, String) {
     let mut cluster = Cluster::prepare(d, TEST_PASSWORD).expect("prepare");
     for i in 0..cluster.sentinels.len() {
         cluster
@@ -167,8 +38,7 @@ async fn the_gateway_user_keeps_rate_limiting_across_a_failover_and_is_refused_e
         cluster.start_pod(Role::Data, i).expect("start data node");
     }
     let operator_password = secret_value(TEST_PASSWORD, "OPERATOR_PASSWORD");
-
-    // Converged: every replica's link up, seen by the operator user.
+    let gateway = GatewayClient::new(GatewayClientConfig::of(&cluster, LIMIT));
     let deadline = Instant::now() + Duration::from_secs(60);
     let master = loop {
         assert!(
@@ -177,7 +47,7 @@ async fn the_gateway_user_keeps_rate_limiting_across_a_failover_and_is_refused_e
             cluster.log_tails()
         );
         tokio::time::sleep(POLL).await;
-        let Some(master) = discover(&cluster, &master_name).await else {
+        let Ok(master) = gateway.discover().await else {
             continue;
         };
         let mut up = 0;
@@ -198,31 +68,57 @@ async fn the_gateway_user_keeps_rate_limiting_across_a_failover_and_is_refused_e
                 up += 1;
             }
         }
-        // And every Sentinel knows every replica (Sentinel reconfigures only replicas it has seen).
-        if up == cluster.data.len() - 1
-            && known_replicas(&cluster, &master_name).await == vec![up; cluster.sentinels.len()]
-        {
+        let mut known = Vec::new();
+        for sentinel in &cluster.sentinels {
+            known.push(gateway.known_replicas(&sentinel.addr()).await.ok());
+        }
+        if up == cluster.data.len() - 1 && known.iter().all(|k| *k == Some(up)) {
             break master;
         }
     };
+    (cluster, gateway, master)
+}
 
-    let mut c = gateway_connection(&master)
-        .await
-        .expect("the master answers");
-    let sha = c
-        .command(&["SCRIPT", "LOAD", SCRIPT])
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gateway_user_keeps_rate_limiting_across_a_failover_and_is_refused_everything_else() {
+    if !common::redis_available() {
+        return;
+    }
+    let d = restricted_deployment();
+    let line = gatehouse_model::acl::chart_line(&d.gateway.version);
+    // The client's script calls exactly the commands recorded for the line's scripts.
+    let recorded: Vec<String> = gateway_commands::commands_on(line, Target::Script)
+        .filter_map(|c| c.acl)
+        .map(str::to_string)
+        .collect();
+    for command in script_commands() {
+        assert!(
+            recorded.contains(&command),
+            "{command} is not recorded for {line}: {recorded:?}"
+        );
+    }
+    let master_name = d.redis.master_name.clone();
+    assert!(d.gateway_acl_rules(Side::DataNode).contains("~ratelimit:*"));
+
+    let (mut cluster, mut gateway, master) = start_restricted(d).await;
+    assert_eq!(cluster.chart_line, line);
+    let operator_password = secret_value(TEST_PASSWORD, "OPERATOR_PASSWORD");
+
+    let key = "ratelimit:acl-test";
+    let mut acked = 0;
+    for _ in 0..50 {
+        let count = gateway.hit(key).await.expect("rate limit call");
+        acked += 1;
+        assert_eq!(count, acked);
+    }
+
+    // Everything else is refused to the gateway's user, on the master and on a Sentinel.
+    let sha = gateway
+        .command_on(&master, &["SCRIPT", "LOAD", RATE_LIMIT_SCRIPT])
         .await
         .expect("SCRIPT LOAD")
         .as_text()
         .expect("a sha");
-    let mut acked = 0;
-    for _ in 0..50 {
-        let reply = rate_limit(&mut c, &sha, numkeys).await;
-        acked += 1;
-        assert_eq!(counter(&reply), Some(acked), "{reply:?}");
-    }
-
-    // Everything else is refused to the gateway's user, on the master and on a Sentinel.
     for command in [
         vec!["FLUSHALL"],
         vec!["CONFIG", "SET", "maxmemory", "1"],
@@ -231,20 +127,24 @@ async fn the_gateway_user_keeps_rate_limiting_across_a_failover_and_is_refused_e
         vec!["SHUTDOWN", "NOSAVE"],
         vec!["HGET", "other:key", "counter"],
         vec!["EVALSHA", &sha, "1", "other:key", "1"],
-        vec!["GET", "ratelimit:acl-test"],
+        vec!["GET", key],
     ] {
-        let reply = c.command(&command).await.expect("an answer");
+        let reply = gateway
+            .command_on(&master, &command)
+            .await
+            .expect("an answer");
         assert!(refused(&reply), "{command:?} answered {reply:?}");
     }
-    let mut s = gateway_connection(&cluster.sentinels[0].addr())
-        .await
-        .expect("a Sentinel answers");
+    let sentinel = cluster.sentinels[0].addr();
     for command in [
         vec!["SENTINEL", "FAILOVER", master_name.as_str()],
         vec!["SENTINEL", "SET", master_name.as_str(), "quorum", "1"],
         vec!["SENTINEL", "REMOVE", master_name.as_str()],
     ] {
-        let reply = s.command(&command).await.expect("an answer");
+        let reply = gateway
+            .command_on(&sentinel, &command)
+            .await
+            .expect("an answer");
         assert!(refused(&reply), "{command:?} answered {reply:?}");
     }
 
@@ -253,33 +153,18 @@ async fn the_gateway_user_keeps_rate_limiting_across_a_failover_and_is_refused_e
     let old = cluster.data_index(port).expect("a data node");
     cluster.kill_pod(Role::Data, old).await.expect("kill");
     let deadline = Instant::now() + Duration::from_secs(60);
-    let mut last = String::new();
     let value = loop {
-        assert!(
-            Instant::now() < deadline,
-            "no failover (last answer: {last}):\n{}",
-            cluster.log_tails()
-        );
         tokio::time::sleep(POLL).await;
-        let Some(next) = discover(&cluster, &master_name).await else {
-            continue;
-        };
-        if next == master {
-            continue;
-        }
-        let Ok(Some(mut c)) = tokio::time::timeout(LIMIT, gateway_connection(&next)).await else {
-            continue;
-        };
-        let Ok(reply) = c.command(&["SCRIPT", "LOAD", SCRIPT]).await else {
-            continue;
-        };
-        let Some(sha) = reply.as_text() else { continue };
-        let reply = rate_limit(&mut c, &sha, numkeys).await;
-        last = format!("{next}: {reply:?}");
-        if let Some(value) = counter(&reply) {
-            break value;
+        match gateway.hit(key).await {
+            Ok(value) => break value,
+            Err(e) => assert!(
+                Instant::now() < deadline,
+                "no failover (last answer: {e}):\n{}",
+                cluster.log_tails()
+            ),
         }
     };
+    assert_ne!(gateway.discover().await.ok(), Some(master.clone()));
     // 0 acknowledged writes lost: the new master continues from the last acknowledged count.
     assert_eq!(
         value,
@@ -316,4 +201,142 @@ async fn the_gateway_user_keeps_rate_limiting_across_a_failover_and_is_refused_e
             }
         }
     }
+}
+
+/// A command some user may not run: refused by the ACL (`NOPERM`), or unknown to the process
+/// (Sentinel 7.0 has no `FLUSHALL`, `CONFIG`, `KEYS`): either way it did not run.
+fn did_not_run(reply: &Reply) -> bool {
+    refused(reply) || matches!(reply, Reply::Error(e) if e.contains("unknown command"))
+}
+
+/// Each named user on real processes: it logs in with its own password, does its job, and is
+/// refused what issue 23 lists (`FLUSHALL`, `CONFIG SET`, `KEYS *`, `DEBUG`, `SHUTDOWN`, keys, and
+/// on Sentinels `SENTINEL FAILOVER`/`SET`/`REMOVE`), except what its job is: the operator's
+/// `CONFIG SET` on data nodes (TLS reloads) and `SENTINEL FAILOVER` (the pre-stop hand-over).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_named_user_does_its_job_and_is_refused_the_rest() {
+    use gatehouse_model::acl::{NAMED_USERS, REPLICATION_USER, SENTINEL_PEER_USER, SENTINEL_USER};
+    if !common::redis_available() {
+        return;
+    }
+    let d = restricted_deployment();
+    let master_name = d.redis.master_name.clone();
+    let (cluster, _gateway, master) = start_restricted(d).await;
+    let (master_host, master_port) = master.rsplit_once(':').expect("host:port");
+    let sentinel = cluster.sentinels[0].addr();
+    let mut checked = 0;
+    for user in NAMED_USERS {
+        let variable = match user.user {
+            REPLICATION_USER => "REPLICATION_PASSWORD",
+            SENTINEL_USER => "SENTINEL_PASSWORD",
+            SENTINEL_PEER_USER => "SENTINEL_PEER_PASSWORD",
+            OPERATOR_USER => "OPERATOR_PASSWORD",
+            other => panic!("{other}: a named user this test does not know yet"),
+        };
+        let (addr, jobs, mut forbidden): (&str, Vec<Vec<&str>>, Vec<Vec<&str>>) = match user.side {
+            Side::DataNode => (
+                master.as_str(),
+                match user.user {
+                    REPLICATION_USER => vec![vec!["PING"], vec!["REPLCONF", "capa", "psync2"]],
+                    SENTINEL_USER => vec![vec!["PING"], vec!["INFO", "replication"], vec!["ROLE"]],
+                    _ => vec![
+                        vec!["PING"],
+                        vec!["INFO", "replication"],
+                        vec!["CONFIG", "GET", "maxmemory"],
+                    ],
+                },
+                vec![
+                    vec!["FLUSHALL"],
+                    vec!["KEYS", "*"],
+                    vec!["DEBUG", "SLEEP", "0"],
+                    vec!["SHUTDOWN", "NOSAVE"],
+                    vec!["GET", "ratelimit:acl-test"],
+                    vec!["SET", "other:key", "1"],
+                    vec!["EVAL", "return 1", "0"],
+                ],
+            ),
+            Side::Sentinel => (
+                sentinel.as_str(),
+                match user.user {
+                    SENTINEL_PEER_USER => vec![
+                        vec!["PING"],
+                        vec![
+                            "SENTINEL",
+                            "IS-MASTER-DOWN-BY-ADDR",
+                            master_host,
+                            master_port,
+                            "0",
+                            "*",
+                        ],
+                    ],
+                    _ => vec![
+                        vec!["PING"],
+                        vec!["SENTINEL", "GET-MASTER-ADDR-BY-NAME", master_name.as_str()],
+                        vec!["SENTINEL", "REPLICAS", master_name.as_str()],
+                    ],
+                },
+                vec![
+                    vec!["SENTINEL", "SET", master_name.as_str(), "quorum", "1"],
+                    vec!["SENTINEL", "REMOVE", master_name.as_str()],
+                    vec!["FLUSHALL"],
+                    vec!["KEYS", "*"],
+                    vec!["DEBUG", "SLEEP", "0"],
+                    vec!["SHUTDOWN", "NOSAVE"],
+                ],
+            ),
+        };
+        if user.user != OPERATOR_USER {
+            forbidden.push(match user.side {
+                Side::DataNode => vec!["CONFIG", "SET", "maxmemory", "1"],
+                Side::Sentinel => vec!["SENTINEL", "FAILOVER", master_name.as_str()],
+            });
+        }
+        let mut c = Connection::connect_user(
+            addr,
+            Some(user.user),
+            Some(&secret_value(TEST_PASSWORD, variable)),
+            LIMIT,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{} logs in on {addr}: {e}", user.user));
+        for job in &jobs {
+            let reply = c.command(job).await.expect("an answer");
+            assert!(
+                !matches!(reply, Reply::Error(_)),
+                "{} {:?}: {job:?} answered {reply:?}",
+                user.user,
+                user.side
+            );
+        }
+        for command in &forbidden {
+            let reply = c.command(command).await.expect("an answer");
+            assert!(
+                did_not_run(&reply),
+                "{} {:?}: {command:?} answered {reply:?}",
+                user.user,
+                user.side
+            );
+        }
+        // Its password is its own: another user's is refused.
+        let other = if variable == "OPERATOR_PASSWORD" {
+            "REPLICATION_PASSWORD"
+        } else {
+            "OPERATOR_PASSWORD"
+        };
+        assert!(
+            Connection::connect_user(
+                addr,
+                Some(user.user),
+                Some(&secret_value(TEST_PASSWORD, other)),
+                LIMIT
+            )
+            .await
+            .is_err(),
+            "{} logs in with {other}",
+            user.user
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, NAMED_USERS.len());
+    assert!(checked >= 5, "every named user on its side: {checked}");
 }

@@ -29,3 +29,9 @@ mod acl;
 
 #[path = "metrics.rs"]
 mod metrics;
+
+#[path = "rotation.rs"]
+mod rotation;
+
+#[path = "upgrade.rs"]
+mod upgrade;

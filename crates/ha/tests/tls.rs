@@ -50,13 +50,7 @@ async fn start(client_auth: TlsClientAuth) -> Option<Cluster> {
 }
 
 fn gateway(cluster: &Cluster) -> GatewayClient {
-    GatewayClient::new(GatewayClientConfig {
-        sentinels: cluster.sentinels.iter().map(|p| p.addr()).collect(),
-        password: Some(cluster.password.clone()),
-        master_name: cluster.master_name.clone(),
-        transport: cluster.transport.clone(),
-        limit: LIMIT,
-    })
+    GatewayClient::new(GatewayClientConfig::of(cluster, LIMIT))
 }
 
 /// Every process's listener: `(name, address)`.

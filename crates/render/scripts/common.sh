@@ -5,6 +5,7 @@
 #   OPERATOR_USER     the ACL user of these scripts (probes, pre-stop, election, start-up)
 #   OPERATOR_PASSWORD its password, from a Kubernetes Secret (never echoed, never on a command line)
 #   *_PASSWORD        the other ACL users' passwords named in acl-users, from Kubernetes Secrets
+#   *_PASSWORD_NEXT, *_PASSWORD_PREVIOUS  a second password the user also accepts during a rotation
 #   MASTER_NAME       Sentinel master group name
 #   SENTINELS         space-separated host:port of every Sentinel
 #   REDIS_CLI         redis-cli binary (default: redis-cli)
@@ -93,9 +94,17 @@ config_quoted() {
   printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g')"
 }
 
+# password_hash VALUE: `#<sha256 of VALUE>`, the only form a password takes in an ACL file.
+password_hash() {
+  printf '#%s' "$(printf '%s' "$1" | sha256sum | cut -c1-64)"
+}
+
 # acl_file SIDE: the ACL file of SIDE (redis or sentinel) from the rendered user list
 # ($TEMPLATE_DIR/acl-users: "side user PASSWORD_VARIABLE rules..."), each password taken from its
 # environment variable and written only as its SHA-256 (`#<hash>`); "-" means no password.
+# While a rotation is under way the user also accepts PASSWORD_VARIABLE_NEXT and
+# PASSWORD_VARIABLE_PREVIOUS (the Secret's `<key>.next` / `<key>.previous`, unset otherwise);
+# clients, these scripts included, always send PASSWORD_VARIABLE.
 acl_file() {
   while read -r side user variable rules; do
     [ "$side" = "$1" ] || continue
@@ -103,26 +112,56 @@ acl_file() {
       secret=nopass
     else
       eval "value=\${$variable:?$variable is not set}"
-      secret="#$(printf '%s' "$value" | sha256sum | cut -c1-64)"
+      secret=$(password_hash "$value")
+      for suffix in NEXT PREVIOUS; do
+        eval "other=\${${variable}_$suffix:-}"
+        if [ -n "$other" ] && [ "$other" != "$value" ]; then
+          secret="$secret $(password_hash "$other")"
+        fi
+      done
     fi
     printf 'user %s on %s %s\n' "$user" "$secret" "$rules"
   done <"$TEMPLATE_DIR/acl-users"
 }
 
-# redis_query HOST PORT ARGS...: one command to a data node, as the operator user.
-redis_query() {
+# operator_query HOST PORT ARGS...: one command as the operator user. As `default` with
+# REDIS_PASSWORD instead when this pod has no operator password (a pod started by the release
+# before ACL users, whose probes and pre-stop hook run these scripts once the ConfigMap changed) or
+# when HOST does not know the operator (a pod of that release, during the upgrade roll).
+operator_query() {
   host=$1 port=$2
   shift 2
+  if [ -n "${OPERATOR_PASSWORD:-}" ]; then
+    # shellcheck disable=SC2046 # tls_args prints one option per line, no whitespace inside
+    answer=$(REDISCLI_AUTH=$OPERATOR_PASSWORD timeout "$QUERY_TIMEOUT" "$REDIS_CLI" $(tls_args) --no-auth-warning --user "$OPERATOR_USER" --raw -h "$host" -p "$port" "$@") || return
+    case "$answer" in
+      NOAUTH*) ;;
+      *)
+        printf '%s\n' "$answer"
+        return 0
+        ;;
+    esac
+  fi
   # shellcheck disable=SC2046 # tls_args prints one option per line, no whitespace inside
-  REDISCLI_AUTH=$OPERATOR_PASSWORD timeout "$QUERY_TIMEOUT" "$REDIS_CLI" $(tls_args) --no-auth-warning --user "$OPERATOR_USER" --raw -h "$host" -p "$port" "$@"
+  REDISCLI_AUTH=${REDIS_PASSWORD:-} timeout "$QUERY_TIMEOUT" "$REDIS_CLI" $(tls_args) --no-auth-warning --raw -h "$host" -p "$port" "$@"
+}
+
+# replication_ping HOST PORT: the answer of the data node at HOST:PORT to PING as REPLICATION_USER:
+# PONG, NOAUTH... when it answers but refuses the login (a pod of the release before ACL users does
+# not know the user), nothing when it does not answer.
+replication_ping() {
+  # shellcheck disable=SC2046 # tls_args prints one option per line, no whitespace inside
+  REDISCLI_AUTH=$REPLICATION_PASSWORD timeout "$QUERY_TIMEOUT" "$REDIS_CLI" $(tls_args) --no-auth-warning --user "$REPLICATION_USER" --raw -h "$1" -p "$2" PING 2>/dev/null
+}
+
+# redis_query HOST PORT ARGS...: one command to a data node, as the operator user.
+redis_query() {
+  operator_query "$@"
 }
 
 # sentinel_query HOST PORT ARGS...: one command to a Sentinel, as the operator user.
 sentinel_query() {
-  host=$1 port=$2
-  shift 2
-  # shellcheck disable=SC2046 # tls_args prints one option per line, no whitespace inside
-  REDISCLI_AUTH=$OPERATOR_PASSWORD timeout "$QUERY_TIMEOUT" "$REDIS_CLI" $(tls_args) --no-auth-warning --user "$OPERATOR_USER" --raw -h "$host" -p "$port" "$@"
+  operator_query "$@"
 }
 
 # current_master [SKIP]: prints "host port" of the master as the first Sentinel that knows it

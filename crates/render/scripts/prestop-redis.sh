@@ -1,7 +1,8 @@
 #!/bin/sh
 # Runs before a data node stops (rendered by gatehouse). When this node is the master, it pauses
 # writes and asks a Sentinel to fail over to a replica, then waits (at most PRESTOP_TIMEOUT seconds)
-# until the Sentinels report another master, so clients move before the process goes away.
+# until every Sentinel that answers reports another master, so clients move before the process
+# goes away.
 set -u
 : "${PRESTOP_TIMEOUT:=20}"
 . "$TEMPLATE_DIR/common.sh"
@@ -19,10 +20,18 @@ for sentinel in $SENTINELS; do
     break
   fi
 done
+# still_named_master: whether a Sentinel that answers still names this node (clients ask any).
+still_named_master() {
+  for sentinel in $SENTINELS; do
+    answer=$(sentinel_query "${sentinel%:*}" "${sentinel##*:}" SENTINEL get-master-addr-by-name "$MASTER_NAME" 2>/dev/null) || continue
+    [ "$(printf '%s\n' "$answer" | tr -d '\r' | tr '\n' ' ')" = "$ANNOUNCE_HOST $REDIS_PORT " ] && return 0
+  done
+  return 1
+}
 waited=0
 while [ "$waited" -lt "$PRESTOP_TIMEOUT" ]; do
   if master=$(current_master); then
-    if [ "$master" != "$ANNOUNCE_HOST $REDIS_PORT" ]; then
+    if [ "$master" != "$ANNOUNCE_HOST $REDIS_PORT" ] && ! still_named_master; then
       echo "gatehouse: master handed over to ${master% *}"
       exit 0
     fi

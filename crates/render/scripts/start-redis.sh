@@ -196,6 +196,16 @@ keep_record() {
       tls_seen=$tls_now
     fi
     info=$(redis_query "$local_host" "$REDIS_PORT" INFO replication 2>/dev/null | tr -d '\r') || continue
+    if [ "$replication_login" = default ]; then
+      following=$(printf '%s\n' "$info" | sed -n 's/^master_host://p;s/^master_port://p' | tr '\n' ' ')
+      # shellcheck disable=SC2086 # "host port", split on purpose
+      if [ -n "$following" ] && [ "$(replication_ping $following)" = PONG ] &&
+        printf '%s' "$REPLICATION_PASSWORD" | redis_query "$local_host" "$REDIS_PORT" -x CONFIG SET masterauth >/dev/null &&
+        redis_query "$local_host" "$REDIS_PORT" CONFIG SET masteruser "$REPLICATION_USER" >/dev/null; then
+        echo "gatehouse: the master knows $REPLICATION_USER now; replicating as it from the next link"
+        replication_login=$REPLICATION_USER
+      fi
+    fi
     state=$(printf '%s\n' "$info" | awk -F: '
       { v[$1] = $2 }
       /^slave[0-9]+:/ { split($2, kv, ","); sub("ip=", "", kv[1]); sub("port=", "", kv[2]); linked = linked " " kv[1] ":" kv[2] }
@@ -236,6 +246,17 @@ master_port=${master#* }
 umask 077
 : >"$marker"
 config="$CONFIG_DIR/redis.conf"
+# The replication user, as the rendered redis.conf names it.
+REPLICATION_USER=$(sed -n 's/^masteruser //p' "$TEMPLATE_DIR/redis.conf")
+replication_login=$REPLICATION_USER
+if [ "$master" != "$me" ] && [ "$master" != "$CANDIDATE_MASTER" ]; then
+  case "$(replication_ping "$master_host" "$master_port")" in
+    NOAUTH*)
+      echo "gatehouse: the master does not know $REPLICATION_USER (a pod of the release before ACL users); replicating as default until it does"
+      replication_login=default
+      ;;
+  esac
+fi
 acl_file redis >"$CONFIG_DIR/users.acl.tmp"
 mv "$CONFIG_DIR/users.acl.tmp" "$CONFIG_DIR/users.acl"
 {
@@ -245,7 +266,14 @@ mv "$CONFIG_DIR/users.acl.tmp" "$CONFIG_DIR/users.acl"
   echo "replica-announce-ip $ANNOUNCE_HOST"
   echo "replica-announce-port $REDIS_PORT"
   echo "aclfile $CONFIG_DIR/users.acl"
-  printf 'masterauth %s\n' "$(config_quoted "$REPLICATION_PASSWORD")"
+  if [ "$replication_login" = default ]; then
+    # The master is a pod of the release before ACL users (upgrade roll): log in as `default`
+    # until it knows the replication user (keep_record switches then).
+    echo 'masteruser ""'
+    printf 'masterauth %s\n' "$(config_quoted "$REDIS_PASSWORD")"
+  else
+    printf 'masterauth %s\n' "$(config_quoted "$REPLICATION_PASSWORD")"
+  fi
   echo "proc-title-template \"{title} gatehouse $(cat "$record" 2>/dev/null || echo 0 none - 0)\""
   if [ "$master" = "$me" ]; then
     echo "gatehouse: starting as master" >&2

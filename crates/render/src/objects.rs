@@ -240,15 +240,39 @@ fn script_env(d: &Deployment, names: &Names, own_service: &str, passwords: &[&st
         redis_files::PASSWORD_ENV
             .iter()
             .filter(|(variable, _)| passwords.contains(variable))
-            .map(|(variable, role)| {
+            .flat_map(|(variable, role)| {
                 let secret = d
                     .secret_key_ref(*role)
                     .expect("every Redis password always has a source");
-                secret_env(variable, &secret)
+                rotation_env(variable, &secret)
             }),
     )
     .chain(tls_env(d, names))
     .collect()
+}
+
+/// A password's variable from its Secret key, then the optional variables of the same Secret's
+/// rotation keys (`redis_files::ROTATION_KEYS`), unset unless a rotation is under way.
+fn rotation_env(variable: &str, secret: &gatehouse_model::SecretKeyRef) -> Vec<EnvVar> {
+    let mut env = vec![secret_env(variable, secret)];
+    for (suffix, key_suffix) in redis_files::ROTATION_KEYS {
+        let mut optional = secret_env(
+            &format!("{variable}_{suffix}"),
+            &gatehouse_model::SecretKeyRef {
+                name: secret.name.clone(),
+                key: format!("{}.{key_suffix}", secret.key),
+            },
+        );
+        if let Some(selector) = optional
+            .value_from
+            .as_mut()
+            .and_then(|from| from.secret_key_ref.as_mut())
+        {
+            selector.optional = Some(true);
+        }
+        env.push(optional);
+    }
+    env
 }
 
 /// The TLS part of the scripts' environment (see scripts/common.sh); nothing without TLS, so a

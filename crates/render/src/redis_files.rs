@@ -39,6 +39,14 @@ pub const PASSWORD_ENV: [(&str, SecretRole); 6] = [
     ("OPERATOR_PASSWORD", SecretRole::OperatorPassword),
     ("EXPORTER_PASSWORD", SecretRole::ExporterPassword),
 ];
+/// The rotation keys of a password Secret: beside its key `<key>` (the password every client sends),
+/// `<key>.next` and `<key>.previous` may hold a second password the users also accept while a
+/// rotation is under way. Each reaches the pods as `<VARIABLE>_<SUFFIX>` (an optional `secretKeyRef`,
+/// unset when the key is absent); the start scripts put every present one on the user as
+/// `#<sha256>` and send only `<key>`. The three steps (next added, switched to previous, previous
+/// dropped), each rolled, are in ARCHITECTURE.md ("Password rotation").
+pub const ROTATION_KEYS: [(&str, &str); 2] = [("NEXT", "next"), ("PREVIOUS", "previous")];
+
 /// The passwords a data pod reads: `default` (the gateway's), replication, Sentinel monitoring,
 /// operator.
 pub const DATA_POD_PASSWORDS: [&str; 4] = [

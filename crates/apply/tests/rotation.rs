@@ -1,0 +1,267 @@
+//! Password rotation driven by deploy, against the mock API server: a changed `from: env` value
+//! takes three deploys (step 1: `<key>.next` added; step 2: switched, old kept as
+//! `<key>.previous`; step 3: previous dropped), each raising the Secret's version annotation and
+//! so the pod templates of exactly the StatefulSets that read it; a fourth deploy changes nothing.
+//! No value (old or new, plain or base64) appears in a report or event. A Secret the user holds
+//! rolls its readers when its `resourceVersion` changes.
+
+use std::sync::{Arc, Mutex};
+
+use base64::Engine;
+use gatehouse_apply::rotation::{POD_SECRET_VERSIONS, RotationStep, SECRET_VERSION};
+use gatehouse_apply::{DeployOptions, EventSink};
+use gatehouse_apply_testing::{Harness, env};
+use serde_json::{Value, json};
+
+const SECRET: &str = "/api/v1/namespaces/gh-test/secrets/gh-redis-password";
+
+fn statefulsets(h: &Harness, r: &gatehouse_render::Rendered) -> Vec<(String, Value)> {
+    r.objects
+        .iter()
+        .filter(|o| o.kind() == "StatefulSet")
+        .map(|o| {
+            let name = o.metadata().name.clone().unwrap_or_default();
+            let path = format!("/apis/apps/v1/namespaces/gh-test/statefulsets/{name}");
+            let live = h.mock_server().get(&path).expect("the StatefulSet exists");
+            (name, live)
+        })
+        .collect()
+}
+
+fn pod_versions(statefulset: &Value) -> String {
+    statefulset["spec"]["template"]["metadata"]["annotations"][POD_SECRET_VERSIONS]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn decoded(secret: &Value, key: &str) -> Option<String> {
+    let encoded = secret["data"][key].as_str()?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .ok()?;
+    String::from_utf8(bytes).ok()
+}
+
+/// Options whose events are collected as text.
+fn recording(h: &Harness) -> (DeployOptions, Arc<Mutex<Vec<String>>>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    let options = DeployOptions {
+        events: Some(EventSink::new(move |event| {
+            sink.lock().unwrap().push(event.to_string());
+        })),
+        ..h.options()
+    };
+    (options, seen)
+}
+
+#[tokio::test]
+async fn a_changed_env_password_rotates_in_three_deploys_each_rolling_its_readers() {
+    let h = Harness::mock().await;
+    let r = h.render(&h.deployment());
+    h.deploy(&r, &h.options()).await.unwrap();
+    let secret = h.mock_server().get(SECRET).unwrap();
+    assert_eq!(
+        secret["metadata"]["annotations"][SECRET_VERSION],
+        json!("1")
+    );
+    let before = statefulsets(&h, &r);
+    assert_eq!(before.len(), 2);
+    for (name, sts) in &before {
+        assert!(
+            pod_versions(sts)
+                .split(',')
+                .any(|v| v == "gh-redis-password=1"),
+            "{name}: {}",
+            pod_versions(sts)
+        );
+    }
+
+    let old = env("GATEHOUSE_REDIS_PASSWORD").unwrap();
+    let new = format!("{old}-rotated");
+    let rotated = |v: &str| {
+        let value = env(v)?;
+        Some(if v == "GATEHOUSE_REDIS_PASSWORD" {
+            format!("{value}-rotated")
+        } else {
+            value
+        })
+    };
+    let steps = [
+        (RotationStep::AddNext, Some(&old), Some(&new), None),
+        (RotationStep::Switch, Some(&new), None, Some(&old)),
+        (RotationStep::DropPrevious, Some(&new), None, None),
+    ];
+    let mut previous_versions: Vec<String> = before.iter().map(|(_, s)| pod_versions(s)).collect();
+    for (n, (step, key, next, previous)) in steps.into_iter().enumerate() {
+        let (options, events) = recording(&h);
+        let report = h
+            .cluster
+            .deploy_with_env(&r, &options, &rotated)
+            .await
+            .unwrap_or_else(|e| panic!("{step:?}: {e}"));
+        // The harness gives every ACL user's password the same variable: all five rotate.
+        let mut secrets: Vec<&str> = report.rotations.iter().map(|r| r.secret.as_str()).collect();
+        secrets.sort();
+        assert_eq!(
+            secrets,
+            [
+                "gh-test/gh-redis-operator-password",
+                "gh-test/gh-redis-password",
+                "gh-test/gh-redis-replication-password",
+                "gh-test/gh-redis-sentinel-password",
+                "gh-test/gh-redis-sentinel-peer-password",
+            ]
+        );
+        assert!(
+            report
+                .rotations
+                .iter()
+                .all(|r| r.step == step && r.key == "password"),
+            "{:?}",
+            report.rotations
+        );
+        let secret = h.mock_server().get(SECRET).unwrap();
+        assert_eq!(decoded(&secret, "password").as_ref(), key, "{step:?}");
+        assert_eq!(decoded(&secret, "password.next").as_ref(), next, "{step:?}");
+        assert_eq!(
+            decoded(&secret, "password.previous").as_ref(),
+            previous,
+            "{step:?}"
+        );
+        let version = (n + 2).to_string();
+        assert_eq!(
+            secret["metadata"]["annotations"][SECRET_VERSION],
+            json!(version)
+        );
+        // Both StatefulSets read the gateway's password: both pod templates change.
+        let now: Vec<String> = statefulsets(&h, &r)
+            .iter()
+            .map(|(_, s)| pod_versions(s))
+            .collect();
+        for (was, is) in previous_versions.iter().zip(&now) {
+            assert_ne!(was, is, "{step:?}: the pod template did not change");
+            assert!(
+                is.split(',')
+                    .any(|v| v == format!("gh-redis-password={version}")),
+                "{is}"
+            );
+        }
+        previous_versions = now;
+        // No value in the report or the events.
+        let text = format!("{report}\n{}", events.lock().unwrap().join("\n"));
+        assert!(
+            text.contains(&format!("step {} of 3", step.number())),
+            "{text}"
+        );
+        for value in [&old, &new] {
+            let encoded = base64::engine::general_purpose::STANDARD.encode(value);
+            assert!(
+                !text.contains(value.as_str()) && !text.contains(&encoded),
+                "{text}"
+            );
+        }
+    }
+
+    // Done: another deploy writes neither the Secret nor a StatefulSet.
+    h.mock_server().clear_requests();
+    let report = h
+        .cluster
+        .deploy_with_env(&r, &h.options(), &rotated)
+        .await
+        .unwrap();
+    assert!(report.rotations.is_empty(), "{report}");
+    let touched: Vec<String> = h
+        .mock_server()
+        .requests()
+        .into_iter()
+        .filter(|q| q.is_write() && !q.path.contains("dryRun"))
+        .map(|q| format!("{} {}", q.method, q.path))
+        .filter(|p| p.contains("/secrets/gh-redis-password") || p.contains("/statefulsets/"))
+        .collect();
+    assert!(touched.is_empty(), "{touched:?}");
+}
+
+#[tokio::test]
+async fn an_edited_existing_secret_rolls_the_pods_that_read_it() {
+    let h = Harness::mock().await;
+    let mut d = h.deployment();
+    d.redis.password = gatehouse_model::SecretSource::ExistingSecret {
+        name: "corp-redis".into(),
+        key: "pw".into(),
+    };
+    let r = h.render(&d);
+    let secret = |value: &str| {
+        json!({"apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "corp-redis", "namespace": "gh-test"},
+            "data": {"pw": base64::engine::general_purpose::STANDARD.encode(value)}})
+    };
+    h.mock_server().insert(secret("first"));
+    h.deploy(&r, &h.options()).await.unwrap();
+    let first: Vec<String> = statefulsets(&h, &r)
+        .iter()
+        .map(|(_, s)| pod_versions(s))
+        .collect();
+    assert!(
+        first.iter().all(|v| v.contains("corp-redis=r")),
+        "{first:?}"
+    );
+    h.deploy(&r, &h.options()).await.unwrap();
+    let again: Vec<String> = statefulsets(&h, &r)
+        .iter()
+        .map(|(_, s)| pod_versions(s))
+        .collect();
+    assert_eq!(first, again, "an unchanged Secret rolls nothing");
+    // The user writes step 1 of a rotation into their Secret.
+    let mut edited = secret("first");
+    edited["data"]["pw.next"] = json!(base64::engine::general_purpose::STANDARD.encode("second"));
+    h.mock_server().insert(edited);
+    let report = h.deploy(&r, &h.options()).await.unwrap();
+    assert!(
+        report.rotations.is_empty(),
+        "gatehouse never writes the user's Secret"
+    );
+    let after: Vec<String> = statefulsets(&h, &r)
+        .iter()
+        .map(|(_, s)| pod_versions(s))
+        .collect();
+    for (was, is) in first.iter().zip(&after) {
+        assert_ne!(was, is, "the edited Secret must roll its readers");
+    }
+    assert!(!format!("{report}").contains("second"));
+}
+
+#[tokio::test]
+async fn a_dry_run_says_which_step_it_would_write_and_writes_nothing() {
+    let h = Harness::mock().await;
+    let r = h.render(&h.deployment());
+    h.deploy(&r, &h.options()).await.unwrap();
+    let before = h.mock_server().get(SECRET).unwrap();
+    h.mock_server().clear_requests();
+    let rotated = |v: &str| Some(format!("{}-rotated", env(v)?));
+    let options = DeployOptions {
+        dry_run: true,
+        ..h.options()
+    };
+    let report = h
+        .cluster
+        .deploy_with_env(&r, &options, &rotated)
+        .await
+        .unwrap();
+    let text = report.to_string();
+    assert!(
+        text.contains("password rotation step 1 of 3")
+            && text.contains("(dry run: nothing written)"),
+        "{text}"
+    );
+    assert_eq!(h.mock_server().get(SECRET).unwrap(), before);
+    let writes: Vec<String> = h
+        .mock_server()
+        .requests()
+        .into_iter()
+        .filter(|q| q.is_write())
+        .map(|q| q.summary())
+        .collect();
+    assert!(writes.is_empty(), "{writes:?}");
+}
