@@ -25,6 +25,7 @@ mod redis;
 mod resources;
 mod secret;
 mod serde_helpers;
+mod tls;
 mod validate;
 
 use schemars::JsonSchema;
@@ -42,10 +43,14 @@ pub use gateway::{
 pub use redact::{MAX_SHOWN, shown};
 pub use redis::{
     ContainerImage, DataVolume, MinReplicasInForce, MinReplicasToWrite, Persistence, Redis,
-    RedisTls, Sentinel, TlsCertificateSource, TlsClientAuth,
+    Sentinel,
 };
 pub use resources::{CpuMemory, Resources, parse_quantity};
 pub use secret::{SecretKeyRef, SecretRole, SecretSource};
+pub use tls::{
+    CertificatePrivateKey, IssuerKind, IssuerRef, KeyAlgorithm, KeyEncoding, KeyRotationPolicy,
+    RedisTls, TlsCertificateSource, TlsClientAuth,
+};
 pub use validate::{Problem, Severity, ValidDeployment, ValidationError};
 
 /// One deployment: a namespace holding the Redis/Sentinel group and the gateway that uses it.
