@@ -1,10 +1,11 @@
-//! The guide's hybrid gateway, corrected, written in Rust: prints the rendered objects and Helm
-//! values. The same deployment as `examples/hybrid-gateway.yaml` and `cargo xtask render`.
+//! The guide's hybrid gateway, corrected and with TLS on every Redis link, written in Rust: prints
+//! the rendered objects and Helm values. The same deployment as `examples/hybrid-gateway.yaml`
+//! (the production preset); `cargo xtask render` without a config renders the guide's, without TLS.
 //!
 //! Run: `cargo run -p gatehouse-examples --bin hybrid-gateway`
 
 use gatehouse_model::presets::GUIDE_PLUGIN_URLS;
-use gatehouse_model::{Deployment, SecretSource};
+use gatehouse_model::{Deployment, SecretSource, TlsCertificateSource};
 use gatehouse_render::{Format, render};
 
 fn main() {
@@ -21,6 +22,12 @@ fn main() {
         .fold(deployment, |deployment, url| {
             deployment.with_plugin(*url, None)
         });
+    // TLS on every Redis and Sentinel link, certificate from an existing Secret.
+    let mut deployment = deployment;
+    deployment.redis.tls.enabled = true;
+    deployment.redis.tls.certificate = Some(TlsCertificateSource::Secret {
+        name: "gravitee-apim-redis-tls".into(),
+    });
     let valid = match deployment.validated() {
         Ok(valid) => valid,
         Err(error) => {
