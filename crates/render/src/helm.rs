@@ -130,10 +130,7 @@ fn gateway_tls(
     layout: ChartLayout,
 ) -> Option<(Vec<EnvVar>, Volume, VolumeMount)> {
     let secret = names.tls_secret.as_ref()?;
-    let prefix = layout
-        .redis_password_env()
-        .strip_suffix("_password")
-        .expect("the chart line's password variable ends in _password");
+    let prefix = layout.redis_env_prefix();
     let mutual = d.redis.tls.client_auth == gatehouse_model::TlsClientAuth::Required;
     let file = |key: &str| format!("{GATEWAY_REDIS_TLS}/{key}");
     let mut env = vec![

@@ -103,10 +103,7 @@ fn the_gateway_verifies_the_server_and_sees_no_private_key_unless_mutual() {
         let values = helm::gateway_values(&d, &names);
         let env = env_of(&values);
         let layout = helm::chart_layout(&d);
-        let prefix = layout
-            .redis_password_env()
-            .strip_suffix("_password")
-            .unwrap();
+        let prefix = layout.redis_env_prefix();
         for (name, value) in [
             ("ssl", "true"),
             ("trustall", "false"),
@@ -143,13 +140,7 @@ fn the_gateway_tls_settings_follow_the_chart_line() {
     for version in ["4.9.0", "4.12.0"] {
         d.gateway.version = version.into();
         let values = helm::gateway_values(&d, &Names::of(&d));
-        let expected = format!(
-            "{}_trustall",
-            helm::chart_layout(&d)
-                .redis_password_env()
-                .strip_suffix("_password")
-                .unwrap()
-        );
+        let expected = format!("{}_trustall", helm::chart_layout(&d).redis_env_prefix());
         assert!(
             env_of(&values)
                 .iter()
