@@ -48,6 +48,19 @@ pub fn restricted_deployment() -> Deployment {
     d
 }
 
+/// [`test_deployment`] with `redis.tls` on (certificate from an existing Secret, which the
+/// harness makes with openssl) and `client_auth` as given: what the TLS tests and the TLS rows of
+/// `cargo xtask failover-report` run.
+pub fn tls_test_deployment(client_auth: gatehouse_model::TlsClientAuth) -> Deployment {
+    let mut d = test_deployment();
+    d.redis.tls.enabled = true;
+    d.redis.tls.certificate = Some(gatehouse_model::TlsCertificateSource::Secret {
+        name: "redis-tls".into(),
+    });
+    d.redis.tls.client_auth = client_auth;
+    d
+}
+
 /// A data node or a Sentinel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -191,13 +204,15 @@ impl Cluster {
             .flatten()
             .any(|v| v.name == "REDIS_TLS" && v.value.as_deref() == Some("yes"))
             .then(|| {
+                // The names a rendered Certificate carries (what clients dial in a cluster), plus
+                // each pod's loopback address, which clients dial here.
                 let ips: Vec<_> = leases.iter().map(|l| pod_address(l.port())).collect();
                 crate::tls::generate(
                     &tls_dir,
                     &CertRequest {
                         common_name: &rendered.names.data_statefulset,
                         ips: &ips,
-                        dns: &[],
+                        dns: &rendered.names.tls_dns_names(),
                         days: 30,
                     },
                 )

@@ -14,21 +14,15 @@ use gatehouse_ha::resp::{Connection, Transport};
 use gatehouse_ha::tls::{CertRequest, served_not_after, sign};
 use gatehouse_ha::workload::Writer;
 use gatehouse_ha::{
-    Cluster, Hook, MAX_LOST_PER_FAILOVER, Role, TEST_PASSWORD, failover_bound, test_deployment,
+    Cluster, Hook, MAX_LOST_PER_FAILOVER, Role, TEST_PASSWORD, failover_bound, tls_test_deployment,
 };
-use gatehouse_model::{Deployment, TlsCertificateSource, TlsClientAuth};
+use gatehouse_model::{Deployment, TlsClientAuth};
 
 const LIMIT: Duration = Duration::from_secs(2);
 
 /// The test deployment with TLS from an existing Secret.
 fn tls_deployment(client_auth: TlsClientAuth) -> Deployment {
-    let mut d = test_deployment();
-    d.redis.tls.enabled = true;
-    d.redis.tls.certificate = Some(TlsCertificateSource::Secret {
-        name: "redis-tls".into(),
-    });
-    d.redis.tls.client_auth = client_auth;
-    d
+    tls_test_deployment(client_auth)
 }
 
 fn openssl_available() -> bool {
