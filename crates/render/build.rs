@@ -2,11 +2,11 @@
 //! `build/` and writes one file into `OUT_DIR`; the chart values types come ready-made from
 //! gatehouse-chart-contract's build script.
 
-#[path = "build/flux.rs"]
-mod flux;
+#[path = "build/crds.rs"]
+mod crds;
 
 fn main() {
-    flux::generate();
+    crds::generate();
     chart_values();
 }
 

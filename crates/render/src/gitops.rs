@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use crate::flux::{
+use crate::crds::flux::{
     HelmRelease, HelmReleaseSpec, HelmReleaseSpecChart, HelmReleaseSpecChartSpec,
     HelmReleaseSpecChartSpecSourceRef, HelmReleaseSpecChartSpecSourceRefKind,
     HelmReleaseSpecInstall, HelmReleaseSpecInstallRemediation, HelmReleaseSpecUpgrade,

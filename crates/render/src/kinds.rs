@@ -1,8 +1,8 @@
 //! The one table of object kinds gatehouse writes: [`KubeObject`] (one variant per kind), its
 //! apply tier, and [`KINDS`] (group, version, kind, plural, scope of each) all come from the single
 //! `object_kinds!` list below. Built-in kinds take their identity from k8s-openapi's `Resource`
-//! constants, the Flux kinds from the types generated from `crates/render/flux/` (which implement
-//! the same trait), so nothing here spells a group, a version or a plural by hand.
+//! constants, the custom kinds (Flux, ...) from the types generated from the kept subsets in
+//! `crates/render/crds/` (which implement the same trait), so nothing here spells a group, a version or a plural by hand.
 //!
 //! Adding a kind: its model, the render function that builds it, and one line in `object_kinds!`.
 //! The apply crate's kinds and stages, and the mock API server's resource types, derive from
@@ -22,7 +22,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::{ClusterResourceScope, NamespaceResourceScope, Resource};
 use serde::Serialize;
 
-use crate::flux::{HelmRelease, HelmRepository};
+use crate::crds::flux::{HelmRelease, HelmRepository};
 
 /// The order in which objects reach the cluster: each tier is applied (and, for workloads and the
 /// release, waited for) before the next one starts.

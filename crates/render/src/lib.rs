@@ -16,7 +16,7 @@
 //! ```
 
 mod config_digest;
-pub mod flux;
+pub mod crds;
 pub mod gitops;
 pub mod helm;
 mod kinds;
@@ -28,6 +28,7 @@ pub mod yaml;
 
 use gatehouse_model::{SecretRole, ValidDeployment};
 
+pub use crds::flux;
 pub use kinds::{KINDS, ObjectKind, Scope};
 pub use names::Names;
 pub use output::{ApplyTier, Format, HelmRelease, KubeObject, Rendered, SecretRequirement};

@@ -9,8 +9,8 @@
 #[path = "config_digest.rs"]
 mod config_digest;
 
-#[path = "flux_schema.rs"]
-mod flux_schema;
+#[path = "crd_schema.rs"]
+mod crd_schema;
 
 #[path = "kubernetes_validate.rs"]
 mod kubernetes_validate;

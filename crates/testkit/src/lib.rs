@@ -129,6 +129,41 @@ pub fn output_with_stdin(command: &mut Command, input: &str) -> Output {
     child.wait_with_output().expect("the command finishes")
 }
 
+/// The errors of `instance` against the JSON Schema `schema` (draft 2020-12), one line each as
+/// `path: message`, checked by Python's `jsonschema` module; empty when valid. `None` after
+/// [`skip_or_fail`] when Python or the module is missing.
+pub fn jsonschema_errors(
+    schema: &serde_json::Value,
+    instance: &serde_json::Value,
+) -> Option<Vec<String>> {
+    let python = external_tool("python3", "apt-get install python3")?;
+    let probe = Command::new(&python)
+        .args(["-c", "import jsonschema"])
+        .status()
+        .expect("python3 starts");
+    if !probe.success() {
+        skip_or_fail("Python's jsonschema module", "pip install jsonschema");
+        return None;
+    }
+    let script = "import json, sys, jsonschema\n\
+        d = json.load(sys.stdin)\n\
+        v = jsonschema.Draft202012Validator(d['schema'])\n\
+        for e in v.iter_errors(d['instance']):\n    print('/'.join(map(str, e.absolute_path)) + ': ' + e.message)\n";
+    let input = serde_json::json!({"schema": schema, "instance": instance}).to_string();
+    let output = output_with_stdin(Command::new(python).args(["-c", script]), &input);
+    assert!(
+        output.status.success(),
+        "the JSON Schema validator failed to run"
+    );
+    Some(
+        String::from_utf8(output.stdout)
+            .expect("the validator prints UTF-8")
+            .lines()
+            .map(String::from)
+            .collect(),
+    )
+}
+
 /// The workspace root.
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

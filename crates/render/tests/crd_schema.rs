@@ -1,32 +1,41 @@
-//! The Flux schema subsets (`crates/render/flux/*.yaml`, which the Flux types are generated from):
-//! - agree with the upstream CRDs in `../shared/upstream/flux-crds` when that folder exists (field
-//!   names, types, required lists and constraints; skip-or-fail when it does not);
-//! - the Flux objects gatehouse renders pass the subset as a JSON Schema (Python's `jsonschema`),
-//!   with every object closed, so a field outside the subset fails too;
+//! The kept schema subsets (`crates/render/crds/<family>/*.yaml`, which the custom resource types
+//! are generated from):
+//! - agree with the upstream CRDs in `../shared/upstream/<family>-crds` when that folder exists
+//!   (field names, types, required lists and constraints, through arrays' items and maps' values;
+//!   skip-or-fail when it does not);
+//! - the custom objects gatehouse renders pass their subset as a closed JSON Schema (Python's
+//!   `jsonschema`), so a field outside the subset fails too;
 //! - `render --gitops`'s directory builds with `kubectl kustomize`.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::Command;
 
-use gatehouse_render::flux::SUBSETS;
+use gatehouse_render::crds::{SUBSETS, Subset};
 use gatehouse_render::{Rendered, render};
 use serde_json::{Value, json};
 
 /// The schema keywords a subset keeps; each must equal the CRD's, and the CRD may not add one.
-const KEYWORDS: [&str; 7] = [
+const KEYWORDS: [&str; 15] = [
     "type",
     "required",
     "enum",
     "pattern",
+    "format",
     "minLength",
     "maxLength",
+    "minimum",
+    "maximum",
+    "minItems",
+    "maxItems",
+    "anyOf",
     "x-kubernetes-preserve-unknown-fields",
+    "x-kubernetes-int-or-string",
+    "x-kubernetes-map-type",
 ];
 
 fn subset(kind: &str) -> Value {
-    let (_, text) = SUBSETS.iter().find(|(k, _)| *k == kind).unwrap();
-    serde_saphyr::from_str(text).unwrap()
+    Subset::of(kind).unwrap().document()
 }
 
 fn rendered() -> Rendered {
@@ -106,15 +115,26 @@ fn compare(path: &str, ours: &Value, theirs: &Value, found: &mut Vec<String>) {
             );
         }
     }
+    if let Some(items) = ours.get("items") {
+        compare(&format!("{path}[]"), items, &theirs["items"], found);
+    }
+    if let Some(values) = ours.get("additionalProperties").filter(|v| v.is_object()) {
+        compare(
+            &format!("{path}.*"),
+            values,
+            &theirs["additionalProperties"],
+            found,
+        );
+    }
 }
 
-fn upstream_crds() -> Option<PathBuf> {
-    let dir = gatehouse_testkit::workspace_root().join("../shared/upstream/flux-crds");
+fn upstream_crds(family: &str) -> Option<PathBuf> {
+    let dir = gatehouse_testkit::workspace_root().join(format!("../shared/upstream/{family}-crds"));
     if dir.is_dir() {
         Some(dir)
     } else {
         gatehouse_testkit::skip_or_fail(
-            "the upstream Flux CRDs (../shared/upstream/flux-crds)",
+            &format!("the upstream CRDs (../shared/upstream/{family}-crds)"),
             "check the repository out next to the shared folder",
         );
         None
@@ -123,9 +143,12 @@ fn upstream_crds() -> Option<PathBuf> {
 
 #[test]
 fn subsets_agree_with_the_upstream_crds() {
-    let Some(dir) = upstream_crds() else { return };
-    for (kind, _) in SUBSETS {
-        let ours = subset(kind);
+    assert!(!SUBSETS.is_empty());
+    for kept in SUBSETS {
+        let Some(dir) = upstream_crds(kept.family) else {
+            return;
+        };
+        let (kind, ours) = (kept.kind, kept.document());
         let file = dir.join(ours["crd"].as_str().unwrap());
         let crd: Value = serde_saphyr::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
         let found = drift(&ours, &crd);
@@ -140,7 +163,9 @@ fn subsets_agree_with_the_upstream_crds() {
 
 #[test]
 fn drift_is_found_field_by_field() {
-    let Some(dir) = upstream_crds() else { return };
+    let Some(dir) = upstream_crds("flux") else {
+        return;
+    };
     let mut ours = subset("HelmRelease");
     let crd: Value = serde_saphyr::from_str(
         &std::fs::read_to_string(dir.join(ours["crd"].as_str().unwrap())).unwrap(),
@@ -168,77 +193,91 @@ fn drift_is_found_field_by_field() {
     assert_eq!(found.len(), 5, "{found:#?}");
 }
 
-/// The subset of `kind` as a closed JSON Schema for the whole object.
-fn object_schema(kind: &str) -> Value {
-    fn close(node: &mut Value) {
-        if let Some(properties) = node.get_mut("properties").and_then(Value::as_object_mut) {
-            for child in properties.values_mut() {
-                close(child);
-            }
-            node["additionalProperties"] = json!(false);
-        }
+#[test]
+fn drift_is_found_inside_lists_and_maps() {
+    let crd = json!({"spec": {
+        "group": "example.io", "scope": "Namespaced",
+        "names": {"kind": "Thing", "plural": "things"},
+        "versions": [{"name": "v1", "served": true, "storage": true, "schema": {"openAPIV3Schema": {"properties": {"spec": {
+            "type": "object",
+            "properties": {
+                "steps": {"type": "array", "items": {"type": "object", "required": ["name"], "properties": {
+                    "name": {"type": "string", "minLength": 1},
+                    "port": {"anyOf": [{"type": "integer"}, {"type": "string"}], "x-kubernetes-int-or-string": true},
+                }}},
+                "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+            },
+        }}}}}],
+    }});
+    let mut ours = json!({
+        "group": "example.io", "version": "v1", "kind": "Thing", "plural": "things", "scope": "Namespaced",
+        "spec": crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"].clone(),
+    });
+    assert_eq!(drift(&ours, &crd), Vec::<String>::new());
+    let step = &mut ours["spec"]["properties"]["steps"]["items"];
+    step["properties"]["name"]["minLength"] = json!(2);
+    step["properties"]["port"]["x-kubernetes-int-or-string"] = Value::Null;
+    ours["spec"]["properties"]["labels"]["additionalProperties"]["type"] = json!("integer");
+    let found = drift(&ours, &crd);
+    for expected in [
+        "spec.steps[].name: minLength",
+        "spec.steps[].port: x-kubernetes-int-or-string",
+        "spec.labels.*: type",
+    ] {
+        assert!(
+            found.iter().any(|f| f.starts_with(expected)),
+            "{expected} not found in {found:#?}"
+        );
     }
-    let ours = subset(kind);
-    let mut spec = ours["spec"].clone();
-    close(&mut spec);
-    json!({
-        "type": "object",
-        "required": ["apiVersion", "kind", "metadata", "spec"],
-        "additionalProperties": false,
-        "properties": {
-            "apiVersion": {"const": format!("{}/{}", ours["group"].as_str().unwrap(), ours["version"].as_str().unwrap())},
-            "kind": {"const": kind},
-            "metadata": {"type": "object"},
-            "spec": spec,
-        },
-    })
+    assert_eq!(found.len(), 3, "{found:#?}");
 }
 
-/// Validates `instance` against `schema` with Python's `jsonschema`; `Some(errors)` (empty when
-/// valid), or `None` after skip-or-fail when Python or the module is missing.
+fn object_schema(kind: &str) -> Value {
+    Subset::of(kind)
+        .unwrap_or_else(|| panic!("no subset is kept for {kind}"))
+        .closed_object_schema()
+}
+
 fn jsonschema_errors(schema: &Value, instance: &Value) -> Option<Vec<String>> {
-    let python = gatehouse_testkit::external_tool("python3", "apt-get install python3")?;
-    let probe = Command::new(&python)
-        .args(["-c", "import jsonschema"])
-        .status()
-        .unwrap();
-    if !probe.success() {
-        gatehouse_testkit::skip_or_fail("Python's jsonschema module", "pip install jsonschema");
-        return None;
-    }
-    let script = "import json, sys, jsonschema\n\
-        d = json.load(sys.stdin)\n\
-        v = jsonschema.Draft202012Validator(d['schema'])\n\
-        for e in v.iter_errors(d['instance']):\n    print('/'.join(map(str, e.absolute_path)) + ': ' + e.message)\n";
-    let input = json!({"schema": schema, "instance": instance}).to_string();
-    let output =
-        gatehouse_testkit::output_with_stdin(Command::new(python).args(["-c", script]), &input);
-    assert!(output.status.success(), "the validator failed to run");
-    Some(
-        String::from_utf8(output.stdout)
-            .unwrap()
-            .lines()
-            .map(String::from)
-            .collect(),
-    )
+    gatehouse_testkit::jsonschema_errors(schema, instance)
 }
 
 #[test]
-fn rendered_flux_objects_pass_the_subset_schema_and_a_stray_field_does_not() {
-    let r = rendered();
-    for object in r.flux_objects() {
-        let schema = object_schema(object.kind());
-        let instance = object.to_json();
-        let Some(errors) = jsonschema_errors(&schema, &instance) else {
-            return;
-        };
-        assert!(errors.is_empty(), "{}: {errors:#?}", object.display_name());
-        let mut stray = instance.clone();
-        stray["spec"]["intervall"] = json!("1h");
-        stray["spec"]["interval"] = json!("every hour");
-        let errors = jsonschema_errors(&schema, &stray).unwrap();
-        assert_eq!(errors.len(), 2, "{}: {errors:#?}", object.display_name());
+fn rendered_custom_objects_pass_the_subset_schema_and_a_stray_field_does_not() {
+    let example = std::fs::read_to_string(
+        gatehouse_testkit::workspace_root().join("examples/hybrid-gateway.yaml"),
+    )
+    .unwrap();
+    let example = render(&gatehouse_model::load_yaml_str(&example, "hybrid-gateway.yaml").unwrap());
+    let guide = rendered();
+    let mut checked = BTreeSet::new();
+    for r in [&guide, &example] {
+        for object in r.objects.iter().chain(&r.flux_objects()) {
+            if Subset::of(object.kind()).is_none() {
+                continue;
+            }
+            let schema = object_schema(object.kind());
+            let instance = object.to_json();
+            let Some(errors) = jsonschema_errors(&schema, &instance) else {
+                return;
+            };
+            assert!(errors.is_empty(), "{}: {errors:#?}", object.display_name());
+            let mut stray = instance.clone();
+            stray["spec"]["gatehouseStray"] = json!("1h");
+            let errors = jsonschema_errors(&schema, &stray).unwrap();
+            assert_eq!(errors.len(), 1, "{}: {errors:#?}", object.display_name());
+            checked.insert(object.kind().to_owned());
+        }
     }
+    assert!(checked.contains("HelmRelease"), "{checked:?}");
+    let mut bad = guide.flux_objects()[1].to_json();
+    bad["spec"]["interval"] = json!("every hour");
+    assert_eq!(
+        jsonschema_errors(&object_schema("HelmRelease"), &bad)
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[test]
