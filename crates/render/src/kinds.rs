@@ -22,6 +22,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::{ClusterResourceScope, NamespaceResourceScope, Resource};
 use serde::Serialize;
 
+use crate::crds::cert_manager::{Certificate, ClusterIssuer, Issuer};
 use crate::crds::flux::{HelmRelease, HelmRepository};
 
 /// The order in which objects reach the cluster: each tier is applied (and, for workloads and the
@@ -183,6 +184,7 @@ object_kinds! {
     Secret(Secret) => Config, builtin;
     ConfigMap(ConfigMap) => Config, builtin;
     ServiceAccount(ServiceAccount) => Config, builtin;
+    Certificate(Certificate) => Config, custom;
     Service(Service) => Network, builtin;
     NetworkPolicy(NetworkPolicy) => Network, builtin;
     PodDisruptionBudget(PodDisruptionBudget) => Network, builtin;
@@ -191,6 +193,14 @@ object_kinds! {
     HelmRepository(HelmRepository) => Release, custom;
     HelmRelease(HelmRelease) => Release, custom;
 }
+
+/// Kinds gatehouse only reads, never writes: the cert-manager issuers a rendered `Certificate`
+/// names, which the apply preflight looks up (their identity comes from the generated types like
+/// [`KINDS`]; the tier is unused).
+pub const REFERENCED_KINDS: &[ObjectKind] = &[
+    ObjectKind::of::<Issuer>(ApplyTier::Config, true),
+    ObjectKind::of::<ClusterIssuer>(ApplyTier::Config, true),
+];
 
 impl KubeObject {
     /// The tier the object is applied in.
@@ -247,13 +257,27 @@ mod tests {
 
     #[test]
     fn every_rendered_object_serializes_the_kind_of_its_table_entry() {
-        let valid = gatehouse_model::Deployment::guide_example()
-            .validated()
-            .unwrap();
-        let rendered = crate::render(&valid);
-        let flux = rendered.flux_objects();
+        let guide = gatehouse_model::Deployment::guide_example();
+        let mut cert_manager = guide.clone();
+        cert_manager.redis.tls.enabled = true;
+        cert_manager.redis.tls.certificate =
+            Some(gatehouse_model::TlsCertificateSource::CertManager {
+                issuer_ref: gatehouse_model::IssuerRef::new(
+                    "ca",
+                    gatehouse_model::IssuerKind::Issuer,
+                ),
+                duration: None,
+                renew_before: None,
+                private_key: None,
+            });
+        let mut objects = Vec::new();
+        for d in [guide, cert_manager] {
+            let rendered = crate::render(&d.validated().unwrap());
+            objects.extend(rendered.flux_objects());
+            objects.extend(rendered.objects);
+        }
         let mut kinds = std::collections::BTreeSet::new();
-        for object in rendered.objects.iter().chain(&flux) {
+        for object in &objects {
             let json = object.to_json();
             let found = ObjectKind::find(
                 json["apiVersion"].as_str().unwrap(),

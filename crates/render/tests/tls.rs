@@ -1,8 +1,9 @@
 //! `redis.tls` as rendered: the Redis pods mount the Secret whole and get the TLS environment, the
 //! gateway gets TLS with its certificate check and hostname verification on (never its insecure
-//! defaults) and only the files it needs.
+//! defaults) and only the files it needs; a cert-manager source renders a Certificate into that
+//! Secret naming every host a client dials.
 
-use gatehouse_model::{Deployment, TlsCertificateSource, TlsClientAuth};
+use gatehouse_model::{Deployment, IssuerKind, IssuerRef, TlsCertificateSource, TlsClientAuth};
 use gatehouse_render::{KubeObject, Names, helm, render};
 
 fn tls(client_auth: TlsClientAuth) -> Deployment {
@@ -146,6 +147,161 @@ fn the_gateway_tls_settings_follow_the_chart_line() {
                 .iter()
                 .any(|(n, v)| n == &expected && v == "false"),
             "{version}: {expected}"
+        );
+    }
+}
+
+fn cert_manager() -> Deployment {
+    let mut d = Deployment::guide_example();
+    d.redis.tls.enabled = true;
+    d.redis.tls.certificate = Some(TlsCertificateSource::CertManager {
+        issuer_ref: IssuerRef::new("internal-ca", IssuerKind::ClusterIssuer),
+        duration: Some("2160h".into()),
+        renew_before: Some("720h".into()),
+        private_key: None,
+    });
+    d
+}
+
+fn env_value(container: &k8s_openapi::api::core::v1::Container, name: &str) -> String {
+    container
+        .env
+        .iter()
+        .flatten()
+        .find(|e| e.name == name)
+        .and_then(|e| e.value.clone())
+        .unwrap_or_else(|| panic!("{name} in {}", container.name))
+}
+
+/// Every host a client dials in the rendered output, read from the objects and values (not from
+/// `Names`): each pod's announced address, the Sentinel and bootstrap addresses the scripts dial,
+/// and the Sentinel nodes the gateway dials with hostname verification.
+fn dialled_hosts(rendered: &gatehouse_render::Rendered) -> std::collections::BTreeSet<String> {
+    let mut hosts = std::collections::BTreeSet::new();
+    let host = |addr: &str| addr.rsplit_once(':').unwrap().0.to_string();
+    for object in &rendered.objects {
+        let KubeObject::StatefulSet(sts) = object else {
+            continue;
+        };
+        let spec = sts.spec.as_ref().unwrap();
+        let container = &spec.template.spec.as_ref().unwrap().containers[0];
+        let announce = env_value(container, "ANNOUNCE_HOST");
+        for ordinal in 0..spec.replicas.unwrap() {
+            let pod = format!("{}-{ordinal}", object.name());
+            hosts.insert(announce.replace("$(POD_NAME)", &pod));
+        }
+        for sentinel in env_value(container, "SENTINELS").split_whitespace() {
+            hosts.insert(host(sentinel));
+        }
+        hosts.insert(host(&env_value(container, "BOOTSTRAP_MASTER")));
+    }
+    let values = serde_json::to_value(&rendered.helm.values).unwrap();
+    for node in values["gateway"]["ratelimit"]["redis"]["sentinel"]["nodes"]
+        .as_array()
+        .unwrap()
+    {
+        hosts.insert(node["host"].as_str().unwrap().to_string());
+    }
+    hosts
+}
+
+#[test]
+fn a_cert_manager_source_renders_a_certificate_naming_every_dialled_host_into_the_mounted_secret() {
+    let d = cert_manager();
+    let rendered = render(&d.clone().validated().unwrap());
+    let certificates: Vec<_> = rendered
+        .objects
+        .iter()
+        .filter_map(|o| match o {
+            KubeObject::Certificate(c) => Some(c),
+            _ => None,
+        })
+        .collect();
+    let [certificate] = certificates[..] else {
+        panic!("one Certificate: {certificates:?}");
+    };
+    let spec = &certificate.spec;
+    assert_eq!(
+        (
+            spec.issuer_ref.name.as_str(),
+            spec.issuer_ref.kind.as_deref()
+        ),
+        ("internal-ca", Some("ClusterIssuer"))
+    );
+    assert_eq!(spec.duration.as_deref(), Some("2160h"));
+    // The Secret cert-manager writes is the one both StatefulSets mount and the gateway reads.
+    let mounted: Vec<String> = rendered
+        .objects
+        .iter()
+        .filter_map(|o| match o {
+            KubeObject::StatefulSet(sts) => Some(sts),
+            _ => None,
+        })
+        .flat_map(|sts| {
+            let pod = sts.spec.as_ref().unwrap().template.spec.as_ref().unwrap();
+            pod.volumes
+                .iter()
+                .flatten()
+                .filter_map(|v| v.secret.as_ref()?.secret_name.clone())
+        })
+        .filter(|name| name.contains("tls"))
+        .collect();
+    assert_eq!(mounted, vec![spec.secret_name.clone(); 2]);
+    assert!(
+        rendered
+            .helm
+            .values
+            .gateway
+            .extra_volumes
+            .as_deref()
+            .is_some_and(|v| v.contains(&format!("secretName: {}", spec.secret_name))),
+        "the gateway reads the CA from the same Secret"
+    );
+    // Every host the pods and the gateway dial is a name of the certificate, and each name is
+    // one of them or a Service name (short, namespaced and full).
+    let names = spec.dns_names.clone().unwrap();
+    let dialled = dialled_hosts(&rendered);
+    let missing: Vec<_> = dialled.iter().filter(|h| !names.contains(h)).collect();
+    assert!(missing.is_empty(), "not in dnsNames: {missing:?}");
+    let n = Names::of(&d);
+    for name in &names {
+        assert!(
+            dialled.contains(name)
+                || [&n.data_service, &n.sentinel_service]
+                    .iter()
+                    .any(|s| name == *s || name.starts_with(&format!("{s}."))),
+            "{name} is neither dialled nor a Service name"
+        );
+    }
+    assert_eq!(dialled.len(), (n.data_pods + n.sentinel_pods) as usize);
+    let usages = serde_json::to_value(&spec.usages).unwrap();
+    for usage in ["server auth", "client auth"] {
+        assert!(
+            usages.as_array().unwrap().contains(&usage.into()),
+            "{usages}"
+        );
+    }
+    // The rendered object is exactly what the kept subset of the CRD allows.
+    let schema = gatehouse_render::crds::Subset::of("Certificate")
+        .unwrap()
+        .closed_object_schema();
+    let instance = KubeObject::Certificate(certificate.clone()).to_json();
+    if let Some(errors) = gatehouse_testkit::jsonschema_errors(&schema, &instance) {
+        assert_eq!(errors, Vec::<String>::new());
+    }
+}
+
+#[test]
+fn a_secret_source_or_tls_off_renders_no_certificate() {
+    for d in [tls(TlsClientAuth::Optional), Deployment::guide_example(), {
+        let mut d = cert_manager();
+        d.redis.tls.enabled = false;
+        d
+    }] {
+        let rendered = render(&d.validated().unwrap());
+        assert!(
+            !rendered.objects.iter().any(|o| o.kind() == "Certificate"),
+            "a Certificate without a cert-manager source"
         );
     }
 }
