@@ -11,3 +11,6 @@ mod events;
 
 #[path = "mock.rs"]
 mod mock;
+
+#[path = "cert_manager.rs"]
+mod cert_manager;

@@ -48,8 +48,8 @@ pub use redis::{
 pub use resources::{CpuMemory, Resources, parse_quantity};
 pub use secret::{SecretKeyRef, SecretRole, SecretSource};
 pub use tls::{
-    CertificatePrivateKey, IssuerKind, IssuerRef, KeyAlgorithm, KeyEncoding, KeyRotationPolicy,
-    RedisTls, TlsCertificateSource, TlsClientAuth,
+    CertificatePrivateKey, ISSUER_REF_FIELD, IssuerKind, IssuerRef, KeyAlgorithm, KeyEncoding,
+    KeyRotationPolicy, RedisTls, TlsCertificateSource, TlsClientAuth,
 };
 pub use validate::{Problem, Severity, ValidDeployment, ValidationError};
 

@@ -60,6 +60,9 @@ pub enum TlsCertificateSource {
     },
 }
 
+/// The field naming the cert-manager issuer, as errors about it (the apply preflight's) name it.
+pub const ISSUER_REF_FIELD: &str = "redis.tls.certificate.issuerRef";
+
 /// The cert-manager issuer of a rendered `Certificate`.
 ///
 /// ```

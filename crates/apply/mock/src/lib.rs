@@ -150,12 +150,30 @@ impl ResourceType {
         written.map(ResourceType::of).chain(read_only).collect()
     }
 
-    /// The custom types gatehouse writes (Flux's `HelmRepository` and `HelmRelease`), for
+    /// The custom types of the gateway release (Flux's `HelmRepository` and `HelmRelease`), for
     /// [`MockApiServer::add_resource`] (as if their CRDs were installed).
     pub fn flux() -> Vec<ResourceType> {
         gatehouse_render::KINDS
             .iter()
-            .filter(|k| k.custom)
+            .filter(|k| k.custom && k.tier == gatehouse_render::ApplyTier::Release)
+            .map(ResourceType::of)
+            .collect()
+    }
+
+    /// cert-manager's types: the `Certificate` gatehouse writes and the `Issuer` and
+    /// `ClusterIssuer` it looks up (the renderer's `KINDS` and `REFERENCED_KINDS` of the
+    /// Certificate's group), for [`MockApiServer::add_resource`] (as if cert-manager were
+    /// installed).
+    pub fn cert_manager() -> Vec<ResourceType> {
+        let group = gatehouse_render::KINDS
+            .iter()
+            .find(|k| k.kind == "Certificate")
+            .expect("the renderer writes Certificates")
+            .group;
+        gatehouse_render::KINDS
+            .iter()
+            .chain(gatehouse_render::REFERENCED_KINDS)
+            .filter(|k| k.group == group)
             .map(ResourceType::of)
             .collect()
     }
