@@ -27,6 +27,7 @@ fn main() {
     deployment.redis.tls.enabled = true;
     deployment.redis.tls.certificate = Some(TlsCertificateSource::Secret {
         name: "gravitee-apim-redis-tls".into(),
+        client_secret: None,
     });
     let valid = match deployment.validated() {
         Ok(valid) => valid,

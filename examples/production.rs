@@ -34,6 +34,7 @@ fn main() {
     d.redis.tls.enabled = true;
     d.redis.tls.certificate = Some(TlsCertificateSource::Secret {
         name: "redis-tls".into(),
+        client_secret: None,
     });
     d.gateway.replicas = 3;
     d.gateway.service.service_type = ServiceType::ClusterIP;

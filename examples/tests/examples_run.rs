@@ -86,7 +86,7 @@ fn production_example_writes_manifests_and_values() {
         "the password Secret is referenced:\n{values}"
     );
     assert!(
-        values.contains("secretName: redis-tls") && values.contains("_trustall"),
+        values.contains("name: redis-tls") && values.contains("_trustall"),
         "the gateway speaks TLS with the CA of the certificate Secret:\n{values}"
     );
     let manifests = std::fs::read_dir(dir.path().join("manifests"))

@@ -171,17 +171,29 @@ fn in_force(workload: &Value, redis: Option<&Value>, layout: ChartLayout) -> Gat
             .and_then(Value::as_array)?
             .iter()
             .find(|v| v.get("name").and_then(Value::as_str) == Some(mount.0))?;
-        let secret = volume.get("secret")?;
         // With `items`, only the listed keys are files.
-        let provides = secret
-            .get("items")
-            .and_then(Value::as_array)
-            .is_none_or(|items| {
-                items
-                    .iter()
-                    .any(|i| i.get("path").and_then(Value::as_str) == Some(file.as_str()))
-            });
-        provides.then(|| secret.get("secretName")?.as_str().map(str::to_string))?
+        let provides = |source: &Value| {
+            source
+                .get("items")
+                .and_then(Value::as_array)
+                .is_none_or(|items| {
+                    items
+                        .iter()
+                        .any(|i| i.get("path").and_then(Value::as_str) == Some(file.as_str()))
+                })
+        };
+        if let Some(secret) = volume.get("secret") {
+            return provides(secret)
+                .then(|| secret.get("secretName")?.as_str().map(str::to_string))?;
+        }
+        // A projected volume: the Secret source that provides the file.
+        volume
+            .pointer("/projected/sources")?
+            .as_array()?
+            .iter()
+            .filter_map(|s| s.get("secret"))
+            .find(|s| provides(s))
+            .and_then(|s| s.get("name")?.as_str().map(str::to_string))
     };
     let truststore_path = setting("truststore.path");
     let keystore = match (

@@ -188,6 +188,10 @@ fn the_gateway_speaks_verified_tls_to_redis_in_every_layout() {
             let mut d = gatehouse_model::presets::production().with_gateway_version(version);
             if mutual {
                 d.redis.tls.client_auth = gatehouse_model::TlsClientAuth::Required;
+                d.redis.tls.certificate = Some(gatehouse_model::TlsCertificateSource::Secret {
+                    name: gatehouse_model::presets::PRODUCTION_TLS_SECRET.into(),
+                    client_secret: Some("gravitee-apim-redis-tls-gateway".into()),
+                });
             }
             let valid = d.clone().validated().unwrap();
             let values_yaml = gatehouse_render::render(&valid).helm.values_yaml();
@@ -215,7 +219,12 @@ fn the_gateway_speaks_verified_tls_to_redis_in_every_layout() {
                 None => assert!(!mutual, "{version}: mutual TLS needs a keystore"),
                 Some(files) => {
                     assert!(mutual, "{version}: a key pair without mutual TLS: {tls:?}");
-                    assert!(files.iter().all(|(_, from)| from.is_some()), "{tls:?}");
+                    let client = gatehouse_render::Names::of(&d).tls_client_secret;
+                    assert!(client.is_some() && client != Some(secret.clone()));
+                    assert!(
+                        files.iter().all(|(_, from)| *from == client),
+                        "{version}: the key pair comes from the gateway's own Secret: {tls:?}"
+                    );
                 }
             }
         }

@@ -49,13 +49,16 @@ pub fn restricted_deployment() -> Deployment {
 }
 
 /// [`test_deployment`] with `redis.tls` on (certificate from an existing Secret, which the
-/// harness makes with openssl) and `client_auth` as given: what the TLS tests and the TLS rows of
-/// `cargo xtask failover-report` run.
+/// harness makes with openssl; with mutual TLS the gateway's own client Secret `redis-tls-gateway`)
+/// and `client_auth` as given: what the TLS tests and the TLS rows of `cargo xtask failover-report`
+/// run.
 pub fn tls_test_deployment(client_auth: gatehouse_model::TlsClientAuth) -> Deployment {
     let mut d = test_deployment();
     d.redis.tls.enabled = true;
     d.redis.tls.certificate = Some(gatehouse_model::TlsCertificateSource::Secret {
         name: "redis-tls".into(),
+        client_secret: (client_auth == gatehouse_model::TlsClientAuth::Required)
+            .then(|| "redis-tls-gateway".into()),
     });
     d.redis.tls.client_auth = client_auth;
     d

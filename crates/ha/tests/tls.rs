@@ -183,7 +183,7 @@ async fn plain_tcp_and_clients_without_the_ca_are_refused_on_every_port() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mutual_tls_refuses_a_client_without_a_certificate() {
+async fn mutual_tls_refuses_a_client_without_a_certificate_and_serves_the_gateways_own() {
     let Some(cluster) = start(TlsClientAuth::Required).await else {
         return;
     };
@@ -240,12 +240,39 @@ async fn mutual_tls_refuses_a_client_without_a_certificate() {
             sentinel.name
         );
     }
-    // The gateway-shaped client with the client key pair rate-limits.
+    // The gateway-shaped client with a key pair of its own (the rendered deployment mounts the
+    // client Secret `redis-tls-gateway` into the gateway, never the servers' key), signed by the
+    // group's CA, rate-limits over mutual TLS.
+    let files = cluster.tls.as_ref().expect("TLS files");
+    let own = sign(
+        files,
+        &files.dir.join("..").join("gateway"),
+        &CertRequest {
+            common_name: "gravitee-apim-gateway",
+            ips: &[],
+            dns: &["gravitee-apim-gateway".to_string()],
+            days: 30,
+        },
+    )
+    .expect("sign the gateway's client certificate");
+    assert_ne!(
+        std::fs::read(own.key()).unwrap(),
+        std::fs::read(files.key()).unwrap()
+    );
+    let transport = Transport::tls_from_files(Some(&files.ca()), Some((&own.cert(), &own.key())))
+        .expect("read the gateway's key pair");
+    let mut gateway = GatewayClient::new(GatewayClientConfig {
+        sentinels: cluster.sentinels.iter().map(|p| p.addr()).collect(),
+        password: Some(cluster.password.clone()),
+        master_name: cluster.master_name.clone(),
+        transport,
+        limit: LIMIT,
+    });
     assert_eq!(
-        gateway(&cluster)
+        gateway
             .hit("ratelimit:mtls")
             .await
-            .expect("rate limit over mutual TLS"),
+            .expect("rate limit over mutual TLS with the gateway's own certificate"),
         1
     );
 }

@@ -53,6 +53,7 @@ pub fn production() -> Deployment {
     deployment.redis.tls.enabled = true;
     deployment.redis.tls.certificate = Some(TlsCertificateSource::Secret {
         name: PRODUCTION_TLS_SECRET.into(),
+        client_secret: None,
     });
     deployment
 }

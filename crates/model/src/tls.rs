@@ -37,10 +37,17 @@ pub enum TlsCertificateSource {
     Secret {
         /// Name of the Secret.
         name: String,
+        /// With `clientAuth: required`: a second Secret with the gateway's own client
+        /// certificate (`tls.crt`, `tls.key`, signed by the same CA), so the gateway never holds
+        /// the servers' private key. Required then, refused otherwise.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_secret: Option<String>,
     },
     /// A cert-manager `Certificate` that gatehouse renders, issued by an Issuer or ClusterIssuer
     /// the user names, with every name a client dials and the Secret (`<name>-redis-tls`) the pods
     /// mount. cert-manager renews it; the pods pick the renewed files up without losing writes.
+    /// With `clientAuth: required` a second Certificate (client auth only, Secret
+    /// `<name>-redis-tls-gateway`) gives the gateway a key pair of its own.
     #[serde(rename_all = "camelCase")]
     CertManager {
         /// The Issuer or ClusterIssuer that signs the certificate (it must exist at deploy time).

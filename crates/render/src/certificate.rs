@@ -1,7 +1,8 @@
 //! The cert-manager `Certificate` of the Redis group's TLS, when `redis.tls.certificate` is
 //! `certManager`: issued into the Secret the pods mount ([`Names::tls_secret`]), naming every
 //! address a client dials ([`Names::tls_dns_names`]), usable to serve and to present as a client
-//! (replicas, Sentinels and the scripts present the same key pair).
+//! (replicas, Sentinels and the scripts present the same key pair); with mutual TLS a second one,
+//! client auth only, into the gateway's own Secret ([`Names::tls_client_secret`]).
 
 use gatehouse_model::{
     CertificatePrivateKey, Deployment, KeyAlgorithm, KeyEncoding, KeyRotationPolicy,
@@ -26,7 +27,15 @@ const USAGES: [CertificateSpecUsages; 4] = [
     CertificateSpecUsages::ClientAuth,
 ];
 
-/// The Certificates to render: none unless TLS is on with a cert-manager source.
+/// Usages of the gateway's client certificate (mutual TLS): a TLS client only.
+const CLIENT_USAGES: [CertificateSpecUsages; 3] = [
+    CertificateSpecUsages::DigitalSignature,
+    CertificateSpecUsages::KeyEncipherment,
+    CertificateSpecUsages::ClientAuth,
+];
+
+/// The Certificates to render: none unless TLS is on with a cert-manager source; the group's,
+/// and with mutual TLS the gateway's client certificate from the same issuer.
 pub(crate) fn certificates(d: &Deployment, names: &Names) -> Vec<KubeObject> {
     let (
         Some(secret),
@@ -40,27 +49,46 @@ pub(crate) fn certificates(d: &Deployment, names: &Names) -> Vec<KubeObject> {
     else {
         return Vec::new();
     };
-    vec![KubeObject::Certificate(Certificate {
-        metadata: ObjectMeta {
-            name: Some(secret.clone()),
-            namespace: Some(names.namespace.clone()),
-            labels: Some(names.object_labels("redis")),
-            ..Default::default()
-        },
-        spec: CertificateSpec {
-            issuer_ref: CertificateSpecIssuerRef {
-                name: issuer_ref.name.clone(),
-                kind: Some(issuer_ref.kind.as_str().into()),
-                group: issuer_ref.group.clone(),
+    let certificate = |name: &String, spec: CertificateSpec| {
+        KubeObject::Certificate(Certificate {
+            metadata: ObjectMeta {
+                name: Some(name.clone()),
+                namespace: Some(names.namespace.clone()),
+                labels: Some(names.object_labels("redis")),
+                ..Default::default()
             },
-            secret_name: secret.clone(),
-            dns_names: Some(names.tls_dns_names()),
-            usages: Some(USAGES.to_vec()),
-            duration: duration.clone(),
-            renew_before: renew_before.clone(),
-            private_key: private_key.as_ref().map(key),
+            spec,
+        })
+    };
+    let spec = CertificateSpec {
+        issuer_ref: CertificateSpecIssuerRef {
+            name: issuer_ref.name.clone(),
+            kind: Some(issuer_ref.kind.as_str().into()),
+            group: issuer_ref.group.clone(),
         },
-    })]
+        secret_name: secret.clone(),
+        common_name: None,
+        dns_names: Some(names.tls_dns_names()),
+        usages: Some(USAGES.to_vec()),
+        duration: duration.clone(),
+        renew_before: renew_before.clone(),
+        private_key: private_key.as_ref().map(key),
+    };
+    let mut objects = vec![certificate(secret, spec.clone())];
+    if let Some(client) = &names.tls_client_secret {
+        // A client certificate names the client, not a host it serves.
+        objects.push(certificate(
+            client,
+            CertificateSpec {
+                secret_name: client.clone(),
+                common_name: Some(format!("{}-gateway", names.instance)),
+                dns_names: None,
+                usages: Some(CLIENT_USAGES.to_vec()),
+                ..spec
+            },
+        ));
+    }
+    objects
 }
 
 fn key(key: &CertificatePrivateKey) -> CertificateSpecPrivateKey {

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use gatehouse_model::{Deployment, TlsCertificateSource};
+use gatehouse_model::{Deployment, TlsCertificateSource, TlsClientAuth};
 
 /// Label keys and values gatehouse puts on the objects it renders.
 pub mod labels {
@@ -86,6 +86,9 @@ pub struct Names {
     /// Secret holding the Redis group's TLS certificate (`tls.crt`, `tls.key`, `ca.crt`), when TLS
     /// is on.
     pub tls_secret: Option<String>,
+    /// Secret holding the gateway's own client certificate (`tls.crt`, `tls.key`), with mutual
+    /// TLS only: the gateway never mounts the servers' private key.
+    pub tls_client_secret: Option<String>,
 }
 
 impl Names {
@@ -107,13 +110,24 @@ impl Names {
             sentinel_port: d.redis.sentinel_port(),
             gateway_release: d.gateway_release_name(),
             tls_secret: d.redis.tls.enabled.then(|| match &d.redis.tls.certificate {
-                Some(TlsCertificateSource::Secret { name }) => name.clone(),
+                Some(TlsCertificateSource::Secret { name, .. }) => name.clone(),
                 // The rendered Certificate's Secret. Validation refuses TLS without a source; a
                 // disabled TLS section renders nothing.
                 Some(TlsCertificateSource::CertManager { .. }) | None => {
                     format!("{instance}-redis-tls")
                 }
             }),
+            tls_client_secret: (d.redis.tls.enabled
+                && d.redis.tls.client_auth == TlsClientAuth::Required)
+                .then(|| match &d.redis.tls.certificate {
+                    Some(TlsCertificateSource::Secret {
+                        client_secret: Some(client),
+                        ..
+                    }) => client.clone(),
+                    // The rendered client Certificate's Secret (validation requires a
+                    // clientSecret for an existing-Secret source).
+                    _ => format!("{instance}-redis-tls-gateway"),
+                }),
             instance,
         }
     }

@@ -11,6 +11,7 @@ fn tls(client_auth: TlsClientAuth) -> Deployment {
     d.redis.tls.enabled = true;
     d.redis.tls.certificate = Some(TlsCertificateSource::Secret {
         name: "redis-tls".into(),
+        client_secret: (client_auth == TlsClientAuth::Required).then(|| "redis-tls-gateway".into()),
     });
     d.redis.tls.client_auth = client_auth;
     d
@@ -92,11 +93,15 @@ fn without_tls_nothing_tls_is_rendered() {
 
 #[test]
 fn the_gateway_verifies_the_server_and_sees_no_private_key_unless_mutual() {
-    for (auth, keys) in [
-        (TlsClientAuth::Optional, vec!["ca.crt"]),
+    for (auth, files) in [
+        (TlsClientAuth::Optional, vec![("ca.crt", "redis-tls")]),
         (
             TlsClientAuth::Required,
-            vec!["ca.crt", "tls.crt", "tls.key"],
+            vec![
+                ("ca.crt", "redis-tls"),
+                ("tls.crt", "redis-tls-gateway"),
+                ("tls.key", "redis-tls-gateway"),
+            ],
         ),
     ] {
         let d = tls(auth);
@@ -116,14 +121,29 @@ fn the_gateway_verifies_the_server_and_sees_no_private_key_unless_mutual() {
                 "{name}={value} in {env:?}"
             );
         }
-        let volumes = values.gateway.extra_volumes.clone().expect("extraVolumes");
-        for key in ["ca.crt", "tls.crt", "tls.key"] {
-            assert_eq!(
-                volumes.contains(&format!("key: {key}")),
-                keys.contains(&key),
-                "{auth:?}: {key} in\n{volumes}"
-            );
+        assert_eq!(
+            env.iter().any(|(n, _)| n.contains("_keystore_")),
+            auth == TlsClientAuth::Required,
+            "a keystore only with mutual TLS: {env:?}"
+        );
+        // Which Secret each mounted file comes from: the servers' Secret gives only the CA.
+        let text = values.gateway.extra_volumes.clone().expect("extraVolumes");
+        let volumes: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+        let mut found = Vec::new();
+        for source in volumes[0]["projected"]["sources"].as_array().unwrap() {
+            let secret = &source["secret"];
+            for item in secret["items"].as_array().unwrap() {
+                found.push((
+                    item["path"].as_str().unwrap().to_string(),
+                    secret["name"].as_str().unwrap().to_string(),
+                ));
+            }
         }
+        let wanted: Vec<(String, String)> = files
+            .iter()
+            .map(|(f, s)| (f.to_string(), s.to_string()))
+            .collect();
+        assert_eq!(found, wanted, "{auth:?}:\n{text}");
         assert!(
             values
                 .gateway
@@ -132,6 +152,48 @@ fn the_gateway_verifies_the_server_and_sees_no_private_key_unless_mutual() {
                 .is_some_and(|m| m.contains(helm::GATEWAY_REDIS_TLS)),
             "mounted"
         );
+    }
+}
+
+#[test]
+fn mutual_tls_from_cert_manager_gives_the_gateway_a_client_certificate_of_its_own() {
+    let mut d = cert_manager();
+    d.redis.tls.client_auth = TlsClientAuth::Required;
+    let rendered = render(&d.clone().validated().unwrap());
+    let certificates: Vec<_> = rendered
+        .objects
+        .iter()
+        .filter_map(|o| match o {
+            KubeObject::Certificate(c) => Some(c),
+            _ => None,
+        })
+        .collect();
+    let [group, gateway] = certificates[..] else {
+        panic!("two Certificates: {certificates:?}");
+    };
+    let names = Names::of(&d);
+    assert_eq!(Some(&group.spec.secret_name), names.tls_secret.as_ref());
+    assert_eq!(
+        Some(&gateway.spec.secret_name),
+        names.tls_client_secret.as_ref()
+    );
+    assert_ne!(group.spec.secret_name, gateway.spec.secret_name);
+    assert_eq!(gateway.spec.issuer_ref, group.spec.issuer_ref);
+    assert_eq!(gateway.spec.dns_names, None, "a client serves no host");
+    let usages = serde_json::to_value(&gateway.spec.usages).unwrap();
+    assert!(usages.as_array().unwrap().contains(&"client auth".into()));
+    assert!(!usages.as_array().unwrap().contains(&"server auth".into()));
+    let volumes = rendered.helm.values.gateway.extra_volumes.clone().unwrap();
+    assert!(
+        volumes.contains(&format!("name: {}", gateway.spec.secret_name)),
+        "{volumes}"
+    );
+    let schema = gatehouse_render::crds::Subset::of("Certificate")
+        .unwrap()
+        .closed_object_schema();
+    let instance = KubeObject::Certificate(gateway.clone()).to_json();
+    if let Some(errors) = gatehouse_testkit::jsonschema_errors(&schema, &instance) {
+        assert_eq!(errors, Vec::<String>::new());
     }
 }
 
@@ -254,7 +316,7 @@ fn a_cert_manager_source_renders_a_certificate_naming_every_dialled_host_into_th
             .gateway
             .extra_volumes
             .as_deref()
-            .is_some_and(|v| v.contains(&format!("secretName: {}", spec.secret_name))),
+            .is_some_and(|v| v.contains(&format!("name: {}", spec.secret_name))),
         "the gateway reads the CA from the same Secret"
     );
     // Every host the pods and the gateway dial is a name of the certificate, and each name is

@@ -2,7 +2,7 @@
 //! accept (issuer, durations and key as cert-manager itself validates them).
 
 use super::Checker;
-use crate::{CertificatePrivateKey, KeyAlgorithm, RedisTls, TlsCertificateSource};
+use crate::{CertificatePrivateKey, KeyAlgorithm, RedisTls, TlsCertificateSource, TlsClientAuth};
 
 /// cert-manager refuses a `Certificate` whose `duration` is shorter than this
 /// (`MinimumCertificateDuration`, one hour).
@@ -58,8 +58,9 @@ impl Checker {
                  ClusterIssuer}}` (gatehouse renders the Certificate) or `certificate: {kind: \
                  secret, name: <Secret with tls.crt, tls.key and ca.crt>}`, or set `enabled: false`",
             ),
-            (Some(TlsCertificateSource::Secret { name }), _) => {
+            (Some(TlsCertificateSource::Secret { name, client_secret }), _) => {
                 self.dns_subdomain("redis.tls.certificate.name", name);
+                self.client_secret(tls, name, client_secret.as_deref());
             }
             (
                 Some(TlsCertificateSource::CertManager {
@@ -89,6 +90,38 @@ impl Checker {
                 }
             }
             (None, false) => {}
+        }
+    }
+
+    /// Mutual TLS gives the gateway a key pair of its own: from an existing Secret, a second one.
+    fn client_secret(&mut self, tls: &RedisTls, name: &str, client_secret: Option<&str>) {
+        let path = "redis.tls.certificate.clientSecret";
+        match (tls.client_auth, client_secret) {
+            (TlsClientAuth::Required, None) if tls.enabled => self.error(
+                path,
+                "mutual TLS (`clientAuth: required`) needs a client certificate for the gateway, \
+                 and the gateway must not hold the servers' private key",
+                "add `clientSecret: <Secret with tls.crt and tls.key, a client certificate signed \
+                 by the CA of ca.crt>`, or set `clientAuth: optional`",
+            ),
+            (TlsClientAuth::Required, Some(client)) => {
+                self.dns_subdomain(path, client);
+                if client == name {
+                    self.error(
+                        path,
+                        "the same Secret as the servers' certificate: the gateway would hold \
+                         the servers' private key",
+                        "name a Secret with a client certificate of the gateway's own",
+                    );
+                }
+            }
+            (TlsClientAuth::Optional, Some(_)) => self.error(
+                path,
+                "a client certificate with `clientAuth: optional`: the gateway presents none \
+                 then, so the Secret would not be used",
+                "set `clientAuth: required`, or leave `clientSecret` out",
+            ),
+            _ => {}
         }
     }
 
@@ -171,6 +204,51 @@ mod tests {
             .collect()
     }
 
+    fn secret(name: &str, client: Option<&str>) -> TlsCertificateSource {
+        TlsCertificateSource::Secret {
+            name: name.into(),
+            client_secret: client.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn mutual_tls_from_a_secret_needs_a_client_secret_of_its_own() {
+        let mut d = Deployment::default();
+        d.redis.tls.enabled = true;
+        let path = "redis.tls.certificate.clientSecret";
+        for (auth, client, error) in [
+            (
+                TlsClientAuth::Required,
+                None,
+                Some("needs a client certificate"),
+            ),
+            (
+                TlsClientAuth::Required,
+                Some("redis-tls"),
+                Some("servers' private key"),
+            ),
+            (TlsClientAuth::Required, Some("redis-tls-gateway"), None),
+            (
+                TlsClientAuth::Optional,
+                Some("redis-tls-gateway"),
+                Some("would not be used"),
+            ),
+            (TlsClientAuth::Optional, None, None),
+        ] {
+            d.redis.tls.client_auth = auth;
+            d.redis.tls.certificate = Some(secret("redis-tls", client));
+            let problems = errors_of(&d);
+            match error {
+                None => assert_eq!(problems, vec![], "{auth:?} {client:?}"),
+                Some(message) => {
+                    assert_eq!(problems.len(), 1, "{problems:?}");
+                    assert_eq!(problems[0].path, path);
+                    assert!(problems[0].message.contains(message), "{problems:?}");
+                }
+            }
+        }
+    }
+
     fn cert_manager(name: &str) -> TlsCertificateSource {
         TlsCertificateSource::CertManager {
             issuer_ref: IssuerRef::new(name, IssuerKind::ClusterIssuer),
@@ -190,13 +268,9 @@ mod tests {
         for source in ["kind: secret", "kind: certManager"] {
             assert!(problems[0].fix.contains(source), "{}", problems[0].fix);
         }
-        d.redis.tls.certificate = Some(TlsCertificateSource::Secret {
-            name: "redis-tls".into(),
-        });
+        d.redis.tls.certificate = Some(secret("redis-tls", None));
         assert_eq!(errors_of(&d), vec![]);
-        d.redis.tls.certificate = Some(TlsCertificateSource::Secret {
-            name: "Redis_TLS".into(),
-        });
+        d.redis.tls.certificate = Some(secret("Redis_TLS", None));
         assert_eq!(errors_of(&d)[0].path, "redis.tls.certificate.name");
         d.redis.tls.certificate = Some(cert_manager("internal-ca"));
         assert_eq!(errors_of(&d), vec![]);
