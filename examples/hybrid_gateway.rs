@@ -1,6 +1,7 @@
-//! The guide's hybrid gateway, corrected and with TLS on every Redis link, written in Rust: prints
-//! the rendered objects and Helm values. The same deployment as `examples/hybrid-gateway.yaml`
-//! (the production preset); `cargo xtask render` without a config renders the guide's, without TLS.
+//! The guide's hybrid gateway, corrected, with metrics and TLS on every Redis link, written in
+//! Rust: prints the rendered objects and Helm values. The same deployment as
+//! `examples/hybrid-gateway.yaml` (the production preset); `cargo xtask render` without a config
+//! renders the guide's, without either.
 //!
 //! Run: `cargo run -p gatehouse-examples --bin hybrid-gateway`
 
@@ -15,7 +16,9 @@ fn main() {
         .with_redis_password(SecretSource::Env {
             variable: "GATEHOUSE_REDIS_PASSWORD".into(),
         })
-        .with_gateway_version("4.9.0");
+        .with_gateway_version("4.9.0")
+        // Metrics and alerts: exporter sidecars and Prometheus Operator objects.
+        .with_metrics(true);
     // The guide's plugin list; add `Some(sha256)` to have a plugin verified before start.
     let deployment = GUIDE_PLUGIN_URLS
         .iter()

@@ -1,5 +1,6 @@
 //! A production deployment: five Sentinels, three replicas, TLS on every Redis link, secrets from
-//! existing Kubernetes Secrets, a checksum-verified plugin, a bounded write-loss window and a larger gateway.
+//! existing Kubernetes Secrets, a checksum-verified plugin, a bounded write-loss window, metrics and
+//! alerts (needs the Prometheus Operator) and a larger gateway.
 //! Writes `manifests/*.yaml` and `values.yaml` into the directory given as first argument.
 //!
 //! Run: `cargo run -p gatehouse-examples --bin production -- out/`
@@ -36,6 +37,7 @@ fn main() {
         name: "redis-tls".into(),
         client_secret: None,
     });
+    d.metrics.enabled = true;
     d.gateway.replicas = 3;
     d.gateway.service.service_type = ServiceType::ClusterIP;
     d.gateway.resources = Resources::default()

@@ -15,6 +15,9 @@ mod cli;
 #[path = "deploy_cli.rs"]
 mod deploy_cli;
 
+#[path = "fleet_cli.rs"]
+mod fleet_cli;
+
 #[path = "e2e.rs"]
 mod e2e;
 

@@ -47,7 +47,7 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<OsString>,
     },
-    /// Regenerate the checked-in files derived from the code (schema/gatehouse.schema.json);
+    /// Regenerate the checked-in files derived from the code (schema/gatehouse.schema.json, schema/gatehouse-fleet.schema.json);
     /// `cargo xtask schema` is the same (`gatehouse schema` prints the schema instead).
     #[command(alias = "schema")]
     Codegen,
@@ -185,10 +185,20 @@ fn signal(status: &std::process::ExitStatus) -> Option<u8> {
 
 /// Writes the checked-in derived files; the tests fail while they are stale.
 fn codegen() -> Result<(), String> {
-    let out = workspace_root().join("schema/gatehouse.schema.json");
-    std::fs::write(&out, gatehouse_model::json_schema())
-        .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
-    eprintln!("wrote {}", out.display());
+    for (file, schema) in [
+        (
+            "schema/gatehouse.schema.json",
+            gatehouse_model::json_schema(),
+        ),
+        (
+            "schema/gatehouse-fleet.schema.json",
+            gatehouse_model::fleet_json_schema(),
+        ),
+    ] {
+        let out = workspace_root().join(file);
+        std::fs::write(&out, schema).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+        eprintln!("wrote {}", out.display());
+    }
     Ok(())
 }
 

@@ -320,6 +320,16 @@ pub enum ApplyError {
         /// `namespace/name` of an Issuer, `name` of a ClusterIssuer.
         object: String,
     },
+    /// `metrics` is on but the cluster does not serve the Prometheus Operator's API.
+    #[error(
+        "metrics: the Prometheus Operator's API {group_version} ({kind}) is not served in the cluster; install the Prometheus Operator (its monitoring.coreos.com CRDs), or set `metrics.enabled: false`"
+    )]
+    PrometheusOperatorMissing {
+        /// The missing API group/version.
+        group_version: String,
+        /// The kind that needs it.
+        kind: String,
+    },
     /// Local I/O failed.
     #[error("{what}: {source}")]
     Io {

@@ -38,6 +38,7 @@ mod destroy;
 mod diff;
 mod error;
 mod events;
+pub mod fleet;
 pub mod helm;
 pub mod plan;
 mod preflight;

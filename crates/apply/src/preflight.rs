@@ -14,6 +14,9 @@ use kube::api::ListParams;
 use serde_json::Value;
 
 use crate::FIELD_MANAGER;
+
+/// The Prometheus Operator's API group (`metrics`' monitors and rules).
+const MONITORING_GROUP: &str = "monitoring.coreos.com";
 use crate::applyset::ApplySet;
 use crate::connection::{has_owner, list_item, to_value};
 use crate::error::{ForeignObject, Owner};
@@ -89,6 +92,9 @@ impl Cluster {
         if options.release == ReleaseMode::Flux
             && let Err(e) = self.check_flux(plan).await
         {
+            errors.push(e);
+        }
+        if let Err(e) = self.check_monitoring(plan).await {
             errors.push(e);
         }
         let Live {
@@ -198,34 +204,64 @@ impl Cluster {
 
     /// Checks that the Flux APIs are served.
     pub(crate) async fn check_flux(&self, plan: &Plan) -> Result<(), ApplyError> {
-        let mut checked = BTreeSet::new();
-        for d in plan.stage(Stage::Release) {
-            let gv = d.kind.api_version;
-            if !checked.insert(gv) {
-                continue;
+        let kinds = plan.stage(Stage::Release).map(|d| d.kind);
+        match self.first_unserved(kinds).await? {
+            Some(kind) => Err(ApplyError::FluxMissing {
+                group_version: kind.api_version.to_string(),
+                kind: kind.kind.into(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Checks that the Prometheus Operator's APIs are served when the plan has its objects
+    /// (`metrics` on).
+    pub(crate) async fn check_monitoring(&self, plan: &Plan) -> Result<(), ApplyError> {
+        let kinds = plan
+            .objects
+            .iter()
+            .map(|d| d.kind)
+            .filter(|k| k.group == MONITORING_GROUP);
+        match self.first_unserved(kinds).await? {
+            Some(kind) => Err(ApplyError::PrometheusOperatorMissing {
+                group_version: kind.api_version.to_string(),
+                kind: kind.kind.into(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// The first of `kinds` the API server does not serve (one discovery request per group
+    /// version).
+    async fn first_unserved(
+        &self,
+        kinds: impl Iterator<Item = &'static gatehouse_render::ObjectKind>,
+    ) -> Result<Option<&'static gatehouse_render::ObjectKind>, ApplyError> {
+        let mut served_lists: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        for kind in kinds {
+            let gv = kind.api_version;
+            if !served_lists.contains_key(gv) {
+                let names = match self.client.list_api_group_resources(gv).await {
+                    Ok(list) => list.resources.into_iter().map(|r| r.name).collect(),
+                    Err(kube::Error::Api(s)) if s.code == 404 => Vec::new(),
+                    Err(e) => {
+                        return Err(ApplyError::from_kube(
+                            e,
+                            "API discovery",
+                            Verb::Get,
+                            gv,
+                            &self.server,
+                            &|s| s.into(),
+                        ));
+                    }
+                };
+                served_lists.insert(gv, names);
             }
-            let served = match self.client.list_api_group_resources(gv).await {
-                Ok(list) => list.resources.iter().any(|r| r.name == d.kind.plural),
-                Err(kube::Error::Api(s)) if s.code == 404 => false,
-                Err(e) => {
-                    return Err(ApplyError::from_kube(
-                        e,
-                        "API discovery",
-                        Verb::Get,
-                        gv,
-                        &self.server,
-                        &|s| s.into(),
-                    ));
-                }
-            };
-            if !served {
-                return Err(ApplyError::FluxMissing {
-                    group_version: gv.to_string(),
-                    kind: d.kind.kind.into(),
-                });
+            if !served_lists[gv].iter().any(|name| name == kind.plural) {
+                return Ok(Some(kind));
             }
         }
-        Ok(())
+        Ok(None)
     }
 
     /// The live objects the plan names (a GET per cluster-scoped object, one LIST per kind and

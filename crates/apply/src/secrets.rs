@@ -71,7 +71,12 @@ pub enum SecretAction {
 
 /// The Secret object holding one value.
 fn secret_object(req: &SecretRequirement, value: &str) -> Value {
-    let encoded = base64::engine::general_purpose::STANDARD.encode(value.as_bytes());
+    let encode = |v: &str| base64::engine::general_purpose::STANDARD.encode(v.as_bytes());
+    let mut data = serde_json::Map::new();
+    for (key, fixed) in req.role.fixed_entries() {
+        data.insert((*key).to_string(), json!(encode(fixed)));
+    }
+    data.insert(req.secret.key.clone(), json!(encode(value)));
     json!({
         "apiVersion": "v1",
         "kind": "Secret",
@@ -81,7 +86,7 @@ fn secret_object(req: &SecretRequirement, value: &str) -> Value {
             "namespace": req.namespace,
             "labels": {"app.kubernetes.io/managed-by": "gatehouse"},
         },
-        "data": {req.secret.key.clone(): encoded},
+        "data": data,
     })
 }
 
@@ -104,6 +109,14 @@ pub fn plan_secrets(
         let field = req.role.field_path().to_string();
         match &req.source {
             SecretSource::ExistingSecret { name, key } => {
+                for (fixed, _) in req.role.fixed_entries() {
+                    actions.push(SecretAction::CheckExisting {
+                        field: field.clone(),
+                        namespace: req.namespace.clone(),
+                        name: name.clone(),
+                        key: (*fixed).to_string(),
+                    });
+                }
                 actions.push(SecretAction::CheckExisting {
                     field,
                     namespace: req.namespace.clone(),

@@ -9,6 +9,9 @@
 #[path = "events.rs"]
 mod events;
 
+#[path = "fleet.rs"]
+mod fleet;
+
 #[path = "mock.rs"]
 mod mock;
 

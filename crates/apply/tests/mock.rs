@@ -635,6 +635,35 @@ async fn flux_mode_requires_the_crds_then_applies_release_objects_last() {
 }
 
 #[tokio::test]
+async fn metrics_require_the_prometheus_operator_crds_then_apply_monitors_and_rules() {
+    let h = Harness::mock().await;
+    let mut d = h.deployment();
+    d.metrics.enabled = true;
+    let r = h.render(&d);
+    let err = h.deploy(&r, &h.options()).await.unwrap_err();
+    assert_mentions(
+        &err.to_string(),
+        &[
+            "metrics",
+            "monitoring.coreos.com/v1",
+            "metrics.enabled: false",
+        ],
+    );
+    assert_nothing_written(&h);
+    for t in ResourceType::prometheus_operator() {
+        h.mock_server().add_resource(t);
+    }
+    h.deploy(&r, &h.options()).await.unwrap();
+    let paths = h.mock_server().paths();
+    for plural in ["podmonitors", "prometheusrules"] {
+        assert!(
+            paths.iter().any(|p| p.contains(&format!("/{plural}/"))),
+            "{plural}: {paths:#?}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn diff_shows_new_changed_and_nothing_after_deploy() {
     let h = Harness::mock().await;
     let r = h.render(&h.deployment());

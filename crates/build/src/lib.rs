@@ -35,7 +35,7 @@ mod names;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use gatehouse_model::{ConfigError, Severity};
+use gatehouse_model::{ConfigError, Delivery, FleetConfigError, Severity};
 use sha2::{Digest, Sha256};
 
 pub use error::{Diagnostic, Error};
@@ -44,9 +44,18 @@ pub use error::{Diagnostic, Error};
 #[derive(Debug, Clone)]
 enum Input {
     /// Every `*.yaml` / `*.yml` under a directory (recursively; hidden entries skipped).
-    Dir(PathBuf),
+    Dir(PathBuf, Kind),
     /// One file.
-    File(PathBuf),
+    File(PathBuf, Kind),
+}
+
+/// What a config file holds.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    /// One deployment.
+    Deployment,
+    /// A fleet, validated for this delivery; each cluster becomes a deployment.
+    Fleet(Delivery),
 }
 
 /// Configures and runs the codegen; see the crate documentation.
@@ -101,13 +110,29 @@ impl Builder {
     /// with `.` are skipped). The Rust name is the path below `dir` without the extension, in
     /// snake_case (`eu/prod-1.yaml` → `eu_prod_1`).
     pub fn deployments_in(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.inputs.push(Input::Dir(dir.into()));
+        self.inputs.push(Input::Dir(dir.into(), Kind::Deployment));
         self
     }
 
     /// Compiles one config file; its Rust name is its file name without the extension.
     pub fn deployment(mut self, file: impl Into<PathBuf>) -> Self {
-        self.inputs.push(Input::File(file.into()));
+        self.inputs.push(Input::File(file.into(), Kind::Deployment));
+        self
+    }
+
+    /// Compiles every fleet file (`*.yaml`, `*.yml`) under `dir`, each validated for `delivery`:
+    /// every cluster becomes a deployment named `<fleet>_<cluster>` (`eu.yaml`, cluster `prod-1`
+    /// → `eu_prod_1`), with its overrides merged over the base.
+    pub fn fleets_in(mut self, dir: impl Into<PathBuf>, delivery: Delivery) -> Self {
+        self.inputs
+            .push(Input::Dir(dir.into(), Kind::Fleet(delivery)));
+        self
+    }
+
+    /// Compiles one fleet file, validated for `delivery` (see [`Builder::fleets_in`]).
+    pub fn fleet(mut self, file: impl Into<PathBuf>, delivery: Delivery) -> Self {
+        self.inputs
+            .push(Input::File(file.into(), Kind::Fleet(delivery)));
         self
     }
 
@@ -147,65 +172,97 @@ impl Builder {
         let mut named: BTreeMap<String, String> = BTreeMap::new();
         for config in &configs {
             let origin = config.path.display().to_string();
-            let Some(name) = names::rust_name(&config.stem) else {
-                diagnostics.push(file_problem(
-                    &origin,
-                    "the file name gives no Rust name",
-                    "rename the file to contain a letter or digit (e.g. prod.yaml)",
-                ));
-                continue;
-            };
-            if let Some(first) = named.get(&name) {
-                diagnostics.push(file_problem(
-                    &origin,
-                    format!("{first} and {origin} both become the Rust name `{name}`"),
-                    "rename one of the two files",
-                ));
-                continue;
-            }
-            named.insert(name.clone(), origin.clone());
             let text = std::fs::read_to_string(&config.path).map_err(|source| Error::Read {
                 path: config.path.clone(),
                 source,
             })?;
-            match gatehouse_model::load_yaml_str(&text, &origin) {
-                Ok(valid) => {
-                    diagnostics.extend(
-                        valid
-                            .warnings()
-                            .iter()
-                            .map(|problem| located(&origin, &text, problem.clone())),
-                    );
-                    let unit = render(&name, &origin, &valid);
-                    deployments.push(CompiledDeployment {
-                        name,
-                        source: config.path.clone(),
-                        digest: unit.digest.clone(),
-                    });
-                    units.push(unit);
+            // Each deployment of the file: its path below the input (for the Rust name) and model.
+            let valid: Vec<(String, gatehouse_model::ValidDeployment)> = match config.kind {
+                Kind::Deployment => match gatehouse_model::load_yaml_str(&text, &origin) {
+                    Ok(valid) => {
+                        diagnostics.extend(
+                            valid
+                                .warnings()
+                                .iter()
+                                .map(|problem| located(&origin, &text, problem.clone())),
+                        );
+                        vec![(config.stem.clone(), valid)]
+                    }
+                    Err(ConfigError::Invalid { error, .. }) => {
+                        diagnostics.extend(
+                            error
+                                .problems
+                                .into_iter()
+                                .map(|problem| located(&origin, &text, problem)),
+                        );
+                        continue;
+                    }
+                    Err(error) => {
+                        diagnostics.push(syntax(error));
+                        continue;
+                    }
+                },
+                Kind::Fleet(delivery) => {
+                    match gatehouse_model::load_fleet_yaml_str(&text, &origin, delivery) {
+                        Ok(fleet) => {
+                            diagnostics.extend(
+                                fleet
+                                    .warnings()
+                                    .iter()
+                                    .map(|problem| located(&origin, &text, problem.clone())),
+                            );
+                            fleet
+                                .clusters()
+                                .iter()
+                                .map(|c| {
+                                    (
+                                        format!("{}/{}", config.stem, c.cluster.name),
+                                        c.deployment.clone(),
+                                    )
+                                })
+                                .collect()
+                        }
+                        Err(FleetConfigError::Invalid { error, .. }) => {
+                            diagnostics.extend(
+                                error
+                                    .problems
+                                    .into_iter()
+                                    .map(|problem| located(&origin, &text, problem)),
+                            );
+                            continue;
+                        }
+                        Err(FleetConfigError::Syntax(error)) => {
+                            diagnostics.push(syntax(error));
+                            continue;
+                        }
+                    }
                 }
-                Err(ConfigError::Invalid { error, .. }) => diagnostics.extend(
-                    error
-                        .problems
-                        .into_iter()
-                        .map(|problem| located(&origin, &text, problem)),
-                ),
-                Err(ConfigError::Syntax {
-                    origin,
-                    line,
-                    column,
-                    path,
-                    message,
-                }) => diagnostics.push(Diagnostic {
-                    severity: Severity::Error,
-                    file: origin,
-                    position: (line > 0).then_some((line as usize, column as usize)),
-                    path: Some(path),
-                    message,
-                    fix:
-                        "see schema/gatehouse.schema.json of gatehouse for every field and its type"
-                            .into(),
-                }),
+            };
+            for (stem, valid) in valid {
+                let Some(name) = names::rust_name(&stem) else {
+                    diagnostics.push(file_problem(
+                        &origin,
+                        "the file name gives no Rust name",
+                        "rename the file to contain a letter or digit (e.g. prod.yaml)",
+                    ));
+                    continue;
+                };
+                if let Some(first) = named.get(&name) {
+                    diagnostics.push(file_problem(
+                        &origin,
+                        format!("{first} and {origin} both become the Rust name `{name}`"),
+                        "rename one of the two files (or clusters)",
+                    ));
+                    continue;
+                }
+                named.insert(name.clone(), origin.clone());
+                let unit = render(&name, &origin, &valid);
+                deployments.push(CompiledDeployment {
+                    name,
+                    source: config.path.clone(),
+                    digest: unit.digest.clone(),
+                });
+                units.push(unit);
             }
         }
         if diagnostics.iter().any(|d| d.severity == Severity::Error) {
@@ -232,7 +289,7 @@ impl Builder {
         let mut watched = Vec::new();
         for input in &self.inputs {
             match input {
-                Input::File(path) => {
+                Input::File(path, kind) => {
                     let stem = path
                         .file_stem()
                         .map(|s| s.to_string_lossy().into_owned())
@@ -240,10 +297,11 @@ impl Builder {
                     configs.push(Config {
                         path: path.clone(),
                         stem,
+                        kind: *kind,
                     });
                     watched.push(path.clone());
                 }
-                Input::Dir(dir) => {
+                Input::Dir(dir, kind) => {
                     watched.push(dir.clone());
                     let entries = walkdir::WalkDir::new(dir)
                         .min_depth(1)
@@ -270,6 +328,7 @@ impl Builder {
                         configs.push(Config {
                             path: path.to_path_buf(),
                             stem,
+                            kind: *kind,
                         });
                     }
                 }
@@ -283,6 +342,35 @@ impl Builder {
 struct Config {
     path: PathBuf,
     stem: String,
+    kind: Kind,
+}
+
+/// A file that does not map onto its model, as one located diagnostic.
+fn syntax(error: ConfigError) -> Diagnostic {
+    match error {
+        ConfigError::Syntax {
+            origin,
+            line,
+            column,
+            path,
+            message,
+        } => Diagnostic {
+            severity: Severity::Error,
+            file: origin,
+            position: (line > 0).then_some((line as usize, column as usize)),
+            path: Some(path),
+            message,
+            fix: "see schema/gatehouse.schema.json (a fleet: schema/gatehouse-fleet.schema.json) of gatehouse for every field and its type".into(),
+        },
+        ConfigError::Invalid { origin, error, .. } => Diagnostic {
+            severity: Severity::Error,
+            file: origin,
+            position: None,
+            path: None,
+            message: error.to_string(),
+            fix: "fix the problems listed".into(),
+        },
+    }
 }
 
 fn file_problem(file: &str, message: impl Into<String>, fix: impl Into<String>) -> Diagnostic {

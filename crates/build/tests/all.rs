@@ -14,3 +14,6 @@ mod builder;
 
 #[path = "cargo_builds.rs"]
 mod cargo_builds;
+
+#[path = "fleets.rs"]
+mod fleets;

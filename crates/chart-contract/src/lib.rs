@@ -49,13 +49,21 @@ pub const LICENSE_KEY_ENV: &str = "gravitee_license_key";
 /// The env variable the gateway reads its cloud token from (every chart line).
 pub const CLOUD_TOKEN_ENV: &str = "gravitee_cloud_token";
 
+/// The env variable that sets the password of the gateway's technical API user `admin` (every
+/// chart line): the chart renders `services.core.http.authentication.users.admin` from
+/// `gateway.services.core.http.authentication.password` into `gravitee.yml` (default `adminadmin`),
+/// and the gateway's environment variables override `gravitee.yml` (`gravitee_` + the path with
+/// `_`, Gravitee's configuration documentation).
+pub const TECHNICAL_API_PASSWORD_ENV: &str =
+    "gravitee_services_core_http_authentication_users_admin";
+
 /// Every env name through which the gateway reads a secret, in any supported layout, sorted:
 /// only `valueFrom.secretKeyRef` is acceptable for them.
 pub fn secret_env_names() -> Vec<&'static str> {
     let mut names: Vec<&'static str> = ChartLayout::ALL
         .iter()
         .flat_map(|l| [l.redis_password_env(), l.sentinel_password_env()])
-        .chain([LICENSE_KEY_ENV, CLOUD_TOKEN_ENV])
+        .chain([LICENSE_KEY_ENV, CLOUD_TOKEN_ENV, TECHNICAL_API_PASSWORD_ENV])
         .collect();
     names.sort_unstable();
     names.dedup();

@@ -14,6 +14,7 @@
 //! does.
 
 pub mod cluster;
+pub mod exporter;
 pub mod external;
 pub mod faults;
 mod full_restart;
@@ -22,6 +23,7 @@ pub mod measure;
 pub mod pods;
 pub mod ports;
 pub mod process;
+pub mod promtool;
 pub mod resp;
 pub mod rollout;
 pub mod scenario;

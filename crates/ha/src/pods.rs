@@ -66,6 +66,10 @@ pub struct RenderedRedis {
     pub data: Container,
     /// The Sentinels' container.
     pub sentinel: Container,
+    /// The data pods' exporter sidecar, when `metrics` scrapes the data nodes.
+    pub data_exporter: Option<Container>,
+    /// The Sentinel pods' exporter sidecar, when `metrics` scrapes the Sentinels.
+    pub sentinel_exporter: Option<Container>,
     /// The data StatefulSet's whole pod template (Kubernetes rolls the pods when it changes).
     pub data_template: PodTemplateSpec,
     /// The Sentinel StatefulSet's whole pod template.
@@ -84,6 +88,8 @@ impl RenderedRedis {
         let mut sentinel = None;
         let mut data_template = None;
         let mut sentinel_template = None;
+        let mut data_exporter = None;
+        let mut sentinel_exporter = None;
         for object in &rendered.objects {
             match object {
                 KubeObject::ConfigMap(cm) if object.name() == names.config_map => {
@@ -97,12 +103,24 @@ impl RenderedRedis {
                         .and_then(|s| s.template.spec.as_ref())
                         .and_then(|p| p.containers.first())
                         .cloned();
+                    let exporter = sts
+                        .spec
+                        .as_ref()
+                        .and_then(|s| s.template.spec.as_ref())
+                        .and_then(|p| {
+                            p.containers
+                                .iter()
+                                .find(|c| c.name == gatehouse_render::metrics::exporter::CONTAINER)
+                        })
+                        .cloned();
                     if object.name() == names.data_statefulset {
                         data = container;
                         data_template = template;
+                        data_exporter = exporter;
                     } else if object.name() == names.sentinel_statefulset {
                         sentinel = container;
                         sentinel_template = template;
+                        sentinel_exporter = exporter;
                     }
                 }
                 _ => {}
@@ -121,6 +139,8 @@ impl RenderedRedis {
                 .ok_or_else(|| missing(&format!("StatefulSet {}", names.data_statefulset)))?,
             sentinel_template: sentinel_template
                 .ok_or_else(|| missing(&format!("StatefulSet {}", names.sentinel_statefulset)))?,
+            data_exporter,
+            sentinel_exporter,
             names,
         })
     }

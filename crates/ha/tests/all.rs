@@ -23,3 +23,6 @@ mod tls;
 
 #[path = "acl.rs"]
 mod acl;
+
+#[path = "metrics.rs"]
+mod metrics;

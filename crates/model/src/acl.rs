@@ -31,6 +31,9 @@ pub struct Acl {
     /// The user of the probes, the pre-stop hand-over, the start-up election and
     /// `gatehouse status`, on the data nodes (`rules`) and the Sentinels (`sentinelRules`).
     pub operator: OperatorUser,
+    /// The user of the metrics exporter sidecars (`metrics`), on the data nodes (`rules`) and the
+    /// Sentinels (`sentinelRules`); rendered only while an exporter runs.
+    pub exporter: OperatorUser,
 }
 
 /// What the gateway's user may do.
@@ -59,7 +62,8 @@ pub struct AclUser {
     pub rules: Option<String>,
 }
 
-/// The operator user: its password and, optionally, its rules on each kind of node.
+/// A user on both kinds of nodes (the operator, the exporter): its password and, optionally, its
+/// rules on each kind of node.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 #[non_exhaustive]
@@ -108,8 +112,15 @@ pub const SENTINEL_USER: &str = "gatehouse-sentinel";
 pub const SENTINEL_PEER_USER: &str = "gatehouse-sentinel-peer";
 /// Name of the operator user.
 pub const OPERATOR_USER: &str = "gatehouse-operator";
-/// Reserved for the metrics exporter (not rendered yet).
+/// Name of the metrics exporter's user.
 pub const EXPORTER_USER: &str = "gatehouse-exporter";
+
+/// The command name the exporter is told to use for `CONFIG` (`--config-command`): a name no
+/// Redis knows, so its per-scrape `CONFIG GET *` is an unknown command instead of an ACL refusal.
+/// `CONFIG GET` cannot be limited to some parameters, and `CONFIG GET *` returns `masterauth`,
+/// the replication user's password (measured on 7.0.15); the exporter then lacks only
+/// `redis_config_maxclients`, `redis_config_maxmemory` and `redis_config_io_threads`.
+pub const EXPORTER_CONFIG_COMMAND: &str = "gatehouse-no-config";
 
 /// Sentinel's hello channel: Redis 7.0 users start with no channel (`acl-pubsub-default
 /// resetchannels`), and without it Sentinels never discover each other (measured on 7.0.15:
@@ -117,6 +128,14 @@ pub const EXPORTER_USER: &str = "gatehouse-exporter";
 pub const HELLO_CHANNEL: &str = "__sentinel__:hello";
 
 /// Every named user's minimal rules, measured on Redis 7.0.15.
+///
+/// The exporter's were measured with Debian's redis_exporter 1.45 (run with
+/// `--config-command` [`EXPORTER_CONFIG_COMMAND`]) scraping a 7.0.15 data node and Sentinel as a
+/// user starting from `-@all`, adding each command the ACL log recorded until a scrape left it
+/// empty, then taking each one away again: every scrape sends `CLIENT SETNAME`, `INFO ALL`, and on
+/// a data node `LATENCY LATEST`, `SLOWLOG LEN`, `SLOWLOG GET`; on a Sentinel (`# Sentinel` in
+/// INFO) `SENTINEL MASTERS`, then `CKQUORUM`, `SENTINELS` and `SLAVES` per master. It reads no
+/// key and no channel.
 pub const NAMED_USERS: &[UserRules] = &[
     UserRules {
         user: REPLICATION_USER,
@@ -224,6 +243,68 @@ pub const NAMED_USERS: &[UserRules] = &[
         ],
         channel: None,
     },
+    UserRules {
+        user: EXPORTER_USER,
+        side: Side::DataNode,
+        field: "redis.acl.exporter.rules",
+        rules: "resetchannels -@all +info +client|setname +latency|latest +slowlog|len +slowlog|get",
+        needs: &[
+            (
+                "info",
+                "the exporter reports the node as down (`redis_up 0`)",
+            ),
+            (
+                "client|setname",
+                "the exporter is refused a connection name on every scrape (ACL log noise)",
+            ),
+            (
+                "latency|latest",
+                "the exporter is refused its latency query on every scrape (ACL log noise)",
+            ),
+            (
+                "slowlog|len",
+                "the exporter is refused its slow-log query on every scrape (ACL log noise)",
+            ),
+            (
+                "slowlog|get",
+                "the exporter is refused its slow-log query on every scrape (ACL log noise)",
+            ),
+        ],
+        channel: None,
+    },
+    UserRules {
+        user: EXPORTER_USER,
+        side: Side::Sentinel,
+        field: "redis.acl.exporter.sentinelRules",
+        rules: "resetchannels -@all +info +client|setname +sentinel|masters +sentinel|ckquorum +sentinel|sentinels +sentinel|slaves",
+        needs: &[
+            (
+                "info",
+                "the exporter reports the Sentinel as down (`redis_up 0`)",
+            ),
+            (
+                "client|setname",
+                "the exporter is refused a connection name on every scrape (ACL log noise)",
+            ),
+            (
+                "sentinel|masters",
+                "no `redis_sentinel_master_*` metric: the Sentinel alerts cannot fire",
+            ),
+            (
+                "sentinel|ckquorum",
+                "no `redis_sentinel_master_ckquorum_status`",
+            ),
+            (
+                "sentinel|sentinels",
+                "the exporter is refused its Sentinel list on every scrape (ACL log noise)",
+            ),
+            (
+                "sentinel|slaves",
+                "the exporter is refused its replica list on every scrape (ACL log noise)",
+            ),
+        ],
+        channel: None,
+    },
 ];
 
 impl Acl {
@@ -234,6 +315,8 @@ impl Acl {
             "redis.acl.sentinel.rules" => &self.sentinel.rules,
             "redis.acl.sentinelPeer.rules" => &self.sentinel_peer.rules,
             "redis.acl.operator.rules" => &self.operator.rules,
+            "redis.acl.exporter.rules" => &self.exporter.rules,
+            "redis.acl.exporter.sentinelRules" => &self.exporter.sentinel_rules,
             _ => &self.operator.sentinel_rules,
         };
         own.clone().unwrap_or_else(|| user.rules.to_string())

@@ -30,6 +30,12 @@ use crate::{
 };
 
 impl Deployment {
+    /// Turns metrics and alerts on or off (`metrics.enabled`).
+    pub fn with_metrics(mut self, on: bool) -> Self {
+        self.metrics.enabled = on;
+        self
+    }
+
     /// Sets the namespace.
     pub fn with_namespace(mut self, namespace: impl Into<String>) -> Self {
         self.namespace = namespace.into();

@@ -5,7 +5,7 @@
 //! and never more than 80 characters of any value (see [`crate::shown`]).
 
 mod parse_error;
-mod source_map;
+pub(crate) mod source_map;
 
 use serde_saphyr::{DuplicateKeyPolicy, Options};
 
@@ -67,6 +67,14 @@ pub fn from_yaml_str(yaml: &str, origin: &str) -> Result<Deployment, ConfigError
     {
         return Ok(Deployment::default());
     }
+    parse_located(yaml, origin)
+}
+
+/// Reads any config type from YAML, a syntax error located and worded as for a deployment file.
+pub(crate) fn parse_located<T: serde::de::DeserializeOwned>(
+    yaml: &str,
+    origin: &str,
+) -> Result<T, ConfigError> {
     serde_saphyr::from_str_with_options(yaml, options()).map_err(|error| {
         let map = SourceMap::of(yaml);
         let t = parse_error::translate(&error, map.as_ref(), yaml);

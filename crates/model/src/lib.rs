@@ -18,7 +18,9 @@ pub mod arbitrary;
 mod builder;
 mod compiled;
 mod config;
+mod fleet;
 mod gateway;
+mod metrics;
 pub mod presets;
 mod redact;
 mod redis;
@@ -36,22 +38,28 @@ pub use compiled::VERSION;
 pub use config::{
     ConfigError, from_yaml_str, json_schema, load_yaml_str, place_in_file, places_in_file,
 };
+pub use fleet::{
+    Cluster, Delivery, Fleet, FleetConfigError, FleetError, GitOpsSource, KubeConfigSecret,
+    Overrides, ValidCluster, ValidFleet, fleet_from_yaml_str, fleet_json_schema,
+    load_fleet_yaml_str, merge_overrides,
+};
 pub use gateway::{
     EnvVar, Gateway, GatewayImage, GatewayService, GatewayServices, Plugin, PullPolicy, Reporters,
     ServiceType,
 };
+pub use metrics::{Exporter, Metrics, SENTINEL_TILT_SECONDS};
 pub use redact::{MAX_SHOWN, shown};
 pub use redis::{
     ContainerImage, DataVolume, MinReplicasInForce, MinReplicasToWrite, Persistence, Redis,
     Sentinel,
 };
 pub use resources::{CpuMemory, Resources, parse_quantity};
-pub use secret::{SecretKeyRef, SecretRole, SecretSource};
+pub use secret::{SecretKeyRef, SecretRole, SecretSource, TECHNICAL_API_USER, TECHNICAL_USER_KEY};
 pub use tls::{
     CertificatePrivateKey, ISSUER_REF_FIELD, IssuerKind, IssuerRef, KeyAlgorithm, KeyEncoding,
     KeyRotationPolicy, RedisTls, TlsCertificateSource, TlsClientAuth,
 };
-pub use validate::{Problem, Severity, ValidDeployment, ValidationError};
+pub use validate::{Problem, Severity, ValidDeployment, ValidationError, quorum_at_risk_threshold};
 
 /// One deployment: a namespace holding the Redis/Sentinel group and the gateway that uses it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -66,6 +74,8 @@ pub struct Deployment {
     pub redis: Redis,
     /// The gateway.
     pub gateway: Gateway,
+    /// Metrics and alerts (off by default; needs the Prometheus Operator).
+    pub metrics: Metrics,
 }
 
 impl Default for Deployment {
@@ -75,6 +85,7 @@ impl Default for Deployment {
             name: "gravitee-apim".into(),
             redis: Redis::default(),
             gateway: Gateway::default(),
+            metrics: Metrics::default(),
         }
     }
 }
@@ -108,6 +119,14 @@ impl Deployment {
             SecretRole::SentinelPassword => Some(&self.redis.acl.sentinel.password),
             SecretRole::SentinelPeerPassword => Some(&self.redis.acl.sentinel_peer.password),
             SecretRole::OperatorPassword => Some(&self.redis.acl.operator.password),
+            SecretRole::ExporterPassword => self
+                .metrics
+                .runs_exporter()
+                .then_some(&self.redis.acl.exporter.password),
+            SecretRole::GatewayTechnicalPassword => self
+                .metrics
+                .scrapes_gateway()
+                .then_some(&self.metrics.gateway_technical_password),
         }
     }
 

@@ -38,10 +38,11 @@ pub fn guide_example() -> Deployment {
 /// `ca.crt`).
 pub const PRODUCTION_TLS_SECRET: &str = "gravitee-apim-redis-tls";
 
-/// The production preset: the guide example with TLS on every Redis and Sentinel link
-/// (certificate from the Secret [`PRODUCTION_TLS_SECRET`], client certificates optional).
+/// The production preset: the guide example with metrics and alerts on (they need the Prometheus
+/// Operator) and TLS on every Redis and Sentinel link (certificate from the Secret
+/// [`PRODUCTION_TLS_SECRET`], client certificates optional).
 /// `examples/hybrid-gateway.yaml` describes exactly this deployment. The guide example itself
-/// keeps TLS off so that its rendering stays comparable with the guide's.
+/// keeps both off so that its rendering stays comparable with the guide's.
 ///
 /// ```
 /// let production = gatehouse_model::presets::production();
@@ -49,7 +50,7 @@ pub const PRODUCTION_TLS_SECRET: &str = "gravitee-apim-redis-tls";
 /// assert!(production.validate().is_empty());
 /// ```
 pub fn production() -> Deployment {
-    let mut deployment = guide_example();
+    let mut deployment = guide_example().with_metrics(true);
     deployment.redis.tls.enabled = true;
     deployment.redis.tls.certificate = Some(TlsCertificateSource::Secret {
         name: PRODUCTION_TLS_SECRET.into(),

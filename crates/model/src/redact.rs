@@ -48,6 +48,12 @@ pub fn shown(value: &str) -> String {
 
 /// Whether the value at this field path could be a secret.
 pub(crate) fn is_secret_path(path: &str) -> bool {
+    // In a fleet file, a deployment's fields sit under `base` and each cluster's `overrides`.
+    let path = path.strip_prefix("base.").unwrap_or(path);
+    let path = match (path.strip_prefix("clusters["), path.find("].overrides.")) {
+        (Some(_), Some(at)) => &path[at + "].overrides.".len()..],
+        _ => path,
+    };
     SECRET_PATHS
         .iter()
         .any(|p| path == *p || path.starts_with(&format!("{p}.")))

@@ -36,6 +36,12 @@ pub enum SecretSource {
     Generated,
 }
 
+/// The user of the gateway's technical API (the Gravitee chart's `services.core.http`
+/// authentication has this one user).
+pub const TECHNICAL_API_USER: &str = "admin";
+/// The key of the technical API's user name in its Secret.
+pub const TECHNICAL_USER_KEY: &str = "username";
+
 /// A reference to one key of a Kubernetes Secret (what pods read through `secretKeyRef`).
 #[derive(
     Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
@@ -66,11 +72,16 @@ pub enum SecretRole {
     OperatorPassword,
     /// The Gravitee Cloud token of the hybrid gateway.
     CloudToken,
+    /// The password of the metrics exporter's ACL user (only while an exporter runs).
+    ExporterPassword,
+    /// The password of the gateway's technical API user (only while `metrics.gateway` scrapes
+    /// it); its Secret also holds the user name, which Prometheus reads from a Secret too.
+    GatewayTechnicalPassword,
 }
 
 impl SecretRole {
     /// Every role, in a stable order.
-    pub const ALL: [SecretRole; 7] = [
+    pub const ALL: [SecretRole; 9] = [
         SecretRole::RedisPassword,
         SecretRole::LicenseKey,
         SecretRole::CloudToken,
@@ -78,6 +89,8 @@ impl SecretRole {
         SecretRole::SentinelPassword,
         SecretRole::SentinelPeerPassword,
         SecretRole::OperatorPassword,
+        SecretRole::ExporterPassword,
+        SecretRole::GatewayTechnicalPassword,
     ];
 
     /// Whether gatehouse may generate the value (Redis passwords), rather than it being issued by
@@ -96,6 +109,8 @@ impl SecretRole {
             SecretRole::SentinelPassword => "redis-sentinel-password",
             SecretRole::SentinelPeerPassword => "redis-sentinel-peer-password",
             SecretRole::OperatorPassword => "redis-operator-password",
+            SecretRole::ExporterPassword => "redis-exporter-password",
+            SecretRole::GatewayTechnicalPassword => "gateway-technical-password",
         }
     }
 
@@ -106,9 +121,21 @@ impl SecretRole {
             | SecretRole::ReplicationPassword
             | SecretRole::SentinelPassword
             | SecretRole::SentinelPeerPassword
-            | SecretRole::OperatorPassword => "password",
+            | SecretRole::OperatorPassword
+            | SecretRole::ExporterPassword
+            | SecretRole::GatewayTechnicalPassword => "password",
             SecretRole::LicenseKey => "license-key",
             SecretRole::CloudToken => "token",
+        }
+    }
+
+    /// Entries that are not secret but must sit in the same Secret as the value (a consumer that
+    /// reads both from one Secret): gatehouse writes them beside a value it writes, and an existing
+    /// Secret must hold them.
+    pub fn fixed_entries(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            SecretRole::GatewayTechnicalPassword => &[(TECHNICAL_USER_KEY, TECHNICAL_API_USER)],
+            _ => &[],
         }
     }
 
@@ -122,6 +149,8 @@ impl SecretRole {
             SecretRole::SentinelPassword => "redis.acl.sentinel.password",
             SecretRole::SentinelPeerPassword => "redis.acl.sentinelPeer.password",
             SecretRole::OperatorPassword => "redis.acl.operator.password",
+            SecretRole::ExporterPassword => "redis.acl.exporter.password",
+            SecretRole::GatewayTechnicalPassword => "metrics.gatewayTechnicalPassword",
         }
     }
 }

@@ -3,8 +3,11 @@
 mod acl;
 mod env;
 mod limits;
+mod metrics;
 mod tls;
 mod urls;
+
+pub use metrics::quorum_at_risk_threshold;
 
 #[cfg(feature = "proptest")]
 pub(crate) use env::looks_secret;
@@ -175,6 +178,7 @@ impl Checker {
         self.redis(d);
         self.acl(d);
         self.gateway(d);
+        self.metrics(d);
         self.counts(d);
         self.annotations(d);
         self.name_collisions(d);

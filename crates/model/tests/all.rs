@@ -14,3 +14,9 @@ mod schema;
 
 #[path = "derived_defaults.rs"]
 mod derived_defaults;
+
+#[path = "fleet.rs"]
+mod fleet;
+
+#[path = "metrics.rs"]
+mod metrics;

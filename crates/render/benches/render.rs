@@ -49,6 +49,14 @@ fn render_example(c: &mut Criterion) {
     c.bench_function("render/example/objects+values+yaml", |b| {
         b.iter(|| render_all(black_box(&example)))
     });
+    // The same example with `metrics` on: exporter sidecars, monitors and the alert rules.
+    let metrics = valid(Deployment::guide_example().with_metrics(true));
+    c.bench_function("render/example-metrics/objects", |b| {
+        b.iter(|| render(black_box(&metrics)))
+    });
+    c.bench_function("render/example-metrics/objects+values+yaml", |b| {
+        b.iter(|| render_all(black_box(&metrics)))
+    });
 }
 
 fn yaml_only(c: &mut Criterion) {

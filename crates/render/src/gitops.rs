@@ -100,6 +100,22 @@ pub fn flux_objects(helm: &crate::HelmRelease) -> [KubeObject; 2] {
 /// A GitOps directory: every rendered object and the two Flux objects as numbered YAML files,
 /// plus a `kustomization.yaml` listing them in apply order.
 pub fn gitops_files(rendered: &Rendered) -> BTreeMap<String, String> {
+    directory(rendered, true)
+}
+
+/// The same directory for Argo CD, which installs the chart itself: the objects and their
+/// `kustomization.yaml`, plus the gateway's Helm values as `values.yaml` (read by the
+/// Application's chart source, not listed as a resource).
+pub fn argocd_files(rendered: &Rendered) -> BTreeMap<String, String> {
+    let mut files = directory(rendered, false);
+    files.insert(VALUES_FILE.into(), rendered.helm.values_yaml());
+    files
+}
+
+/// The Helm values file of an Argo CD directory.
+pub const VALUES_FILE: &str = "values.yaml";
+
+fn directory(rendered: &Rendered, flux_release: bool) -> BTreeMap<String, String> {
     let mut files = BTreeMap::new();
     let mut resources = Vec::new();
     for object in &rendered.objects {
@@ -108,7 +124,12 @@ pub fn gitops_files(rendered: &Rendered) -> BTreeMap<String, String> {
         resources.push(name);
     }
     // The Flux files keep their own numbers (10, 11) after the objects' tier numbers.
-    for (i, object) in rendered.flux_objects().iter().enumerate() {
+    let release = if flux_release {
+        rendered.flux_objects().to_vec()
+    } else {
+        Vec::new()
+    };
+    for (i, object) in release.iter().enumerate() {
         let name = format!(
             "{:02}-{}-{}.yaml",
             10 + i,
@@ -118,16 +139,19 @@ pub fn gitops_files(rendered: &Rendered) -> BTreeMap<String, String> {
         files.insert(name.clone(), crate::yaml::to_yaml(object));
         resources.push(name);
     }
+    files.insert("kustomization.yaml".into(), kustomization_yaml(&resources));
+    files
+}
+
+/// A kustomize `kustomization.yaml` listing `resources` in order (kustomize's own config file, not
+/// a cluster object).
+pub fn kustomization_yaml(resources: &[String]) -> String {
     let kustomization = serde_json::json!({
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
         "resources": resources,
     });
-    files.insert(
-        "kustomization.yaml".into(),
-        crate::yaml::to_yaml(&kustomization),
-    );
-    files
+    crate::yaml::to_yaml(&kustomization)
 }
 
 #[cfg(test)]

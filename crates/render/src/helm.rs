@@ -198,6 +198,12 @@ pub fn gateway_values(d: &Deployment, names: &Names) -> GatewayValues {
     if let Some(token) = d.secret_key_ref(SecretRole::CloudToken) {
         env.push(secret_env(CLOUD_TOKEN_ENV, &token));
     }
+    if let Some(technical) = d.secret_key_ref(SecretRole::GatewayTechnicalPassword) {
+        env.push(secret_env(
+            gatehouse_chart_contract::TECHNICAL_API_PASSWORD_ENV,
+            &technical,
+        ));
+    }
     let verified = verified_plugins(g);
     if verified.is_some() {
         // The chart sets these only for its own `additionalPlugins`, which are empty here.

@@ -22,8 +22,10 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::{ClusterResourceScope, NamespaceResourceScope, Resource};
 use serde::Serialize;
 
+use crate::crds::argocd::{AppProject, ApplicationSet};
 use crate::crds::cert_manager::{Certificate, ClusterIssuer, Issuer};
-use crate::crds::flux::{HelmRelease, HelmRepository};
+use crate::crds::flux::{GitRepository, HelmRelease, HelmRepository, Kustomization};
+use crate::crds::prometheus_operator::{PodMonitor, PrometheusRule, ServiceMonitor};
 
 /// The order in which objects reach the cluster: each tier is applied (and, for workloads and the
 /// release, waited for) before the next one starts.
@@ -190,8 +192,16 @@ object_kinds! {
     PodDisruptionBudget(PodDisruptionBudget) => Network, builtin;
     StatefulSet(StatefulSet) => Workload, builtin;
     Deployment(Deployment) => Workload, builtin;
+    PodMonitor(PodMonitor) => Workload, custom;
+    ServiceMonitor(ServiceMonitor) => Workload, custom;
+    PrometheusRule(PrometheusRule) => Workload, custom;
     HelmRepository(HelmRepository) => Release, custom;
     HelmRelease(HelmRelease) => Release, custom;
+    // A fleet's GitOps objects (`fleet render`): written to Git, never applied by gatehouse.
+    GitRepository(GitRepository) => Release, custom;
+    Kustomization(Kustomization) => Release, custom;
+    AppProject(AppProject) => Release, custom;
+    ApplicationSet(ApplicationSet) => Release, custom;
 }
 
 /// Kinds gatehouse only reads, never writes: the cert-manager issuers a rendered `Certificate`
@@ -257,8 +267,7 @@ mod tests {
 
     #[test]
     fn every_rendered_object_serializes_the_kind_of_its_table_entry() {
-        let guide = gatehouse_model::Deployment::guide_example();
-        let mut cert_manager = guide.clone();
+        let mut cert_manager = gatehouse_model::Deployment::guide_example();
         cert_manager.redis.tls.enabled = true;
         cert_manager.redis.tls.certificate =
             Some(gatehouse_model::TlsCertificateSource::CertManager {
@@ -271,11 +280,37 @@ mod tests {
                 private_key: None,
             });
         let mut objects = Vec::new();
-        for d in [guide, cert_manager] {
+        for d in [
+            gatehouse_model::Deployment::guide_example().with_metrics(true),
+            cert_manager,
+        ] {
             let rendered = crate::render(&d.validated().unwrap());
             objects.extend(rendered.flux_objects());
             objects.extend(rendered.objects);
         }
+        // A fleet's engine objects, for both engines.
+        let mut fleet = gatehouse_model::Fleet::default();
+        fleet.gitops.repository = Some("https://git.example.com/fleet.git".into());
+        let secret = |key: &str| gatehouse_model::SecretSource::ExistingSecret {
+            name: "gravitee".into(),
+            key: key.into(),
+        };
+        fleet.base.gateway.license_key = Some(secret("license"));
+        fleet.base.gateway.cloud_token = secret("token");
+        fleet.clusters = vec![
+            gatehouse_model::Cluster::new("a", 1),
+            gatehouse_model::Cluster::new("b", 2).with_context("b"),
+        ];
+        fleet.clusters[1].flux_kube_config =
+            Some(gatehouse_model::KubeConfigSecret::named("b-kubeconfig"));
+        objects.extend(
+            [
+                gatehouse_model::Delivery::Flux,
+                gatehouse_model::Delivery::ArgoCd,
+            ]
+            .into_iter()
+            .flat_map(|d| crate::fleet::engine_objects(&fleet.clone().validated(d).unwrap())),
+        );
         let mut kinds = std::collections::BTreeSet::new();
         for object in &objects {
             let json = object.to_json();
@@ -291,7 +326,8 @@ mod tests {
             );
             kinds.insert(object.kind());
         }
-        // Every kind of the table but the two apply writes or reads itself is rendered.
+        // Every kind of the table but the two apply writes or reads itself is rendered (a fleet's
+        // engine objects included).
         let not_rendered: Vec<&str> = KINDS
             .iter()
             .map(|k| k.kind)

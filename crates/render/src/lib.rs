@@ -18,9 +18,11 @@
 mod certificate;
 mod config_digest;
 pub mod crds;
+pub mod fleet;
 pub mod gitops;
 pub mod helm;
 mod kinds;
+pub mod metrics;
 pub mod names;
 mod objects;
 mod output;

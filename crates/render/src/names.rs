@@ -132,6 +132,17 @@ impl Names {
         }
     }
 
+    /// The gateway's Deployment, as the chart names it: `<release>-<chart>-<gateway.name>`
+    /// (`gravitee.gateway.fullname` of `graviteeio/apim`, with the chart's `gateway.name: gateway`,
+    /// which gatehouse never sets).
+    pub fn gateway_deployment(&self) -> String {
+        format!(
+            "{}-{}-gateway",
+            self.gateway_release,
+            crate::helm::CHART_NAME
+        )
+    }
+
     /// `<service>.<namespace>.svc.cluster.local`.
     pub fn service_host(&self, service: &str) -> String {
         format!("{service}.{}.svc.cluster.local", self.namespace)

@@ -23,7 +23,10 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
+use gatehouse_model::acl::Side;
+
 use crate::helm::{plain_env, resource_requirements, secret_env};
+use crate::metrics::exporter;
 use crate::names::{Names, labels, paths};
 use crate::output::KubeObject;
 use crate::redis_files::{self, RedisFiles};
@@ -83,12 +86,13 @@ pub(crate) fn kube_objects(d: &Deployment, names: &Names, files: &RedisFiles) ->
             "sentinel",
             names.sentinel_port,
         ),
-        network_policy(names),
+        network_policy(d, names),
         disruption_budget(names, labels::DATA, 1),
         disruption_budget(names, labels::SENTINEL, sentinel_max_unavailable(d)),
         data_statefulset(d, names),
         sentinel_statefulset(d, names),
     ]);
+    objects.extend(crate::metrics::monitors::monitor_objects(d, names));
     crate::config_digest::annotate(&mut objects);
     objects
 }
@@ -130,7 +134,7 @@ fn headless_service(
     })
 }
 
-fn network_policy(names: &Names) -> KubeObject {
+fn network_policy(d: &Deployment, names: &Names) -> KubeObject {
     let peer = |labels: BTreeMap<String, String>| NetworkPolicyPeer {
         pod_selector: Some(match_labels(labels)),
         ..Default::default()
@@ -148,14 +152,24 @@ fn network_policy(names: &Names) -> KubeObject {
             pod_selector: Some(match_labels(redis_pods)),
             policy_types: Some(vec!["Ingress".into()]),
             egress: None,
-            ingress: Some(vec![NetworkPolicyIngressRule {
-                from: Some(vec![
-                    peer(names.selector(labels::DATA)),
-                    peer(names.selector(labels::SENTINEL)),
-                    peer(names.gateway_pod_selector()),
-                ]),
-                ports: Some(vec![port(names.redis_port), port(names.sentinel_port)]),
-            }]),
+            ingress: Some(
+                [NetworkPolicyIngressRule {
+                    from: Some(vec![
+                        peer(names.selector(labels::DATA)),
+                        peer(names.selector(labels::SENTINEL)),
+                        peer(names.gateway_pod_selector()),
+                    ]),
+                    ports: Some(vec![port(names.redis_port), port(names.sentinel_port)]),
+                }]
+                .into_iter()
+                // The exporters' metrics (no secret in them) from any pod: Prometheus runs in a
+                // namespace of its own, under labels gatehouse cannot know.
+                .chain(d.metrics.runs_exporter().then(|| NetworkPolicyIngressRule {
+                    from: None,
+                    ports: Some(vec![port(exporter::PORT)]),
+                }))
+                .collect(),
+            ),
         }),
     })
 }
@@ -386,7 +400,7 @@ fn anti_affinity(d: &Deployment, names: &Names, component: &str) -> Affinity {
     }
 }
 
-fn container_security() -> SecurityContext {
+pub(crate) fn container_security() -> SecurityContext {
     SecurityContext {
         allow_privilege_escalation: Some(false),
         read_only_root_filesystem: Some(true),
@@ -414,7 +428,7 @@ struct Workload<'a> {
     service: &'a str,
     component: &'a str,
     replicas: u32,
-    container: Container,
+    containers: Vec<Container>,
     volumes: Vec<Volume>,
     claims: Vec<PersistentVolumeClaim>,
     grace_seconds: i64,
@@ -447,7 +461,7 @@ fn statefulset(d: &Deployment, names: &Names, w: Workload<'_>) -> KubeObject {
                     security_context: Some(pod_security()),
                     affinity: Some(anti_affinity(d, names, w.component)),
                     termination_grace_period_seconds: Some(w.grace_seconds),
-                    containers: vec![w.container],
+                    containers: w.containers,
                     volumes: Some(w.volumes),
                     ..Default::default()
                 }),
@@ -459,20 +473,23 @@ fn statefulset(d: &Deployment, names: &Names, w: Workload<'_>) -> KubeObject {
     })
 }
 
-/// `volumes` and `container` with the TLS Secret mounted, when TLS is on.
+/// `volumes` and `containers` (the Redis process and, with metrics, its exporter) with the TLS
+/// Secret mounted into each, when TLS is on.
 fn with_tls(
     names: &Names,
     mut volumes: Vec<Volume>,
-    mut container: Container,
-) -> (Vec<Volume>, Container) {
+    mut containers: Vec<Container>,
+) -> (Vec<Volume>, Vec<Container>) {
     if let Some((volume, volume_mount)) = tls_volume(names) {
         volumes.push(volume);
-        container
-            .volume_mounts
-            .get_or_insert_with(Vec::new)
-            .push(volume_mount);
+        for container in &mut containers {
+            container
+                .volume_mounts
+                .get_or_insert_with(Vec::new)
+                .push(volume_mount.clone());
+        }
     }
-    (volumes, container)
+    (volumes, containers)
 }
 
 fn data_statefulset(d: &Deployment, names: &Names) -> KubeObject {
@@ -480,7 +497,7 @@ fn data_statefulset(d: &Deployment, names: &Names) -> KubeObject {
         d,
         names,
         &names.data_service,
-        &redis_files::DATA_POD_PASSWORDS,
+        &redis_files::pod_passwords(d, Side::DataNode),
     );
     env.push(plain_env("CONFIG_DIR", paths::RUNTIME_CONFIG));
     env.push(plain_env("DATA_DIR", paths::DATA));
@@ -532,7 +549,11 @@ fn data_statefulset(d: &Deployment, names: &Names) -> KubeObject {
         ]),
         ..Default::default()
     };
-    let (volumes, container) = with_tls(names, volumes, container);
+    let mut containers = vec![container];
+    if d.metrics.scrapes_data_nodes() {
+        containers.push(exporter::sidecar(d, names, exporter::Target::DataNode));
+    }
+    let (volumes, containers) = with_tls(names, volumes, containers);
     statefulset(
         d,
         names,
@@ -541,7 +562,7 @@ fn data_statefulset(d: &Deployment, names: &Names) -> KubeObject {
             service: &names.data_service,
             component: labels::DATA,
             replicas: names.data_pods,
-            container,
+            containers,
             volumes,
             claims,
             grace_seconds: PRESTOP_TIMEOUT_SECONDS + 10,
@@ -554,7 +575,7 @@ fn sentinel_statefulset(d: &Deployment, names: &Names) -> KubeObject {
         d,
         names,
         &names.sentinel_service,
-        &redis_files::SENTINEL_POD_PASSWORDS,
+        &redis_files::pod_passwords(d, Side::Sentinel),
     );
     env.push(plain_env("CONFIG_DIR", paths::DATA));
     let mut volumes = vec![templates_volume(names, &redis_files::SENTINEL_POD_FILES)];
@@ -588,7 +609,11 @@ fn sentinel_statefulset(d: &Deployment, names: &Names) -> KubeObject {
         ]),
         ..Default::default()
     };
-    let (volumes, container) = with_tls(names, volumes, container);
+    let mut containers = vec![container];
+    if d.metrics.scrapes_sentinels() {
+        containers.push(exporter::sidecar(d, names, exporter::Target::Sentinel));
+    }
+    let (volumes, containers) = with_tls(names, volumes, containers);
     statefulset(
         d,
         names,
@@ -597,7 +622,7 @@ fn sentinel_statefulset(d: &Deployment, names: &Names) -> KubeObject {
             service: &names.sentinel_service,
             component: labels::SENTINEL,
             replicas: names.sentinel_pods,
-            container,
+            containers,
             volumes,
             claims,
             grace_seconds: 10,

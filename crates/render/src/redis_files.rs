@@ -31,12 +31,13 @@ pub const COMMON: &str = "common.sh";
 pub const ACL_USERS: &str = "acl-users";
 
 /// The environment variable holding each ACL user's password in the Redis pods (from a Secret).
-pub const PASSWORD_ENV: [(&str, SecretRole); 5] = [
+pub const PASSWORD_ENV: [(&str, SecretRole); 6] = [
     ("REDIS_PASSWORD", SecretRole::RedisPassword),
     ("REPLICATION_PASSWORD", SecretRole::ReplicationPassword),
     ("SENTINEL_PASSWORD", SecretRole::SentinelPassword),
     ("SENTINEL_PEER_PASSWORD", SecretRole::SentinelPeerPassword),
     ("OPERATOR_PASSWORD", SecretRole::OperatorPassword),
+    ("EXPORTER_PASSWORD", SecretRole::ExporterPassword),
 ];
 /// The passwords a data pod reads: `default` (the gateway's), replication, Sentinel monitoring,
 /// operator.
@@ -54,6 +55,24 @@ pub const SENTINEL_POD_PASSWORDS: [&str; 4] = [
     "SENTINEL_PEER_PASSWORD",
     "OPERATOR_PASSWORD",
 ];
+
+/// The variable of the exporter user's password: read by the pods of a side whose exporter runs
+/// (`metrics`), to put the user in that side's ACL file.
+pub const EXPORTER_PASSWORD: &str = "EXPORTER_PASSWORD";
+
+/// The passwords one side's pods read: the side's fixed list, plus the exporter's while that
+/// side's exporter runs.
+pub fn pod_passwords(d: &Deployment, side: Side) -> Vec<&'static str> {
+    let (fixed, exporter) = match side {
+        Side::DataNode => (&DATA_POD_PASSWORDS, d.metrics.scrapes_data_nodes()),
+        Side::Sentinel => (&SENTINEL_POD_PASSWORDS, d.metrics.scrapes_sentinels()),
+    };
+    let mut passwords = fixed.to_vec();
+    if exporter {
+        passwords.push(EXPORTER_PASSWORD);
+    }
+    passwords
+}
 
 /// The environment variable of a role's password.
 fn password_env(role: SecretRole) -> &'static str {
@@ -86,11 +105,17 @@ fn acl_users(d: &Deployment) -> String {
             side_word(side),
             d.gateway_acl_rules(side)
         ));
+        let exporter_runs = match side {
+            Side::DataNode => d.metrics.scrapes_data_nodes(),
+            Side::Sentinel => d.metrics.scrapes_sentinels(),
+        };
         for user in acl::NAMED_USERS.iter().filter(|u| u.side == side) {
             let role = match user.user {
                 acl::REPLICATION_USER => SecretRole::ReplicationPassword,
                 acl::SENTINEL_USER => SecretRole::SentinelPassword,
                 acl::SENTINEL_PEER_USER => SecretRole::SentinelPeerPassword,
+                acl::EXPORTER_USER if exporter_runs => SecretRole::ExporterPassword,
+                acl::EXPORTER_USER => continue,
                 _ => SecretRole::OperatorPassword,
             };
             lines.push(format!(

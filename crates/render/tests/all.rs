@@ -26,3 +26,6 @@ mod snapshots;
 
 #[path = "tls.rs"]
 mod tls;
+
+#[path = "fleet.rs"]
+mod fleet;

@@ -269,7 +269,14 @@ fn rendered_custom_objects_pass_the_subset_schema_and_a_stray_field_does_not() {
             checked.insert(object.kind().to_owned());
         }
     }
-    assert!(checked.contains("HelmRelease"), "{checked:?}");
+    for kind in [
+        "HelmRelease",
+        "PodMonitor",
+        "ServiceMonitor",
+        "PrometheusRule",
+    ] {
+        assert!(checked.contains(kind), "{kind} not checked: {checked:?}");
+    }
     let mut bad = guide.flux_objects()[1].to_json();
     bad["spec"]["interval"] = json!("every hour");
     assert_eq!(

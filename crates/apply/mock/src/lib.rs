@@ -150,12 +150,22 @@ impl ResourceType {
         written.map(ResourceType::of).chain(read_only).collect()
     }
 
-    /// The custom types of the gateway release (Flux's `HelmRepository` and `HelmRelease`), for
+    /// Flux's custom types gatehouse writes (`HelmRepository`, `HelmRelease`), for
     /// [`MockApiServer::add_resource`] (as if their CRDs were installed).
     pub fn flux() -> Vec<ResourceType> {
+        Self::custom_of("fluxcd.io")
+    }
+
+    /// The Prometheus Operator's custom types gatehouse writes with `metrics` (`PodMonitor`,
+    /// `ServiceMonitor`, `PrometheusRule`), for [`MockApiServer::add_resource`].
+    pub fn prometheus_operator() -> Vec<ResourceType> {
+        Self::custom_of("monitoring.coreos.com")
+    }
+
+    fn custom_of(group_suffix: &str) -> Vec<ResourceType> {
         gatehouse_render::KINDS
             .iter()
-            .filter(|k| k.custom && k.tier == gatehouse_render::ApplyTier::Release)
+            .filter(|k| k.custom && k.group.ends_with(group_suffix))
             .map(ResourceType::of)
             .collect()
     }

@@ -33,7 +33,7 @@ pub struct Target {
 }
 
 /// `--timeout`: a positive duration in humantime's syntax.
-fn parse_timeout(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_timeout(text: &str) -> Result<Duration, String> {
     match humantime::parse_duration(text) {
         Ok(d) if d.is_zero() => Err("the timeout must be positive, e.g. 90s or 5m".into()),
         Ok(d) => Ok(d),
@@ -143,7 +143,7 @@ fn with_cluster<T>(
 
 /// Every `from: env` secret source has its variable set: checked before the cluster is contacted,
 /// so that local mistakes are reported first. Values are read only to check them.
-fn check_env_secrets(rendered: &Rendered) -> Result<(), CliError> {
+pub(crate) fn check_env_secrets(rendered: &Rendered) -> Result<(), CliError> {
     gatehouse_apply::secrets::plan_secrets(
         &rendered.secrets,
         &|variable| std::env::var(variable).ok(),

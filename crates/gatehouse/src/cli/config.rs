@@ -96,39 +96,7 @@ impl Source {
         };
         let mut deployment = match deployment {
             Ok(d) => d,
-            Err(error) => {
-                let problem = match error {
-                    ConfigError::Syntax {
-                        line,
-                        column,
-                        path,
-                        message,
-                        ..
-                    } => LocatedProblem {
-                        severity: "error",
-                        path,
-                        line: (line > 0).then_some(line),
-                        column: (line > 0).then_some(column),
-                        message,
-                        fix: Some(
-                            "correct the YAML there; `gatehouse schema` prints every field".into(),
-                        ),
-                    },
-                    other => LocatedProblem {
-                        severity: "error",
-                        path: "(document)".into(),
-                        line: None,
-                        column: None,
-                        message: other.to_string(),
-                        fix: None,
-                    },
-                };
-                return Checked {
-                    valid: None,
-                    problems: vec![problem],
-                    source: self,
-                };
-            }
+            Err(error) => return self.unreadable(error),
         };
         if let Some(namespace) = &globals.namespace {
             deployment.namespace = namespace.clone();
@@ -155,6 +123,77 @@ impl Source {
             .collect();
         Checked {
             valid,
+            problems,
+            source: self,
+        }
+    }
+
+    /// A source given as text (a fleet file, read by its own command).
+    pub fn of_text(origin: String, text: String) -> Source {
+        Source {
+            origin,
+            text: Some(text),
+        }
+    }
+
+    /// The text (none for the built-in example).
+    pub fn text(&self) -> Option<&str> {
+        self.text.as_deref()
+    }
+
+    /// The name of the input.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// The outcome for a file that does not map onto its model: the one located syntax problem.
+    pub fn unreadable(self, error: ConfigError) -> Checked {
+        let problem = match error {
+            ConfigError::Syntax {
+                line,
+                column,
+                path,
+                message,
+                ..
+            } => LocatedProblem {
+                severity: "error",
+                path,
+                line: (line > 0).then_some(line),
+                column: (line > 0).then_some(column),
+                message,
+                fix: Some("correct the YAML there; `gatehouse schema` prints every field".into()),
+            },
+            other => LocatedProblem {
+                severity: "error",
+                path: "(document)".into(),
+                line: None,
+                column: None,
+                message: other.to_string(),
+                fix: None,
+            },
+        };
+        Checked {
+            valid: None,
+            problems: vec![problem],
+            source: self,
+        }
+    }
+
+    /// Problems another check found in this file (a fleet's), each located where it is written.
+    pub fn located(self, problems: &[Problem], globals: &Globals) -> Checked {
+        let places = match &self.text {
+            Some(text) => {
+                gatehouse_model::places_in_file(text, problems.iter().map(|p| p.path.as_str()))
+            }
+            None => vec![None; problems.len()],
+        };
+        let problems = problems
+            .iter()
+            .zip(places)
+            .map(|(p, place)| self.locate(p, place, globals))
+            .collect();
+        Checked {
+            valid: None,
             problems,
             source: self,
         }
@@ -231,6 +270,18 @@ impl Checked {
             .iter()
             .filter(|p| p.severity == "error")
             .count()
+    }
+
+    /// Errors as the command's error; warnings printed on stderr (for checks whose valid value is
+    /// kept elsewhere, such as a fleet's).
+    pub fn warn_or_fail(self) -> Result<(), CliError> {
+        if self.errors() > 0 {
+            return Err(CliError::Config(self.diagnostics()));
+        }
+        if !self.problems.is_empty() {
+            eprintln!("{:?}", miette::Report::new(self.diagnostics()));
+        }
+        Ok(())
     }
 
     /// The valid deployment, printing its warnings on stderr; or every problem as the error.

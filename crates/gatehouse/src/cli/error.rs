@@ -72,6 +72,27 @@ pub enum CliError {
     #[diagnostic(help("type `yes` at the prompt, or pass --yes"))]
     Aborted,
 
+    /// `fleet deploy` stopped: a cluster failed or is not healthy (the report on stdout says what
+    /// was done on each cluster).
+    #[cfg(feature = "cli")]
+    #[error("fleet deploy stopped: {0}")]
+    #[diagnostic(help(
+        "the report above says what was done on each cluster; fix the cluster(s) named (`gatehouse status -f <its deployment> --context <context>` shows the state), then run `gatehouse fleet deploy --wave <n>` again: a deploy of an unchanged cluster writes nothing"
+    ))]
+    FleetStopped(String),
+
+    /// `fleet deploy --wave N` names a wave the fleet does not have.
+    #[error("the fleet has waves 1 to {last}; there is no wave {wave}")]
+    #[diagnostic(help(
+        "pick a wave from 1 to {last}, or leave --wave out to deploy every wave in order"
+    ))]
+    NoSuchWave {
+        /// The wave asked for.
+        wave: u32,
+        /// The fleet's last wave.
+        last: u32,
+    },
+
     /// `chart-check` found problems or could not run.
     #[error("{0}")]
     #[diagnostic(help("{1}"))]

@@ -13,6 +13,9 @@ mod chart_check;
 mod cluster;
 mod config;
 mod error;
+mod fleet;
+#[cfg(feature = "cli")]
+mod fleet_deploy;
 mod out_dir;
 #[cfg(feature = "cli")]
 mod progress;
@@ -69,6 +72,10 @@ enum Command {
     /// Readiness of the workloads, the Redis master each Sentinel reports, and drift (exit 0:
     /// healthy, 1: not, 2: error).
     Status(cluster::StatusArgs),
+    /// Many clusters from one fleet file: render its GitOps directory (Flux or Argo CD), see what
+    /// a change does per wave, deploy a wave directly.
+    #[command(subcommand)]
+    Fleet(fleet::FleetCommand),
     /// Check a Helm values file against the graviteeio/apim chart contract (and render the chart).
     ChartCheck(chart_check::Args),
     /// Print a shell completion script (`gatehouse completions bash > /etc/bash_completion.d/gatehouse`).
@@ -142,6 +149,7 @@ pub fn main_named(
     let error_code = match &cli.command {
         #[cfg(feature = "cli")]
         Command::Diff(_) | Command::Status(_) => 2,
+        Command::Fleet(fleet::FleetCommand::Diff(_)) => 2,
         _ => 1,
     };
     match run(cli.command, &cli.globals, name) {
@@ -166,6 +174,7 @@ fn run(command: Command, globals: &Globals, name: &str) -> Result<ExitCode, CliE
         Command::Destroy(args) => cluster::destroy(args, globals),
         #[cfg(feature = "cli")]
         Command::Status(args) => cluster::status(args, globals),
+        Command::Fleet(command) => fleet::run(command, globals),
         Command::ChartCheck(args) => chart_check::run(args, globals),
         Command::Completions { shell } => {
             let mut command = Cli::command();

@@ -47,7 +47,7 @@ pub struct ValidateArgs {
     output: Option<Output>,
 }
 
-fn stdout_write(text: &str) -> Result<(), CliError> {
+pub(crate) fn stdout_write(text: &str) -> Result<(), CliError> {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Ok(()) => Ok(()),

@@ -169,7 +169,7 @@ impl SourceCode for Shown {
     }
 }
 
-/// Every field name the config schema knows: the only keys shown as written.
+/// Every field name the config and fleet schemas know: the only keys shown as written.
 fn schema_words() -> &'static BTreeSet<String> {
     static WORDS: OnceLock<BTreeSet<String>> = OnceLock::new();
     WORDS.get_or_init(|| {
@@ -185,10 +185,16 @@ fn schema_words() -> &'static BTreeSet<String> {
                 _ => {}
             }
         }
-        let schema: serde_json::Value = serde_json::from_str(&gatehouse_model::json_schema())
-            .expect("the model's schema is JSON");
         let mut words = BTreeSet::new();
-        collect(&schema, &mut words);
+        // A fleet file holds deployments (`base`, `overrides`), so its schema's words are known too.
+        for schema in [
+            gatehouse_model::json_schema(),
+            gatehouse_model::fleet_json_schema(),
+        ] {
+            let schema: serde_json::Value =
+                serde_json::from_str(&schema).expect("the model's schema is JSON");
+            collect(&schema, &mut words);
+        }
         words
     })
 }

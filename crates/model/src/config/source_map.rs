@@ -252,6 +252,11 @@ impl SourceMap {
         })
     }
 
+    /// The path of every written field.
+    pub(crate) fn paths(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().map(|e| e.path.as_str())
+    }
+
     /// Every entry at `path` (more than one for a duplicate key), in file order.
     pub(crate) fn all_at(&self, path: &str) -> Vec<&Entry> {
         self.entries.iter().filter(|e| e.path == path).collect()
