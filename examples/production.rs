@@ -1,12 +1,13 @@
-//! A production deployment: five Sentinels, three replicas, secrets from existing Kubernetes
-//! Secrets, a checksum-verified plugin, a bounded write-loss window, metrics and alerts (needs the
-//! Prometheus Operator) and a larger gateway.
+//! A production deployment: five Sentinels, three replicas, TLS on every Redis link, secrets from
+//! existing Kubernetes Secrets, a checksum-verified plugin, a bounded write-loss window, metrics and
+//! alerts (needs the Prometheus Operator) and a larger gateway.
 //! Writes `manifests/*.yaml` and `values.yaml` into the directory given as first argument.
 //!
 //! Run: `cargo run -p gatehouse-examples --bin production -- out/`
 
 use gatehouse_model::{
     DataVolume, Deployment, MinReplicasToWrite, Resources, SecretSource, ServiceType,
+    TlsCertificateSource,
 };
 use gatehouse_render::render;
 
@@ -31,6 +32,11 @@ fn main() {
             .with_replicas(1)
             .with_max_lag_seconds(10),
     );
+    d.redis.tls.enabled = true;
+    d.redis.tls.certificate = Some(TlsCertificateSource::Secret {
+        name: "redis-tls".into(),
+        client_secret: None,
+    });
     d.metrics.enabled = true;
     d.gateway.replicas = 3;
     d.gateway.service.service_type = ServiceType::ClusterIP;

@@ -1,5 +1,5 @@
 //! Every example builds and runs, and the config file describes the same deployment as the Rust
-//! example and the built-in one.
+//! example and the production preset.
 
 use std::process::Command;
 
@@ -21,14 +21,14 @@ fn run(bin: &str, args: &[&str]) -> String {
 }
 
 #[test]
-fn config_file_is_the_guide_example() {
+fn config_file_is_the_production_preset() {
     let from_file = gatehouse_model::load_yaml_str(CONFIG, "hybrid-gateway.yaml")
         .unwrap_or_else(|e| panic!("{e}"));
-    // The file turns metrics on (they need the Prometheus Operator); the built-in example keeps
-    // them off, so its rendering stays what the guide's users deploy.
+    // The file turns metrics (they need the Prometheus Operator) and TLS on; the built-in example
+    // keeps both off, so its rendering stays what the guide's users deploy.
     assert_eq!(
         from_file.deployment(),
-        &gatehouse_model::presets::guide_example().with_metrics(true)
+        &gatehouse_model::presets::production()
     );
     assert!(
         from_file.warnings().is_empty(),
@@ -42,7 +42,7 @@ fn config_file_sets_every_field() {
     // Serializing the model lists every field; each must be written in the config file so that
     // the file documents the whole model.
     let full: serde_json::Value =
-        serde_json::to_value(gatehouse_model::presets::guide_example().with_metrics(true)).unwrap();
+        serde_json::to_value(gatehouse_model::presets::production()).unwrap();
     let written: serde_json::Value = serde_saphyr::from_str(CONFIG).unwrap();
     fn missing(
         full: &serde_json::Value,
@@ -69,14 +69,10 @@ fn config_file_sets_every_field() {
 }
 
 #[test]
-fn hybrid_gateway_example_prints_the_built_in_rendering() {
+fn hybrid_gateway_example_prints_the_production_preset_rendering() {
     let printed = run(env!("CARGO_BIN_EXE_hybrid-gateway"), &[]);
-    let built_in = render(
-        &gatehouse_model::presets::guide_example()
-            .validated()
-            .unwrap(),
-    )
-    .to_text(Format::Yaml);
+    let built_in =
+        render(&gatehouse_model::presets::production().validated().unwrap()).to_text(Format::Yaml);
     assert_eq!(printed, built_in);
 }
 
@@ -90,6 +86,10 @@ fn production_example_writes_manifests_and_values() {
     assert!(
         values.contains("name: redis-auth"),
         "the password Secret is referenced:\n{values}"
+    );
+    assert!(
+        values.contains("name: redis-tls") && values.contains("_trustall"),
+        "the gateway speaks TLS with the CA of the certificate Secret:\n{values}"
     );
     let manifests = std::fs::read_dir(dir.path().join("manifests"))
         .unwrap()

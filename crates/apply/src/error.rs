@@ -298,6 +298,28 @@ pub enum ApplyError {
         /// The kind that needs it.
         kind: String,
     },
+    /// A rendered Certificate needs cert-manager, whose API is not served.
+    #[error(
+        "{field}: cert-manager is not installed in the cluster: the API {group_version} (Certificate) is not served, so nothing would issue the Redis certificate and the Redis pods would wait for its Secret; install cert-manager first, or use `certificate: {{kind: secret, name: <Secret with tls.crt, tls.key and ca.crt>}}`"
+    )]
+    CertManagerMissing {
+        /// The model field naming the issuer.
+        field: String,
+        /// The missing API group/version.
+        group_version: String,
+    },
+    /// The issuer a rendered Certificate names does not exist.
+    #[error(
+        "{field}: {kind} {object} does not exist, so cert-manager would never issue the Redis certificate and the Redis pods would wait for its Secret (ContainerCreating); create the {kind} first or name an existing one in {field}.name (and {field}.kind: Issuer or ClusterIssuer)"
+    )]
+    IssuerMissing {
+        /// The model field naming the issuer.
+        field: String,
+        /// `Issuer` or `ClusterIssuer`.
+        kind: String,
+        /// `namespace/name` of an Issuer, `name` of a ClusterIssuer.
+        object: String,
+    },
     /// `metrics` is on but the cluster does not serve the Prometheus Operator's API.
     #[error(
         "metrics: the Prometheus Operator's API {group_version} ({kind}) is not served in the cluster; install the Prometheus Operator (its monitoring.coreos.com CRDs), or set `metrics.enabled: false`"

@@ -31,6 +31,7 @@
 //! ```
 
 pub mod applyset;
+mod cert_manager;
 mod connection;
 mod deploy;
 mod destroy;

@@ -90,6 +90,12 @@ impl Cluster {
         let mut errors = early;
         let (existing_errors, existing_versions) = self.check_existing_secrets(plan, masker).await;
         errors.extend(existing_errors);
+        let cert_manager = self.check_cert_manager(plan, masker).await;
+        // Without cert-manager the Certificate's own dry-run fails too: that is the same finding.
+        let no_cert_manager = cert_manager
+            .iter()
+            .any(|e| matches!(e, ApplyError::CertManagerMissing { .. }));
+        errors.extend(cert_manager);
         if options.release == ReleaseMode::Flux
             && let Err(e) = self.check_flux(plan).await
         {
@@ -154,8 +160,11 @@ impl Cluster {
             dry_errors
                 .into_iter()
                 .filter(|(object, e)| {
-                    !(matches!(e, ApplyError::Conflict { .. })
-                        && foreign_names.contains(object.as_str()))
+                    let repeated_conflict = matches!(e, ApplyError::Conflict { .. })
+                        && foreign_names.contains(object.as_str());
+                    let certificate_without_cert_manager =
+                        no_cert_manager && object.starts_with("Certificate ");
+                    !repeated_conflict && !certificate_without_cert_manager
                 })
                 .map(|(_, e)| e),
         );

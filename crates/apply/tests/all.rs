@@ -17,3 +17,6 @@ mod mock;
 
 #[path = "rotation.rs"]
 mod rotation;
+
+#[path = "cert_manager.rs"]
+mod cert_manager;

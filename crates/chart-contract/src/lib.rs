@@ -103,6 +103,20 @@ impl ChartLayout {
     pub fn sentinel_password_env(self) -> &'static str {
         self.facts().sentinel_password_env
     }
+
+    /// The env prefix of every rate-limit Redis setting of this layout (`gravitee_ratelimit_redis`,
+    /// `gravitee_repositories_ratelimit_redis`): a setting's env name is the prefix, `_`, and its
+    /// property path below `redis.` in lowercase with `_` for `.` (`<prefix>_truststore_path`).
+    ///
+    /// ```
+    /// use gatehouse_chart_contract::ChartLayout;
+    /// assert_eq!(ChartLayout::V4_9.redis_env_prefix(), "gravitee_ratelimit_redis");
+    /// ```
+    pub fn redis_env_prefix(self) -> &'static str {
+        self.redis_password_env()
+            .strip_suffix("_password")
+            .expect("every layout's password variable is `<prefix>_password`")
+    }
 }
 
 /// One supported chart line and the paths its `values.yaml` declares.

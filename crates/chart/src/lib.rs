@@ -12,11 +12,13 @@
 //! - [`schema`]: a JSON schema of a hand-written values file for one supported chart line;
 //! - [`rendered`]: checks of what the chart actually rendered (`gravitee.yml` in both the 4.9 and
 //!   the 4.12 layout, the gateway Deployment's env), with a renderer that uses a `helm` binary or
-//!   the PyPI package `helm-python-sdk`.
+//!   the PyPI package `helm-python-sdk`; [`gateway_tls`]: the gateway's Redis TLS settings in force
+//!   in a rendered chart (env over `gravitee.yml` over the gateway's defaults).
 //!
 //! No check ever puts a value found at a secret-bearing path into a message.
 
 pub mod contract;
+pub mod gateway_tls;
 pub mod rendered;
 pub mod schema;
 

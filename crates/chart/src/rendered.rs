@@ -5,8 +5,9 @@
 //! and no cluster). [`check_manifests`] then checks the rendered objects: the gateway ConfigMap's
 //! `gravitee.yml` uses Redis Sentinel for rate limiting (at `ratelimit` in the 4.9 layout, at
 //! `repositories.ratelimit` from 4.12) with the expected master and nodes and no password, the
-//! gateway Deployment reads every secret env through `secretKeyRef`, and the chart made no license
-//! Secret.
+//! gateway Deployment reads every secret env through `secretKeyRef`, a gateway speaking TLS to
+//! Redis verifies the certificate and the host name with a truststore from a mounted Secret
+//! ([`crate::gateway_tls`]), and the chart made no license Secret.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -284,6 +285,36 @@ pub enum RenderedError {
         /// The env name.
         name: String,
     },
+    /// The gateway speaks TLS to Redis but trusts any certificate.
+    #[error(
+        "Deployment {deployment}: the gateway speaks TLS to Redis with `trustAll` in force (the chart and the gateway default it to true when ssl is on): anyone on the path can pose as Redis: set env {env}=false and a PEM truststore"
+    )]
+    RedisTlsTrustsAll {
+        /// The Deployment.
+        deployment: String,
+        /// The env entry that turns it off in this layout.
+        env: String,
+    },
+    /// The gateway speaks TLS to Redis without checking the host name.
+    #[error(
+        "Deployment {deployment}: the gateway speaks TLS to Redis with `hostnameVerificationAlgorithm` NONE in force (the default): any certificate of the CA passes for any Redis host: set env {env}=HTTPS"
+    )]
+    RedisTlsNoHostnameCheck {
+        /// The Deployment.
+        deployment: String,
+        /// The env entry that sets it in this layout.
+        env: String,
+    },
+    /// The truststore the gateway reads is not a file from a Secret volume.
+    #[error(
+        "Deployment {deployment}: the gateway's Redis truststore `{path}` is not a file of a mounted Secret: the gateway cannot verify Redis and fails open: mount the CA Secret with gateway.extraVolumes/extraVolumeMounts"
+    )]
+    RedisTruststoreNotMounted {
+        /// The Deployment.
+        deployment: String,
+        /// The truststore path in force, or `unset`.
+        path: String,
+    },
     /// The chart made a license Secret from values.
     #[error(
         "the chart rendered the license Secret {secret} from license.key: the license is in the values in plain text: remove license.key and use env gravitee_license_key with secretKeyRef"
@@ -308,7 +339,8 @@ fn kind_of(object: &Value) -> &str {
 
 /// Checks rendered objects: gravitee.yml in `layout`, the gateway Deployment's env (every env in
 /// `required_secret_envs` present and from a Secret; every known secret env name, if present,
-/// from a Secret), and no license Secret made from values.
+/// from a Secret), the gateway's Redis TLS when it is on (no `trustAll`, a host name check, a
+/// mounted truststore), and no license Secret made from values.
 pub fn check_manifests(
     objects: &[Value],
     layout: ChartLayout,
@@ -441,6 +473,7 @@ pub fn check_manifests(
             }
         }
     }
+    errors.extend(crate::gateway_tls::check(objects, layout));
     for secret in objects.iter().filter(|o| kind_of(o) == "Secret") {
         let has_license = ["data", "stringData"].iter().any(|field| {
             secret

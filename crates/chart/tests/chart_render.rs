@@ -1,11 +1,13 @@
 //! Rendering a chart offline (helm or helm-python-sdk) and checking the rendered gravitee.yml and
 //! Deployment, with a minimal chart written for the test (tests/fixtures/mini-apim) in both the
-//! 4.9 and the 4.12 layout.
+//! 4.9 and the 4.12 layout, on every supported chart line: Redis Sentinel, secret env references,
+//! and the gateway's Redis TLS in force (env over gravitee.yml over the defaults).
 
 mod common;
 
 use std::path::Path;
 
+use gatehouse_chart::gateway_tls::gateway_redis_tls;
 use gatehouse_chart::rendered::{ChartLayout, Expected, RenderedError, Renderer, check_manifests};
 use gatehouse_model::Deployment;
 use serde_json::Value;
@@ -174,6 +176,102 @@ gateway:
             errors
                 .iter()
                 .all(|e| !e.to_string().contains("s3cr3t-in-values"))
+        );
+    }
+}
+
+#[test]
+fn the_gateway_speaks_verified_tls_to_redis_in_every_layout() {
+    let Some(renderer) = renderer() else { return };
+    for mutual in [false, true] {
+        for (version, layout) in LAYOUTS {
+            let mut d = gatehouse_model::presets::production().with_gateway_version(version);
+            if mutual {
+                d.redis.tls.client_auth = gatehouse_model::TlsClientAuth::Required;
+                d.redis.tls.certificate = Some(gatehouse_model::TlsCertificateSource::Secret {
+                    name: gatehouse_model::presets::PRODUCTION_TLS_SECRET.into(),
+                    client_secret: Some("gravitee-apim-redis-tls-gateway".into()),
+                });
+            }
+            let valid = d.clone().validated().unwrap();
+            let values_yaml = gatehouse_render::render(&valid).helm.values_yaml();
+            let chart = chart(version);
+            let objects = render(&renderer, chart.path(), &values_yaml);
+            let errors = check_manifests(
+                &objects,
+                layout,
+                Some(&example_expectation(&d)),
+                &[layout.redis_password_env()],
+            );
+            assert_eq!(errors, vec![], "{version}");
+            let secret = gatehouse_render::Names::of(&d).tls_secret.unwrap();
+            let [tls] = &gateway_redis_tls(&objects, layout)[..] else {
+                panic!("{version}: one gateway Deployment");
+            };
+            assert!(tls.ssl && !tls.trust_all, "{version}: {tls:?}");
+            assert_eq!(tls.hostname_verification, "HTTPS", "{version}");
+            assert_eq!(
+                tls.truststore_secret.as_deref(),
+                Some(secret.as_str()),
+                "{version}: the CA comes from the certificate Secret: {tls:?}"
+            );
+            match &tls.keystore {
+                None => assert!(!mutual, "{version}: mutual TLS needs a keystore"),
+                Some(files) => {
+                    assert!(mutual, "{version}: a key pair without mutual TLS: {tls:?}");
+                    let client = gatehouse_render::Names::of(&d).tls_client_secret;
+                    assert!(client.is_some() && client != Some(secret.clone()));
+                    assert!(
+                        files.iter().all(|(_, from)| *from == client),
+                        "{version}: the key pair comes from the gateway's own Secret: {tls:?}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_gateway_left_on_the_charts_tls_defaults_is_caught() {
+    let Some(renderer) = renderer() else { return };
+    let values_yaml = "\
+ratelimit:
+  type: redis
+gateway:
+  ratelimit:
+    redis:
+      ssl: true
+";
+    for (version, layout) in LAYOUTS {
+        let chart = chart(version);
+        let objects = render(&renderer, chart.path(), values_yaml);
+        let errors = check_manifests(&objects, layout, None, &[]);
+        let prefix = layout.redis_env_prefix();
+        for wanted in [
+            RenderedError::RedisTlsTrustsAll {
+                deployment: "gravitee-apim-gateway".into(),
+                env: format!("{prefix}_trustall"),
+            },
+            RenderedError::RedisTlsNoHostnameCheck {
+                deployment: "gravitee-apim-gateway".into(),
+                env: format!("{prefix}_hostnameverificationalgorithm"),
+            },
+        ] {
+            assert!(errors.contains(&wanted), "{version}: {errors:?}");
+        }
+        // Only the env entry turns them off, and only with a mounted truststore is it complete.
+        let half_fixed = format!(
+            "{values_yaml}  env:\n    - name: {prefix}_trustall\n      value: \"false\"\n    - name: {prefix}_hostnameverificationalgorithm\n      value: HTTPS\n"
+        );
+        let objects = render(&renderer, chart.path(), &half_fixed);
+        let errors = check_manifests(&objects, layout, None, &[]);
+        assert_eq!(
+            errors,
+            vec![RenderedError::RedisTruststoreNotMounted {
+                deployment: "gravitee-apim-gateway".into(),
+                path: "unset".into(),
+            }],
+            "{version}"
         );
     }
 }

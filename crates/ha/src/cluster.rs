@@ -48,6 +48,22 @@ pub fn restricted_deployment() -> Deployment {
     d
 }
 
+/// [`test_deployment`] with `redis.tls` on (certificate from an existing Secret, which the
+/// harness makes with openssl; with mutual TLS the gateway's own client Secret `redis-tls-gateway`)
+/// and `client_auth` as given: what the TLS tests and the TLS rows of `cargo xtask failover-report`
+/// run.
+pub fn tls_test_deployment(client_auth: gatehouse_model::TlsClientAuth) -> Deployment {
+    let mut d = test_deployment();
+    d.redis.tls.enabled = true;
+    d.redis.tls.certificate = Some(gatehouse_model::TlsCertificateSource::Secret {
+        name: "redis-tls".into(),
+        client_secret: (client_auth == gatehouse_model::TlsClientAuth::Required)
+            .then(|| "redis-tls-gateway".into()),
+    });
+    d.redis.tls.client_auth = client_auth;
+    d
+}
+
 /// A data node or a Sentinel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -217,13 +233,15 @@ impl Cluster {
             .flatten()
             .any(|v| v.name == "REDIS_TLS" && v.value.as_deref() == Some("yes"))
             .then(|| {
+                // The names a rendered Certificate carries (what clients dial in a cluster), plus
+                // each pod's loopback address, which clients dial here.
                 let ips: Vec<_> = leases.iter().map(|l| pod_address(l.port())).collect();
                 crate::tls::generate(
                     &tls_dir,
                     &CertRequest {
                         common_name: &rendered.names.data_statefulset,
                         ips: &ips,
-                        dns: &[],
+                        dns: &rendered.names.tls_dns_names(),
                         days: 30,
                     },
                 )

@@ -33,7 +33,9 @@ pub mod workload;
 
 use std::time::Duration;
 
-pub use cluster::{Cluster, Hook, Role, TEST_DOWN_AFTER_MS, TEST_PASSWORD, test_deployment};
+pub use cluster::{
+    Cluster, Hook, Role, TEST_DOWN_AFTER_MS, TEST_PASSWORD, test_deployment, tls_test_deployment,
+};
 pub use external::INSTALL_HINT;
 pub use faults::{Partition, partitions_unavailable};
 pub use measure::{FAILOVER_MARGIN, MAX_LOST_PER_FAILOVER, failover_bound};

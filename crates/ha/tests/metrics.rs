@@ -58,6 +58,8 @@ fn metrics_deployment(tls: bool) -> Deployment {
         d.redis.tls.enabled = true;
         d.redis.tls.certificate = Some(TlsCertificateSource::Secret {
             name: "redis-tls".into(),
+            // Mutual TLS gives the gateway a client Secret of its own.
+            client_secret: Some("redis-tls-gateway".into()),
         });
         d.redis.tls.client_auth = TlsClientAuth::Required;
     }

@@ -14,21 +14,15 @@ use gatehouse_ha::resp::{Connection, Transport};
 use gatehouse_ha::tls::{CertRequest, served_not_after, sign};
 use gatehouse_ha::workload::Writer;
 use gatehouse_ha::{
-    Cluster, Hook, MAX_LOST_PER_FAILOVER, Role, TEST_PASSWORD, failover_bound, test_deployment,
+    Cluster, Hook, MAX_LOST_PER_FAILOVER, Role, TEST_PASSWORD, failover_bound, tls_test_deployment,
 };
-use gatehouse_model::{Deployment, TlsCertificateSource, TlsClientAuth};
+use gatehouse_model::{Deployment, TlsClientAuth};
 
 const LIMIT: Duration = Duration::from_secs(2);
 
 /// The test deployment with TLS from an existing Secret.
 fn tls_deployment(client_auth: TlsClientAuth) -> Deployment {
-    let mut d = test_deployment();
-    d.redis.tls.enabled = true;
-    d.redis.tls.certificate = Some(TlsCertificateSource::Secret {
-        name: "redis-tls".into(),
-    });
-    d.redis.tls.client_auth = client_auth;
-    d
+    tls_test_deployment(client_auth)
 }
 
 fn openssl_available() -> bool {
@@ -183,7 +177,7 @@ async fn plain_tcp_and_clients_without_the_ca_are_refused_on_every_port() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mutual_tls_refuses_a_client_without_a_certificate() {
+async fn mutual_tls_refuses_a_client_without_a_certificate_and_serves_the_gateways_own() {
     let Some(cluster) = start(TlsClientAuth::Required).await else {
         return;
     };
@@ -240,12 +234,36 @@ async fn mutual_tls_refuses_a_client_without_a_certificate() {
             sentinel.name
         );
     }
-    // The gateway-shaped client with the client key pair rate-limits.
+    // The gateway-shaped client with a key pair of its own (the rendered deployment mounts the
+    // client Secret `redis-tls-gateway` into the gateway, never the servers' key), signed by the
+    // group's CA, rate-limits over mutual TLS.
+    let files = cluster.tls.as_ref().expect("TLS files");
+    let own = sign(
+        files,
+        &files.dir.join("..").join("gateway"),
+        &CertRequest {
+            common_name: "gravitee-apim-gateway",
+            ips: &[],
+            dns: &["gravitee-apim-gateway".to_string()],
+            days: 30,
+        },
+    )
+    .expect("sign the gateway's client certificate");
+    assert_ne!(
+        std::fs::read(own.key()).unwrap(),
+        std::fs::read(files.key()).unwrap()
+    );
+    let transport = Transport::tls_from_files(Some(&files.ca()), Some((&own.cert(), &own.key())))
+        .expect("read the gateway's key pair");
+    let mut gateway = GatewayClient::new(GatewayClientConfig {
+        transport,
+        ..GatewayClientConfig::of(&cluster, LIMIT)
+    });
     assert_eq!(
-        gateway(&cluster)
+        gateway
             .hit("ratelimit:mtls")
             .await
-            .expect("rate limit over mutual TLS"),
+            .expect("rate limit over mutual TLS with the gateway's own certificate"),
         1
     );
 }

@@ -27,6 +27,7 @@ mod redis;
 mod resources;
 mod secret;
 mod serde_helpers;
+mod tls;
 mod validate;
 
 use schemars::JsonSchema;
@@ -50,10 +51,14 @@ pub use metrics::{Exporter, Metrics, SENTINEL_TILT_SECONDS};
 pub use redact::{MAX_SHOWN, shown};
 pub use redis::{
     ContainerImage, DataVolume, MinReplicasInForce, MinReplicasToWrite, Persistence, Redis,
-    RedisTls, Sentinel, TlsCertificateSource, TlsClientAuth,
+    Sentinel,
 };
 pub use resources::{CpuMemory, Resources, parse_quantity};
 pub use secret::{SecretKeyRef, SecretRole, SecretSource, TECHNICAL_API_USER, TECHNICAL_USER_KEY};
+pub use tls::{
+    CertificatePrivateKey, ISSUER_REF_FIELD, IssuerKind, IssuerRef, KeyAlgorithm, KeyEncoding,
+    KeyRotationPolicy, RedisTls, TlsCertificateSource, TlsClientAuth,
+};
 pub use validate::{Problem, Severity, ValidDeployment, ValidationError, quorum_at_risk_threshold};
 
 /// One deployment: a namespace holding the Redis/Sentinel group and the gateway that uses it.

@@ -6,7 +6,7 @@
 //! assert!(example.validate().is_empty());
 //! ```
 
-use crate::{Deployment, SecretSource};
+use crate::{Deployment, SecretSource, TlsCertificateSource};
 
 /// The plugins the guide installs from an internal S3 bucket.
 pub const GUIDE_PLUGIN_URLS: [&str; 9] = [
@@ -32,4 +32,29 @@ pub fn guide_example() -> Deployment {
         .with_redis_password(SecretSource::Env {
             variable: "GATEHOUSE_REDIS_PASSWORD".into(),
         })
+}
+
+/// The Secret holding the production preset's Redis TLS certificate (`tls.crt`, `tls.key`,
+/// `ca.crt`).
+pub const PRODUCTION_TLS_SECRET: &str = "gravitee-apim-redis-tls";
+
+/// The production preset: the guide example with metrics and alerts on (they need the Prometheus
+/// Operator) and TLS on every Redis and Sentinel link (certificate from the Secret
+/// [`PRODUCTION_TLS_SECRET`], client certificates optional).
+/// `examples/hybrid-gateway.yaml` describes exactly this deployment. The guide example itself
+/// keeps both off so that its rendering stays comparable with the guide's.
+///
+/// ```
+/// let production = gatehouse_model::presets::production();
+/// assert!(production.redis.tls.enabled);
+/// assert!(production.validate().is_empty());
+/// ```
+pub fn production() -> Deployment {
+    let mut deployment = guide_example().with_metrics(true);
+    deployment.redis.tls.enabled = true;
+    deployment.redis.tls.certificate = Some(TlsCertificateSource::Secret {
+        name: PRODUCTION_TLS_SECRET.into(),
+        client_secret: None,
+    });
+    deployment
 }

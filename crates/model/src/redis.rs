@@ -3,7 +3,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::{Acl, Resources, SecretSource};
+use crate::{Acl, RedisTls, Resources, SecretSource};
 
 /// A container image pinned to a tag (never `latest`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -331,66 +331,5 @@ impl Sentinel {
     pub fn effective_failover_timeout_milliseconds(&self) -> u32 {
         self.failover_timeout_milliseconds
             .unwrap_or_else(|| self.down_after_milliseconds.saturating_mul(3).max(30_000))
-    }
-}
-
-/// TLS on every link of the Redis group: data nodes, replication, Sentinels, probes and the
-/// gateway. Off by default (an existing group keeps speaking plain TCP until this is turned on).
-///
-/// ```
-/// let tls = gatehouse_model::RedisTls::default();
-/// assert!(!tls.enabled);
-/// assert_eq!(tls.client_auth, gatehouse_model::TlsClientAuth::Optional);
-/// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
-#[non_exhaustive]
-pub struct RedisTls {
-    /// Speak TLS only: every Redis and Sentinel port becomes a TLS port (plain TCP is refused),
-    /// replication and Sentinel links use TLS, and the gateway connects with `ssl: true`, its
-    /// certificate check and hostname verification on.
-    #[serde(deserialize_with = "crate::serde_helpers::strict_bool")]
-    pub enabled: bool,
-    /// Where the server certificate, its key and the CA come from. Required when `enabled`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub certificate: Option<TlsCertificateSource>,
-    /// Whether clients must present a certificate signed by the CA (`tls-auth-clients`).
-    pub client_auth: TlsClientAuth,
-}
-
-/// Where the Redis group's TLS certificate comes from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(tag = "kind", rename_all = "camelCase", deny_unknown_fields)]
-pub enum TlsCertificateSource {
-    /// An existing Secret in the deployment's namespace with the keys `tls.crt`, `tls.key` and
-    /// `ca.crt` (the layout cert-manager writes). Its certificate must name every address a
-    /// client dials: each pod's name under the headless Services and the Service names.
-    Secret {
-        /// Name of the Secret.
-        name: String,
-    },
-}
-
-/// `tls-auth-clients`: whether a client must present a certificate.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub enum TlsClientAuth {
-    /// A client may present a certificate (checked against the CA when it does); the password
-    /// authenticates it. The default: the gateway's client key pair (a PEM keystore) is not yet
-    /// proven on a real gateway, and a wrong one would turn rate limiting off silently.
-    #[default]
-    Optional,
-    /// Mutual TLS: every client (replicas, Sentinels, probes, the gateway) must present a
-    /// certificate signed by the CA.
-    Required,
-}
-
-impl TlsClientAuth {
-    /// The `tls-auth-clients` value.
-    pub fn redis_value(self) -> &'static str {
-        match self {
-            TlsClientAuth::Optional => "optional",
-            TlsClientAuth::Required => "yes",
-        }
     }
 }

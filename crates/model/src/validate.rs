@@ -4,6 +4,7 @@ mod acl;
 mod env;
 mod limits;
 mod metrics;
+mod tls;
 mod urls;
 
 pub use metrics::quorum_at_risk_threshold;
@@ -14,8 +15,8 @@ pub(crate) use env::looks_secret;
 use std::fmt;
 
 use crate::{
-    ContainerImage, CpuMemory, DataVolume, Deployment, Redis, RedisTls, Resources, SecretRole,
-    SecretSource, TlsCertificateSource, parse_quantity,
+    ContainerImage, CpuMemory, DataVolume, Deployment, Redis, Resources, SecretRole, SecretSource,
+    parse_quantity,
 };
 
 /// How serious a problem is.
@@ -253,22 +254,6 @@ impl Checker {
         self.resources("redis.resources", &r.resources);
         self.sentinel(d);
         self.tls(&r.tls);
-    }
-
-    fn tls(&mut self, tls: &RedisTls) {
-        match (&tls.certificate, tls.enabled) {
-            (None, true) => self.error(
-                "redis.tls.certificate",
-                "TLS is enabled but no certificate source is given: the Redis and Sentinel \
-                 processes would have no certificate to serve",
-                "add `certificate: {kind: secret, name: <Secret with tls.crt, tls.key and ca.crt>}`, \
-                 or set `enabled: false`",
-            ),
-            (Some(TlsCertificateSource::Secret { name }), _) => {
-                self.dns_subdomain("redis.tls.certificate.name", name);
-            }
-            (None, false) => {}
-        }
     }
 
     /// Errors only for what is written; a derived value that gives something up is a warning.
@@ -837,27 +822,5 @@ mod tests {
                 .unwrap_err()
                 .has_path("redis.minReplicasToWrite.replicas")
         );
-    }
-
-    #[test]
-    fn tls_needs_a_certificate_source() {
-        let mut d = Deployment::default();
-        d.redis.tls.enabled = true;
-        let problems = errors_of(&d);
-        assert_eq!(problems.len(), 1, "{problems:?}");
-        assert_eq!(problems[0].path, "redis.tls.certificate");
-        assert!(
-            problems[0].fix.contains("kind: secret"),
-            "{}",
-            problems[0].fix
-        );
-        d.redis.tls.certificate = Some(TlsCertificateSource::Secret {
-            name: "redis-tls".into(),
-        });
-        assert_eq!(errors_of(&d), vec![]);
-        d.redis.tls.certificate = Some(TlsCertificateSource::Secret {
-            name: "Redis_TLS".into(),
-        });
-        assert_eq!(errors_of(&d)[0].path, "redis.tls.certificate.name");
     }
 }

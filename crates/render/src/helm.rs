@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 use gatehouse_model::{Deployment, SecretRole};
 use k8s_openapi::api::core::v1::{
     Capabilities, Container, EmptyDirVolumeSource, EnvVar, EnvVarSource, KeyToPath,
-    ResourceRequirements, SecretKeySelector, SecretVolumeSource, SecurityContext, Volume,
-    VolumeMount,
+    ProjectedVolumeSource, ResourceRequirements, SecretKeySelector, SecretProjection,
+    SecurityContext, Volume, VolumeMount, VolumeProjection,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
@@ -117,24 +117,15 @@ pub const GATEWAY_REDIS_TLS_VOLUME: &str = "gatehouse-redis-tls";
 /// The gateway's side of `redis.tls`: env entries and the Secret volume, or nothing without TLS.
 ///
 /// The TLS settings go in as environment variables (the property path, lowercase, `_` for `.`,
-/// under the prefix the chart line's client reads, derived from its password variable), not
-/// chart keys: the chart `required`s `truststore.password` and `keystore.password` as soon as a
-/// store is set, even for PEM stores that have no password, which would force a secret into
-/// values. Never the gateway's insecure defaults: `trustAll` false and hostname verification
-/// `HTTPS`. With optional client certificates the gateway mounts only `ca.crt` (never the
-/// server's private key); with mutual TLS it presents the group's key pair (the Secret's
-/// `tls.crt`/`tls.key`).
-fn gateway_tls(
-    d: &Deployment,
-    names: &Names,
-    layout: ChartLayout,
-) -> Option<(Vec<EnvVar>, Volume, VolumeMount)> {
+/// under the prefix the chart line's client reads), not chart keys: the chart `required`s
+/// `truststore.password` and `keystore.password` as soon as a store is set, even for PEM stores
+/// that have no password, which would force a secret into values. Never the gateway's insecure
+/// defaults: `trustAll` false and hostname verification `HTTPS`. The gateway mounts only `ca.crt`
+/// of the group's Secret (never the servers' private key); with mutual TLS one projected volume
+/// adds `tls.crt` and `tls.key` of the gateway's own client Secret ([`Names::tls_client_secret`]).
+fn gateway_tls(names: &Names, layout: ChartLayout) -> Option<(Vec<EnvVar>, Volume, VolumeMount)> {
     let secret = names.tls_secret.as_ref()?;
-    let prefix = layout
-        .redis_password_env()
-        .strip_suffix("_password")
-        .expect("the chart line's password variable ends in _password");
-    let mutual = d.redis.tls.client_auth == gatehouse_model::TlsClientAuth::Required;
+    let prefix = layout.redis_env_prefix();
     let file = |key: &str| format!("{GATEWAY_REDIS_TLS}/{key}");
     let mut env = vec![
         plain_env(&format!("{prefix}_ssl"), "true"),
@@ -143,23 +134,9 @@ fn gateway_tls(
         plain_env(&format!("{prefix}_truststore_type"), "pem"),
         plain_env(&format!("{prefix}_truststore_path"), file("ca.crt")),
     ];
-    let mut keys = vec!["ca.crt"];
-    if mutual {
-        env.push(plain_env(&format!("{prefix}_keystore_type"), "pem"));
-        env.push(plain_env(
-            &format!("{prefix}_keystore_certificates_0_cert"),
-            file("tls.crt"),
-        ));
-        env.push(plain_env(
-            &format!("{prefix}_keystore_certificates_0_key"),
-            file("tls.key"),
-        ));
-        keys.extend(["tls.crt", "tls.key"]);
-    }
-    let volume = Volume {
-        name: GATEWAY_REDIS_TLS_VOLUME.into(),
-        secret: Some(SecretVolumeSource {
-            secret_name: Some(secret.clone()),
+    let project = |secret: &String, keys: &[&str]| VolumeProjection {
+        secret: Some(SecretProjection {
+            name: secret.clone(),
             items: Some(
                 keys.iter()
                     .map(|k| KeyToPath {
@@ -169,6 +146,27 @@ fn gateway_tls(
                     })
                     .collect(),
             ),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let mut sources = vec![project(secret, &["ca.crt"])];
+    if let Some(client) = &names.tls_client_secret {
+        env.push(plain_env(&format!("{prefix}_keystore_type"), "pem"));
+        env.push(plain_env(
+            &format!("{prefix}_keystore_certificates_0_cert"),
+            file("tls.crt"),
+        ));
+        env.push(plain_env(
+            &format!("{prefix}_keystore_certificates_0_key"),
+            file("tls.key"),
+        ));
+        sources.push(project(client, &["tls.crt", "tls.key"]));
+    }
+    let volume = Volume {
+        name: GATEWAY_REDIS_TLS_VOLUME.into(),
+        projected: Some(ProjectedVolumeSource {
+            sources: Some(sources),
             ..Default::default()
         }),
         ..Default::default()
@@ -216,7 +214,7 @@ pub fn gateway_values(d: &Deployment, names: &Names) -> GatewayValues {
             env.push(plain_env(&format!("GRAVITEE_PLUGINS_PATH_{index}"), dir));
         }
     }
-    let tls = gateway_tls(d, names, layout);
+    let tls = gateway_tls(names, layout);
     if let Some((tls_env, _, _)) = &tls {
         env.extend(tls_env.iter().cloned());
     }

@@ -23,6 +23,7 @@ use k8s_openapi::{ClusterResourceScope, NamespaceResourceScope, Resource};
 use serde::Serialize;
 
 use crate::crds::argocd::{AppProject, ApplicationSet};
+use crate::crds::cert_manager::{Certificate, ClusterIssuer, Issuer};
 use crate::crds::flux::{GitRepository, HelmRelease, HelmRepository, Kustomization};
 use crate::crds::prometheus_operator::{PodMonitor, PrometheusRule, ServiceMonitor};
 
@@ -185,6 +186,7 @@ object_kinds! {
     Secret(Secret) => Config, builtin;
     ConfigMap(ConfigMap) => Config, builtin;
     ServiceAccount(ServiceAccount) => Config, builtin;
+    Certificate(Certificate) => Config, custom;
     Service(Service) => Network, builtin;
     NetworkPolicy(NetworkPolicy) => Network, builtin;
     PodDisruptionBudget(PodDisruptionBudget) => Network, builtin;
@@ -201,6 +203,14 @@ object_kinds! {
     AppProject(AppProject) => Release, custom;
     ApplicationSet(ApplicationSet) => Release, custom;
 }
+
+/// Kinds gatehouse only reads, never writes: the cert-manager issuers a rendered `Certificate`
+/// names, which the apply preflight looks up (their identity comes from the generated types like
+/// [`KINDS`]; the tier is unused).
+pub const REFERENCED_KINDS: &[ObjectKind] = &[
+    ObjectKind::of::<Issuer>(ApplyTier::Config, true),
+    ObjectKind::of::<ClusterIssuer>(ApplyTier::Config, true),
+];
 
 impl KubeObject {
     /// The tier the object is applied in.
@@ -257,12 +267,27 @@ mod tests {
 
     #[test]
     fn every_rendered_object_serializes_the_kind_of_its_table_entry() {
-        let valid = gatehouse_model::Deployment::guide_example()
-            .with_metrics(true)
-            .validated()
-            .unwrap();
-        let rendered = crate::render(&valid);
-        let flux = rendered.flux_objects();
+        let mut cert_manager = gatehouse_model::Deployment::guide_example();
+        cert_manager.redis.tls.enabled = true;
+        cert_manager.redis.tls.certificate =
+            Some(gatehouse_model::TlsCertificateSource::CertManager {
+                issuer_ref: gatehouse_model::IssuerRef::new(
+                    "ca",
+                    gatehouse_model::IssuerKind::Issuer,
+                ),
+                duration: None,
+                renew_before: None,
+                private_key: None,
+            });
+        let mut objects = Vec::new();
+        for d in [
+            gatehouse_model::Deployment::guide_example().with_metrics(true),
+            cert_manager,
+        ] {
+            let rendered = crate::render(&d.validated().unwrap());
+            objects.extend(rendered.flux_objects());
+            objects.extend(rendered.objects);
+        }
         // A fleet's engine objects, for both engines.
         let mut fleet = gatehouse_model::Fleet::default();
         fleet.gitops.repository = Some("https://git.example.com/fleet.git".into());
@@ -278,15 +303,16 @@ mod tests {
         ];
         fleet.clusters[1].flux_kube_config =
             Some(gatehouse_model::KubeConfigSecret::named("b-kubeconfig"));
-        let engines: Vec<KubeObject> = [
-            gatehouse_model::Delivery::Flux,
-            gatehouse_model::Delivery::ArgoCd,
-        ]
-        .into_iter()
-        .flat_map(|d| crate::fleet::engine_objects(&fleet.clone().validated(d).unwrap()))
-        .collect();
+        objects.extend(
+            [
+                gatehouse_model::Delivery::Flux,
+                gatehouse_model::Delivery::ArgoCd,
+            ]
+            .into_iter()
+            .flat_map(|d| crate::fleet::engine_objects(&fleet.clone().validated(d).unwrap())),
+        );
         let mut kinds = std::collections::BTreeSet::new();
-        for object in rendered.objects.iter().chain(&flux).chain(&engines) {
+        for object in &objects {
             let json = object.to_json();
             let found = ObjectKind::find(
                 json["apiVersion"].as_str().unwrap(),

@@ -15,6 +15,7 @@
 //! assert!(rendered.to_text(gatehouse_render::Format::Yaml).contains("ratelimit:"));
 //! ```
 
+mod certificate;
 mod config_digest;
 pub mod crds;
 pub mod fleet;
@@ -31,7 +32,7 @@ pub mod yaml;
 use gatehouse_model::{SecretRole, ValidDeployment};
 
 pub use crds::flux;
-pub use kinds::{KINDS, ObjectKind, Scope};
+pub use kinds::{KINDS, ObjectKind, REFERENCED_KINDS, Scope};
 pub use names::Names;
 pub use output::{ApplyTier, Format, HelmRelease, KubeObject, Rendered, SecretRequirement};
 pub use redis_files::{RedisFiles, redis_files};

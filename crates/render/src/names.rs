@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use gatehouse_model::{Deployment, TlsCertificateSource};
+use gatehouse_model::{Deployment, TlsCertificateSource, TlsClientAuth};
 
 /// Label keys and values gatehouse puts on the objects it renders.
 pub mod labels {
@@ -86,6 +86,9 @@ pub struct Names {
     /// Secret holding the Redis group's TLS certificate (`tls.crt`, `tls.key`, `ca.crt`), when TLS
     /// is on.
     pub tls_secret: Option<String>,
+    /// Secret holding the gateway's own client certificate (`tls.crt`, `tls.key`), with mutual
+    /// TLS only: the gateway never mounts the servers' private key.
+    pub tls_client_secret: Option<String>,
 }
 
 impl Names {
@@ -107,10 +110,24 @@ impl Names {
             sentinel_port: d.redis.sentinel_port(),
             gateway_release: d.gateway_release_name(),
             tls_secret: d.redis.tls.enabled.then(|| match &d.redis.tls.certificate {
-                Some(TlsCertificateSource::Secret { name }) => name.clone(),
-                // Validation refuses TLS without a source; a disabled TLS section renders nothing.
-                None => format!("{instance}-redis-tls"),
+                Some(TlsCertificateSource::Secret { name, .. }) => name.clone(),
+                // The rendered Certificate's Secret. Validation refuses TLS without a source; a
+                // disabled TLS section renders nothing.
+                Some(TlsCertificateSource::CertManager { .. }) | None => {
+                    format!("{instance}-redis-tls")
+                }
             }),
+            tls_client_secret: (d.redis.tls.enabled
+                && d.redis.tls.client_auth == TlsClientAuth::Required)
+                .then(|| match &d.redis.tls.certificate {
+                    Some(TlsCertificateSource::Secret {
+                        client_secret: Some(client),
+                        ..
+                    }) => client.clone(),
+                    // The rendered client Certificate's Secret (validation requires a
+                    // clientSecret for an existing-Secret source).
+                    _ => format!("{instance}-redis-tls-gateway"),
+                }),
             instance,
         }
     }
@@ -152,6 +169,30 @@ impl Names {
             self.sentinel_statefulset,
             self.service_host(&self.sentinel_service)
         )
+    }
+
+    /// Every name a client dials and may verify against the group's TLS certificate, in a
+    /// fixed order: each data pod's and each Sentinel pod's DNS name under its headless Service
+    /// (what the Sentinels announce, the gateway dials with hostname verification, and each
+    /// pod's `tls_check` looks for at start), then each Service's short, namespaced and full
+    /// name. Probes, the pre-stop hook and the scripts dial their own process on the loopback
+    /// address without hostname verification (redis-cli and Redis's own links check the CA
+    /// only), so neither `localhost` nor an IP address is needed.
+    pub fn tls_dns_names(&self) -> Vec<String> {
+        let pods = (0..self.data_pods)
+            .map(|i| self.data_pod_host(i))
+            .chain((0..self.sentinel_pods).map(|i| self.sentinel_pod_host(i)));
+        let services = [&self.data_service, &self.sentinel_service]
+            .into_iter()
+            .flat_map(|service| {
+                [
+                    service.clone(),
+                    format!("{service}.{}", self.namespace),
+                    format!("{service}.{}.svc", self.namespace),
+                    self.service_host(service),
+                ]
+            });
+        pods.chain(services).collect()
     }
 
     /// Labels selecting the pods of one Redis component (`data` or `sentinel`).

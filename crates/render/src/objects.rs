@@ -69,6 +69,9 @@ pub(crate) fn kube_objects(d: &Deployment, names: &Names, files: &RedisFiles) ->
             data: Some(files.files.clone()),
             ..Default::default()
         }),
+    ];
+    objects.extend(crate::certificate::certificates(d, names));
+    objects.extend([
         headless_service(
             names,
             &names.data_service,
@@ -88,7 +91,7 @@ pub(crate) fn kube_objects(d: &Deployment, names: &Names, files: &RedisFiles) ->
         disruption_budget(names, labels::SENTINEL, sentinel_max_unavailable(d)),
         data_statefulset(d, names),
         sentinel_statefulset(d, names),
-    ];
+    ]);
     objects.extend(crate::metrics::monitors::monitor_objects(d, names));
     crate::config_digest::annotate(&mut objects);
     objects

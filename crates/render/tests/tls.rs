@@ -1,8 +1,9 @@
 //! `redis.tls` as rendered: the Redis pods mount the Secret whole and get the TLS environment, the
 //! gateway gets TLS with its certificate check and hostname verification on (never its insecure
-//! defaults) and only the files it needs.
+//! defaults) and only the files it needs; a cert-manager source renders a Certificate into that
+//! Secret naming every host a client dials.
 
-use gatehouse_model::{Deployment, TlsCertificateSource, TlsClientAuth};
+use gatehouse_model::{Deployment, IssuerKind, IssuerRef, TlsCertificateSource, TlsClientAuth};
 use gatehouse_render::{KubeObject, Names, helm, render};
 
 fn tls(client_auth: TlsClientAuth) -> Deployment {
@@ -10,6 +11,7 @@ fn tls(client_auth: TlsClientAuth) -> Deployment {
     d.redis.tls.enabled = true;
     d.redis.tls.certificate = Some(TlsCertificateSource::Secret {
         name: "redis-tls".into(),
+        client_secret: (client_auth == TlsClientAuth::Required).then(|| "redis-tls-gateway".into()),
     });
     d.redis.tls.client_auth = client_auth;
     d
@@ -91,11 +93,15 @@ fn without_tls_nothing_tls_is_rendered() {
 
 #[test]
 fn the_gateway_verifies_the_server_and_sees_no_private_key_unless_mutual() {
-    for (auth, keys) in [
-        (TlsClientAuth::Optional, vec!["ca.crt"]),
+    for (auth, files) in [
+        (TlsClientAuth::Optional, vec![("ca.crt", "redis-tls")]),
         (
             TlsClientAuth::Required,
-            vec!["ca.crt", "tls.crt", "tls.key"],
+            vec![
+                ("ca.crt", "redis-tls"),
+                ("tls.crt", "redis-tls-gateway"),
+                ("tls.key", "redis-tls-gateway"),
+            ],
         ),
     ] {
         let d = tls(auth);
@@ -103,10 +109,7 @@ fn the_gateway_verifies_the_server_and_sees_no_private_key_unless_mutual() {
         let values = helm::gateway_values(&d, &names);
         let env = env_of(&values);
         let layout = helm::chart_layout(&d);
-        let prefix = layout
-            .redis_password_env()
-            .strip_suffix("_password")
-            .unwrap();
+        let prefix = layout.redis_env_prefix();
         for (name, value) in [
             ("ssl", "true"),
             ("trustall", "false"),
@@ -118,14 +121,29 @@ fn the_gateway_verifies_the_server_and_sees_no_private_key_unless_mutual() {
                 "{name}={value} in {env:?}"
             );
         }
-        let volumes = values.gateway.extra_volumes.clone().expect("extraVolumes");
-        for key in ["ca.crt", "tls.crt", "tls.key"] {
-            assert_eq!(
-                volumes.contains(&format!("key: {key}")),
-                keys.contains(&key),
-                "{auth:?}: {key} in\n{volumes}"
-            );
+        assert_eq!(
+            env.iter().any(|(n, _)| n.contains("_keystore_")),
+            auth == TlsClientAuth::Required,
+            "a keystore only with mutual TLS: {env:?}"
+        );
+        // Which Secret each mounted file comes from: the servers' Secret gives only the CA.
+        let text = values.gateway.extra_volumes.clone().expect("extraVolumes");
+        let volumes: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+        let mut found = Vec::new();
+        for source in volumes[0]["projected"]["sources"].as_array().unwrap() {
+            let secret = &source["secret"];
+            for item in secret["items"].as_array().unwrap() {
+                found.push((
+                    item["path"].as_str().unwrap().to_string(),
+                    secret["name"].as_str().unwrap().to_string(),
+                ));
+            }
         }
+        let wanted: Vec<(String, String)> = files
+            .iter()
+            .map(|(f, s)| (f.to_string(), s.to_string()))
+            .collect();
+        assert_eq!(found, wanted, "{auth:?}:\n{text}");
         assert!(
             values
                 .gateway
@@ -138,23 +156,214 @@ fn the_gateway_verifies_the_server_and_sees_no_private_key_unless_mutual() {
 }
 
 #[test]
+fn mutual_tls_from_cert_manager_gives_the_gateway_a_client_certificate_of_its_own() {
+    let mut d = cert_manager();
+    d.redis.tls.client_auth = TlsClientAuth::Required;
+    let rendered = render(&d.clone().validated().unwrap());
+    let certificates: Vec<_> = rendered
+        .objects
+        .iter()
+        .filter_map(|o| match o {
+            KubeObject::Certificate(c) => Some(c),
+            _ => None,
+        })
+        .collect();
+    let [group, gateway] = certificates[..] else {
+        panic!("two Certificates: {certificates:?}");
+    };
+    let names = Names::of(&d);
+    assert_eq!(Some(&group.spec.secret_name), names.tls_secret.as_ref());
+    assert_eq!(
+        Some(&gateway.spec.secret_name),
+        names.tls_client_secret.as_ref()
+    );
+    assert_ne!(group.spec.secret_name, gateway.spec.secret_name);
+    assert_eq!(gateway.spec.issuer_ref, group.spec.issuer_ref);
+    assert_eq!(gateway.spec.dns_names, None, "a client serves no host");
+    let usages = serde_json::to_value(&gateway.spec.usages).unwrap();
+    assert!(usages.as_array().unwrap().contains(&"client auth".into()));
+    assert!(!usages.as_array().unwrap().contains(&"server auth".into()));
+    let volumes = rendered.helm.values.gateway.extra_volumes.clone().unwrap();
+    assert!(
+        volumes.contains(&format!("name: {}", gateway.spec.secret_name)),
+        "{volumes}"
+    );
+    let schema = gatehouse_render::crds::Subset::of("Certificate")
+        .unwrap()
+        .closed_object_schema();
+    let instance = KubeObject::Certificate(gateway.clone()).to_json();
+    if let Some(errors) = gatehouse_testkit::jsonschema_errors(&schema, &instance) {
+        assert_eq!(errors, Vec::<String>::new());
+    }
+}
+
+#[test]
 fn the_gateway_tls_settings_follow_the_chart_line() {
     let mut d = tls(TlsClientAuth::Optional);
     for version in ["4.9.0", "4.12.0"] {
         d.gateway.version = version.into();
         let values = helm::gateway_values(&d, &Names::of(&d));
-        let expected = format!(
-            "{}_trustall",
-            helm::chart_layout(&d)
-                .redis_password_env()
-                .strip_suffix("_password")
-                .unwrap()
-        );
+        let expected = format!("{}_trustall", helm::chart_layout(&d).redis_env_prefix());
         assert!(
             env_of(&values)
                 .iter()
                 .any(|(n, v)| n == &expected && v == "false"),
             "{version}: {expected}"
+        );
+    }
+}
+
+fn cert_manager() -> Deployment {
+    let mut d = Deployment::guide_example();
+    d.redis.tls.enabled = true;
+    d.redis.tls.certificate = Some(TlsCertificateSource::CertManager {
+        issuer_ref: IssuerRef::new("internal-ca", IssuerKind::ClusterIssuer),
+        duration: Some("2160h".into()),
+        renew_before: Some("720h".into()),
+        private_key: None,
+    });
+    d
+}
+
+fn env_value(container: &k8s_openapi::api::core::v1::Container, name: &str) -> String {
+    container
+        .env
+        .iter()
+        .flatten()
+        .find(|e| e.name == name)
+        .and_then(|e| e.value.clone())
+        .unwrap_or_else(|| panic!("{name} in {}", container.name))
+}
+
+/// Every host a client dials in the rendered output, read from the objects and values (not from
+/// `Names`): each pod's announced address, the Sentinel and bootstrap addresses the scripts dial,
+/// and the Sentinel nodes the gateway dials with hostname verification.
+fn dialled_hosts(rendered: &gatehouse_render::Rendered) -> std::collections::BTreeSet<String> {
+    let mut hosts = std::collections::BTreeSet::new();
+    let host = |addr: &str| addr.rsplit_once(':').unwrap().0.to_string();
+    for object in &rendered.objects {
+        let KubeObject::StatefulSet(sts) = object else {
+            continue;
+        };
+        let spec = sts.spec.as_ref().unwrap();
+        let container = &spec.template.spec.as_ref().unwrap().containers[0];
+        let announce = env_value(container, "ANNOUNCE_HOST");
+        for ordinal in 0..spec.replicas.unwrap() {
+            let pod = format!("{}-{ordinal}", object.name());
+            hosts.insert(announce.replace("$(POD_NAME)", &pod));
+        }
+        for sentinel in env_value(container, "SENTINELS").split_whitespace() {
+            hosts.insert(host(sentinel));
+        }
+        hosts.insert(host(&env_value(container, "BOOTSTRAP_MASTER")));
+    }
+    let values = serde_json::to_value(&rendered.helm.values).unwrap();
+    for node in values["gateway"]["ratelimit"]["redis"]["sentinel"]["nodes"]
+        .as_array()
+        .unwrap()
+    {
+        hosts.insert(node["host"].as_str().unwrap().to_string());
+    }
+    hosts
+}
+
+#[test]
+fn a_cert_manager_source_renders_a_certificate_naming_every_dialled_host_into_the_mounted_secret() {
+    let d = cert_manager();
+    let rendered = render(&d.clone().validated().unwrap());
+    let certificates: Vec<_> = rendered
+        .objects
+        .iter()
+        .filter_map(|o| match o {
+            KubeObject::Certificate(c) => Some(c),
+            _ => None,
+        })
+        .collect();
+    let [certificate] = certificates[..] else {
+        panic!("one Certificate: {certificates:?}");
+    };
+    let spec = &certificate.spec;
+    assert_eq!(
+        (
+            spec.issuer_ref.name.as_str(),
+            spec.issuer_ref.kind.as_deref()
+        ),
+        ("internal-ca", Some("ClusterIssuer"))
+    );
+    assert_eq!(spec.duration.as_deref(), Some("2160h"));
+    // The Secret cert-manager writes is the one both StatefulSets mount and the gateway reads.
+    let mounted: Vec<String> = rendered
+        .objects
+        .iter()
+        .filter_map(|o| match o {
+            KubeObject::StatefulSet(sts) => Some(sts),
+            _ => None,
+        })
+        .flat_map(|sts| {
+            let pod = sts.spec.as_ref().unwrap().template.spec.as_ref().unwrap();
+            pod.volumes
+                .iter()
+                .flatten()
+                .filter_map(|v| v.secret.as_ref()?.secret_name.clone())
+        })
+        .filter(|name| name.contains("tls"))
+        .collect();
+    assert_eq!(mounted, vec![spec.secret_name.clone(); 2]);
+    assert!(
+        rendered
+            .helm
+            .values
+            .gateway
+            .extra_volumes
+            .as_deref()
+            .is_some_and(|v| v.contains(&format!("name: {}", spec.secret_name))),
+        "the gateway reads the CA from the same Secret"
+    );
+    // Every host the pods and the gateway dial is a name of the certificate, and each name is
+    // one of them or a Service name (short, namespaced and full).
+    let names = spec.dns_names.clone().unwrap();
+    let dialled = dialled_hosts(&rendered);
+    let missing: Vec<_> = dialled.iter().filter(|h| !names.contains(h)).collect();
+    assert!(missing.is_empty(), "not in dnsNames: {missing:?}");
+    let n = Names::of(&d);
+    for name in &names {
+        assert!(
+            dialled.contains(name)
+                || [&n.data_service, &n.sentinel_service]
+                    .iter()
+                    .any(|s| name == *s || name.starts_with(&format!("{s}."))),
+            "{name} is neither dialled nor a Service name"
+        );
+    }
+    assert_eq!(dialled.len(), (n.data_pods + n.sentinel_pods) as usize);
+    let usages = serde_json::to_value(&spec.usages).unwrap();
+    for usage in ["server auth", "client auth"] {
+        assert!(
+            usages.as_array().unwrap().contains(&usage.into()),
+            "{usages}"
+        );
+    }
+    // The rendered object is exactly what the kept subset of the CRD allows.
+    let schema = gatehouse_render::crds::Subset::of("Certificate")
+        .unwrap()
+        .closed_object_schema();
+    let instance = KubeObject::Certificate(certificate.clone()).to_json();
+    if let Some(errors) = gatehouse_testkit::jsonschema_errors(&schema, &instance) {
+        assert_eq!(errors, Vec::<String>::new());
+    }
+}
+
+#[test]
+fn a_secret_source_or_tls_off_renders_no_certificate() {
+    for d in [tls(TlsClientAuth::Optional), Deployment::guide_example(), {
+        let mut d = cert_manager();
+        d.redis.tls.enabled = false;
+        d
+    }] {
+        let rendered = render(&d.validated().unwrap());
+        assert!(
+            !rendered.objects.iter().any(|o| o.kind() == "Certificate"),
+            "a Certificate without a cert-manager source"
         );
     }
 }

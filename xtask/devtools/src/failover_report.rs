@@ -53,51 +53,19 @@ pub fn run(args: Args) -> Result<(), String> {
             rows.push(format!("| {} | skipped: {reason} | | |", scenario.title()));
             continue;
         }
-        let mut outcomes: Vec<Outcome> = Vec::new();
-        let mut errors = Vec::new();
-        for run in 1..=args.runs {
-            let mut deployment = gatehouse_ha::test_deployment();
-            deployment.redis.sentinel.down_after_milliseconds = args.down_after_ms;
-            match runtime.block_on(scenario.run(deployment, gatehouse_ha::TEST_PASSWORD)) {
-                Ok(outcome) => {
-                    let broken = outcome.broken_promises();
-                    println!(
-                        "{} run {run}/{}: failovers {}, {} of {} acknowledged writes lost \
-                         (bound {}), {} failed{}{}",
-                        scenario.title(),
-                        args.runs,
-                        seconds(&outcome.failovers),
-                        outcome.totals.lost,
-                        outcome.totals.acked,
-                        outcome.loss_bound,
-                        outcome.totals.failed,
-                        if outcome.notes.is_empty() {
-                            String::new()
-                        } else {
-                            format!("; {}", outcome.notes.join(", "))
-                        },
-                        if broken.is_empty() {
-                            String::new()
-                        } else {
-                            format!("; BROKEN: {}", broken.join("; "))
-                        }
-                    );
-                    outcomes.push(outcome);
-                }
-                Err(e) => {
-                    let first_line = e.to_string().lines().next().unwrap_or_default().to_string();
-                    println!("{} run {run}/{}: FAILED: {e}", scenario.title(), args.runs);
-                    errors.push(first_line);
-                }
-            }
+        for &variant in variants(scenario) {
+            let title = format!("{}{}", scenario.title(), variant.suffix());
+            let (outcomes, errors) = measure(&runtime, &args, scenario, variant, &title);
+            rows.push(row(&title, &outcomes, &errors));
         }
-        rows.push(row(scenario, &outcomes, &errors));
     }
     println!();
     println!(
         "{} run(s) per scenario, 1 master + 2 replicas + 3 Sentinels (quorum 2), \
-         down-after-milliseconds {}, one client writing tagged increments and finding the master \
-         through Sentinel",
+         down-after-milliseconds {}, every named ACL user on its minimal rules (the writer's \
+         `default` unrestricted), one client writing tagged increments and finding the master \
+         through Sentinel; rows marked TLS speak TLS on every link (openssl-made certificates, \
+         client certificates optional)",
         args.runs, args.down_after_ms
     );
     println!();
@@ -112,7 +80,92 @@ pub fn run(args: Args) -> Result<(), String> {
     Ok(())
 }
 
-fn row(scenario: Scenario, outcomes: &[Outcome], errors: &[String]) -> String {
+/// The transport a scenario is measured on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Variant {
+    /// Plain TCP, ACL users.
+    Plain,
+    /// TLS on every link, ACL users.
+    Tls,
+}
+
+impl Variant {
+    fn suffix(self) -> &'static str {
+        match self {
+            Variant::Plain => "",
+            Variant::Tls => ", TLS + ACL",
+        }
+    }
+
+    fn deployment(self) -> gatehouse_model::Deployment {
+        match self {
+            Variant::Plain => gatehouse_ha::test_deployment(),
+            Variant::Tls => {
+                gatehouse_ha::tls_test_deployment(gatehouse_model::TlsClientAuth::Optional)
+            }
+        }
+    }
+}
+
+/// The SIGKILL failover is measured on both transports, so TLS's cost in failover time and
+/// writes lost stands beside the plain figures; the other scenarios on plain TCP.
+fn variants(scenario: Scenario) -> &'static [Variant] {
+    if scenario == Scenario::KilledMaster {
+        &[Variant::Plain, Variant::Tls]
+    } else {
+        &[Variant::Plain]
+    }
+}
+
+fn measure(
+    runtime: &tokio::runtime::Runtime,
+    args: &Args,
+    scenario: Scenario,
+    variant: Variant,
+    title: &str,
+) -> (Vec<Outcome>, Vec<String>) {
+    let mut outcomes: Vec<Outcome> = Vec::new();
+    let mut errors = Vec::new();
+    for run in 1..=args.runs {
+        let mut deployment = variant.deployment();
+        deployment.redis.sentinel.down_after_milliseconds = args.down_after_ms;
+        match runtime.block_on(scenario.run(deployment, gatehouse_ha::TEST_PASSWORD)) {
+            Ok(outcome) => {
+                let broken = outcome.broken_promises();
+                println!(
+                    "{} run {run}/{}: failovers {}, {} of {} acknowledged writes lost \
+                         (bound {}), {} failed{}{}",
+                    title,
+                    args.runs,
+                    seconds(&outcome.failovers),
+                    outcome.totals.lost,
+                    outcome.totals.acked,
+                    outcome.loss_bound,
+                    outcome.totals.failed,
+                    if outcome.notes.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; {}", outcome.notes.join(", "))
+                    },
+                    if broken.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; BROKEN: {}", broken.join("; "))
+                    }
+                );
+                outcomes.push(outcome);
+            }
+            Err(e) => {
+                let first_line = e.to_string().lines().next().unwrap_or_default().to_string();
+                println!("{title} run {run}/{}: FAILED: {e}", args.runs);
+                errors.push(first_line);
+            }
+        }
+    }
+    (outcomes, errors)
+}
+
+fn row(title: &str, outcomes: &[Outcome], errors: &[String]) -> String {
     // Each failover position (first, second) on its own.
     let positions = outcomes
         .iter()
@@ -157,7 +210,7 @@ fn row(scenario: Scenario, outcomes: &[Outcome], errors: &[String]) -> String {
     }
     format!(
         "| {} | {} | {}{failures} | {bound} |",
-        scenario.title(),
+        title,
         if times.is_empty() {
             "–".to_string()
         } else {

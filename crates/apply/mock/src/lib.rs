@@ -169,6 +169,24 @@ impl ResourceType {
             .map(ResourceType::of)
             .collect()
     }
+
+    /// cert-manager's types: the `Certificate` gatehouse writes and the `Issuer` and
+    /// `ClusterIssuer` it looks up (the renderer's `KINDS` and `REFERENCED_KINDS` of the
+    /// Certificate's group), for [`MockApiServer::add_resource`] (as if cert-manager were
+    /// installed).
+    pub fn cert_manager() -> Vec<ResourceType> {
+        let group = gatehouse_render::KINDS
+            .iter()
+            .find(|k| k.kind == "Certificate")
+            .expect("the renderer writes Certificates")
+            .group;
+        gatehouse_render::KINDS
+            .iter()
+            .chain(gatehouse_render::REFERENCED_KINDS)
+            .filter(|k| k.group == group)
+            .map(ResourceType::of)
+            .collect()
+    }
 }
 
 /// An error the server answers instead of handling a request.

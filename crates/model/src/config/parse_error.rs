@@ -105,6 +105,9 @@ pub(crate) fn translate(error: &Error, map: Option<&SourceMap>, yaml: &str) -> T
         Error::SerdeUnknownVariant {
             variant, expected, ..
         } => {
+            if let Some(entry) = map.text_below(&path, variant) {
+                path = entry.path.clone();
+            }
             let choices = expected.join(", ");
             if is_secret_path(&path) || path_is_secret_source(parent(&path)) {
                 format!("unknown value; use one of {choices}")

@@ -141,6 +141,8 @@ pub(crate) struct Entry {
     pub value_at: (u64, u64),
     /// What the value is.
     pub kind: Kind,
+    /// The value's text, for a text scalar (to find where a refused word is written).
+    pub text: Option<String>,
 }
 
 /// Every field of one config file with its place, and the file's values for the redactor.
@@ -174,6 +176,10 @@ impl SourceMap {
                 key_at,
                 value_at: at(&node.referenced),
                 kind: node.value.kind(),
+                text: match &node.value {
+                    Node::Text(text) => Some(text.clone()),
+                    _ => None,
+                },
             });
         }
         match &node.value {
@@ -233,6 +239,17 @@ impl SourceMap {
             .iter()
             .filter(|e| e.key_at.unwrap_or(e.value_at) <= place)
             .max_by_key(|e| e.key_at.unwrap_or(e.value_at))
+    }
+
+    /// The first text value below `path` (a descendant, not `path` itself) written as `text`:
+    /// serde reports a refused word inside an internally tagged map at the map, not at the word.
+    pub(crate) fn text_below(&self, path: &str, text: &str) -> Option<&Entry> {
+        self.entries.iter().find(|e| {
+            e.text.as_deref() == Some(text)
+                && e.path.len() > path.len()
+                && e.path.starts_with(path)
+                && (path.is_empty() || e.path[path.len()..].starts_with(['.', '[']))
+        })
     }
 
     /// The path of every written field.
