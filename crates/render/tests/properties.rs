@@ -321,6 +321,21 @@ proptest! {
     }
 
     #[test]
+    fn metrics_objects_come_out_as_the_serializer_writes_them(d in valid_deployment()) {
+        // The ConfigMap's fast path writes exactly the serializer's bytes with metrics on too.
+        let r = rendered(&d.with_metrics(true));
+        prop_assert!(r.objects.iter().any(|o| matches!(o, KubeObject::PrometheusRule(_))));
+        for object in &r.objects {
+            prop_assert_eq!(
+                gatehouse_render::yaml::object_yaml(object),
+                gatehouse_render::yaml::to_yaml(object),
+                "{}",
+                object.display_name()
+            );
+        }
+    }
+
+    #[test]
     fn hostile_models_give_errors_never_panics((d, mutations) in mutated_deployment()) {
         let problems = d.validate();
         for problem in &problems {
