@@ -11,6 +11,7 @@ use gatehouse_ha::gateway_client::{GatewayClient, GatewayClientConfig};
 use gatehouse_ha::pods::loopback_command;
 use gatehouse_ha::process::{Launch, run_to_end};
 use gatehouse_ha::resp::{Connection, Transport};
+use gatehouse_ha::scenario::Scenario;
 use gatehouse_ha::tls::{CertRequest, served_not_after, sign};
 use gatehouse_ha::workload::Writer;
 use gatehouse_ha::{
@@ -428,4 +429,28 @@ async fn a_renewed_certificate_reaches_every_process_without_losing_a_write() {
     eprintln!("renewal: {totals:?}");
     assert!(totals.acked > 0);
     assert_eq!(totals.lost, 0, "{totals:?}");
+}
+
+/// With TLS on every link (and the ACL users), a rolling restart of both StatefulSets and a full
+/// restart with the Sentinels' state lost keep the promises they keep on plain TCP
+/// (`Outcome::broken_promises`: loss bounds, one master, the stale node never master).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_tls_the_rolling_restart_and_a_full_restart_keep_their_promises() {
+    if !openssl_available() || !common::redis_available() {
+        return;
+    }
+    for scenario in [Scenario::RollingRestart, Scenario::LostSentinelState] {
+        let outcome = scenario
+            .run(tls_deployment(TlsClientAuth::Optional), TEST_PASSWORD)
+            .await
+            .unwrap_or_else(|e| panic!("{} over TLS: {e}", scenario.title()));
+        eprintln!("{} over TLS: {outcome:?}", scenario.title());
+        let broken = outcome.broken_promises();
+        assert!(
+            broken.is_empty(),
+            "{} over TLS: {}\n{outcome:?}",
+            scenario.title(),
+            broken.join("; ")
+        );
+    }
 }
