@@ -215,11 +215,14 @@ fn did_not_run(reply: &Reply) -> bool {
 /// `CONFIG SET` on data nodes (TLS reloads) and `SENTINEL FAILOVER` (the pre-stop hand-over).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_named_user_does_its_job_and_is_refused_the_rest() {
-    use gatehouse_model::acl::{NAMED_USERS, REPLICATION_USER, SENTINEL_PEER_USER, SENTINEL_USER};
+    use gatehouse_model::acl::{
+        EXPORTER_USER, NAMED_USERS, REPLICATION_USER, SENTINEL_PEER_USER, SENTINEL_USER,
+    };
     if !common::redis_available() {
         return;
     }
-    let d = restricted_deployment();
+    // With metrics on, so the exporter's user exists too.
+    let d = restricted_deployment().with_metrics(true);
     let master_name = d.redis.master_name.clone();
     let (cluster, _gateway, master) = start_restricted(d).await;
     let (master_host, master_port) = master.rsplit_once(':').expect("host:port");
@@ -231,6 +234,7 @@ async fn each_named_user_does_its_job_and_is_refused_the_rest() {
             SENTINEL_USER => "SENTINEL_PASSWORD",
             SENTINEL_PEER_USER => "SENTINEL_PEER_PASSWORD",
             OPERATOR_USER => "OPERATOR_PASSWORD",
+            EXPORTER_USER => "EXPORTER_PASSWORD",
             other => panic!("{other}: a named user this test does not know yet"),
         };
         let (addr, jobs, mut forbidden): (&str, Vec<Vec<&str>>, Vec<Vec<&str>>) = match user.side {
@@ -239,6 +243,11 @@ async fn each_named_user_does_its_job_and_is_refused_the_rest() {
                 match user.user {
                     REPLICATION_USER => vec![vec!["PING"], vec!["REPLCONF", "capa", "psync2"]],
                     SENTINEL_USER => vec![vec!["PING"], vec!["INFO", "replication"], vec!["ROLE"]],
+                    EXPORTER_USER => vec![
+                        vec!["INFO", "replication"],
+                        vec!["SLOWLOG", "LEN"],
+                        vec!["LATENCY", "LATEST"],
+                    ],
                     _ => vec![
                         vec!["PING"],
                         vec!["INFO", "replication"],
@@ -269,6 +278,13 @@ async fn each_named_user_does_its_job_and_is_refused_the_rest() {
                             "*",
                         ],
                     ],
+                    EXPORTER_USER => vec![
+                        vec!["INFO"],
+                        vec!["SENTINEL", "MASTERS"],
+                        vec!["SENTINEL", "SENTINELS", master_name.as_str()],
+                        vec!["SENTINEL", "SLAVES", master_name.as_str()],
+                        vec!["SENTINEL", "CKQUORUM", master_name.as_str()],
+                    ],
                     _ => vec![
                         vec!["PING"],
                         vec!["SENTINEL", "GET-MASTER-ADDR-BY-NAME", master_name.as_str()],
@@ -285,6 +301,10 @@ async fn each_named_user_does_its_job_and_is_refused_the_rest() {
                 ],
             ),
         };
+        if user.user == EXPORTER_USER && user.side == Side::DataNode {
+            // CONFIG GET would read `masterauth`, the replication user's password.
+            forbidden.push(vec!["CONFIG", "GET", "masterauth"]);
+        }
         if user.user != OPERATOR_USER {
             forbidden.push(match user.side {
                 Side::DataNode => vec!["CONFIG", "SET", "maxmemory", "1"],
