@@ -176,17 +176,24 @@ impl Cluster {
     /// once (like `podManagementPolicy: Parallel`) and waits until the group is healthy.
     pub async fn start(deployment: Deployment, password: &str) -> Result<Cluster, HarnessError> {
         let mut cluster = Cluster::prepare(deployment, password)?;
-        for i in 0..cluster.sentinels.len() {
-            cluster.start_pod(Role::Sentinel, i)?;
-        }
-        for i in 0..cluster.data.len() {
-            cluster.start_pod(Role::Data, i)?;
-        }
+        cluster.start_all()?;
         let replicas = cluster.data.len() - 1;
         cluster
             .wait_converged(replicas, Duration::from_secs(60))
             .await?;
         Ok(cluster)
+    }
+
+    /// Starts every Sentinel, then every data node, without waiting (a prepared cluster's pods,
+    /// all at once as `podManagementPolicy: Parallel` does).
+    pub fn start_all(&mut self) -> Result<(), HarnessError> {
+        for i in 0..self.sentinels.len() {
+            self.start_pod(Role::Sentinel, i)?;
+        }
+        for i in 0..self.data.len() {
+            self.start_pod(Role::Data, i)?;
+        }
+        Ok(())
     }
 
     /// Renders and lays out the cluster without starting anything.

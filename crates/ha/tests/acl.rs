@@ -29,14 +29,7 @@ fn refused(reply: &Reply) -> bool {
 /// the gateway discovers.
 async fn start_restricted(d: gatehouse_model::Deployment) -> (Cluster, GatewayClient, String) {
     let mut cluster = Cluster::prepare(d, TEST_PASSWORD).expect("prepare");
-    for i in 0..cluster.sentinels.len() {
-        cluster
-            .start_pod(Role::Sentinel, i)
-            .expect("start sentinel");
-    }
-    for i in 0..cluster.data.len() {
-        cluster.start_pod(Role::Data, i).expect("start data node");
-    }
+    cluster.start_all().expect("start every pod");
     let operator_password = secret_value(TEST_PASSWORD, "OPERATOR_PASSWORD");
     let gateway = GatewayClient::new(GatewayClientConfig::of(&cluster, LIMIT));
     let deadline = Instant::now() + Duration::from_secs(60);

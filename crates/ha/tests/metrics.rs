@@ -212,30 +212,19 @@ fn assert_healthy_round(t: &Timeline, i: usize, cluster: &Cluster, master: usize
 /// enough and quiet).
 async fn acl_refusals(cluster: &Cluster) -> Vec<String> {
     let mut found = Vec::new();
-    for i in 0..cluster.data.len() {
-        if !cluster.data[i].is_running() {
-            continue;
-        }
-        let mut c = cluster.data_conn(i).await.unwrap();
-        if let Ok(Reply::Array(Some(entries))) = c.command(&["ACL", "LOG"]).await {
-            found.extend(
-                entries
-                    .iter()
-                    .map(|e| format!("{}: {e:?}", cluster.data[i].name)),
-            );
-        }
-    }
-    for i in 0..cluster.sentinels.len() {
-        if !cluster.sentinels[i].is_running() {
-            continue;
-        }
-        let mut c = cluster.sentinel_conn(i).await.unwrap();
-        if let Ok(Reply::Array(Some(entries))) = c.command(&["ACL", "LOG"]).await {
-            found.extend(
-                entries
-                    .iter()
-                    .map(|e| format!("{}: {e:?}", cluster.sentinels[i].name)),
-            );
+    for (role, pods) in [
+        (Role::Data, &cluster.data),
+        (Role::Sentinel, &cluster.sentinels),
+    ] {
+        for (i, pod) in pods.iter().enumerate().filter(|(_, p)| p.is_running()) {
+            let mut c = match role {
+                Role::Data => cluster.data_conn(i).await,
+                Role::Sentinel => cluster.sentinel_conn(i).await,
+            }
+            .unwrap();
+            if let Ok(Reply::Array(Some(entries))) = c.command(&["ACL", "LOG"]).await {
+                found.extend(entries.iter().map(|e| format!("{}: {e:?}", pod.name)));
+            }
         }
     }
     found

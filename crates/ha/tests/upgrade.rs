@@ -14,6 +14,16 @@ use gatehouse_render::Names;
 
 const PRE_ACL: &str = include_str!("fixtures/pre-acl-guide-example.json");
 
+/// Starts every pod of a prepared group of the release before ACL users and waits until it
+/// converges.
+async fn start_pre_acl(cluster: &mut Cluster) {
+    cluster.start_all().expect("start every pod");
+    cluster
+        .wait_converged(cluster.data.len() - 1, Duration::from_secs(60))
+        .await
+        .expect("the release before ACL users converges");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_release_before_acl_users_runs_from_its_rendered_files() {
     if !common::redis_available() {
@@ -27,18 +37,7 @@ async fn the_release_before_acl_users_runs_from_its_rendered_files() {
         "the fixture is the release before ACL users"
     );
     let mut cluster = Cluster::prepare_release(d, TEST_PASSWORD, Some(release)).expect("prepare");
-    for i in 0..cluster.sentinels.len() {
-        cluster
-            .start_pod(Role::Sentinel, i)
-            .expect("start sentinel");
-    }
-    for i in 0..cluster.data.len() {
-        cluster.start_pod(Role::Data, i).expect("start data node");
-    }
-    cluster
-        .wait_converged(cluster.data.len() - 1, Duration::from_secs(60))
-        .await
-        .expect("the release before ACL users converges");
+    start_pre_acl(&mut cluster).await;
     // Its pods know no ACL user: the file its start script wrote has a requirepass, no aclfile.
     let config = std::fs::read_to_string(cluster.data[0].dir.join("config/redis.conf"))
         .expect("the start script wrote redis.conf");
@@ -70,18 +69,7 @@ async fn the_release_before_acl_users_upgrades_under_load_without_losing_a_write
     let release = RenderedRedis::from_json_text(Names::of(&d), PRE_ACL).expect("the fixture");
     let mut cluster =
         Cluster::prepare_release(d.clone(), TEST_PASSWORD, Some(release)).expect("prepare");
-    for i in 0..cluster.sentinels.len() {
-        cluster
-            .start_pod(Role::Sentinel, i)
-            .expect("start sentinel");
-    }
-    for i in 0..cluster.data.len() {
-        cluster.start_pod(Role::Data, i).expect("start data node");
-    }
-    cluster
-        .wait_converged(cluster.data.len() - 1, Duration::from_secs(60))
-        .await
-        .expect("the release before ACL users converges");
+    start_pre_acl(&mut cluster).await;
     let writer = Writer::start(cluster.writer_config("upgrade", Duration::from_secs(300)));
     let mut gateway = GatewayClient::new(GatewayClientConfig::of(&cluster, Duration::from_secs(2)));
     let first = gateway

@@ -111,22 +111,31 @@ fn at_most(text: String) -> String {
 /// file where the field is written.
 pub fn load_yaml_str(yaml: &str, origin: &str) -> Result<crate::ValidDeployment, ConfigError> {
     let deployment = from_yaml_str(yaml, origin)?;
-    deployment.validated().map_err(|error| {
-        let map = SourceMap::of(yaml).unwrap_or_default();
-        let located = error
-            .problems
-            .iter()
-            .map(|problem| match map.place_of(&problem.path) {
-                Some((line, column)) => format!("  {origin}:{line}:{column}: {problem}"),
-                None => format!("  {problem}"),
-            })
-            .collect();
-        ConfigError::Invalid {
+    deployment
+        .validated()
+        .map_err(|error| ConfigError::Invalid {
             origin: origin.to_string(),
-            located,
+            located: located_problems(yaml, origin, &error.problems),
             error,
-        }
-    })
+        })
+}
+
+/// Each problem as `  origin:line:column: problem`, placed where its field is written in `yaml`
+/// (without a place when the field is not written). The one way a file's problems are listed, for
+/// a deployment file and a fleet file alike.
+pub(crate) fn located_problems(
+    yaml: &str,
+    origin: &str,
+    problems: &[crate::Problem],
+) -> Vec<String> {
+    let map = SourceMap::of(yaml).unwrap_or_default();
+    problems
+        .iter()
+        .map(|problem| match map.place_of(&problem.path) {
+            Some((line, column)) => format!("  {origin}:{line}:{column}: {problem}"),
+            None => format!("  {problem}"),
+        })
+        .collect()
 }
 
 /// The place in a config file where `path` (or its closest written ancestor) is written.

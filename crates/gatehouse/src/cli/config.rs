@@ -108,14 +108,8 @@ impl Source {
             }
             Err(error) => (None, error.problems),
         };
-        // One reading of the file for every problem's place.
         let from_flag = |p: &Problem| p.path == "namespace" && globals.namespace.is_some();
-        let places = match &self.text {
-            Some(text) => {
-                gatehouse_model::places_in_file(text, problems.iter().map(|p| p.path.as_str()))
-            }
-            None => vec![None; problems.len()],
-        };
+        let places = self.places(&problems);
         let problems = problems
             .iter()
             .zip(places)
@@ -125,6 +119,17 @@ impl Source {
             valid,
             problems,
             source: self,
+        }
+    }
+
+    /// Where each problem's field is written in the text, from one reading of the file (none for
+    /// the built-in example).
+    fn places(&self, problems: &[Problem]) -> Vec<Option<(u64, u64)>> {
+        match &self.text {
+            Some(text) => {
+                gatehouse_model::places_in_file(text, problems.iter().map(|p| p.path.as_str()))
+            }
+            None => vec![None; problems.len()],
         }
     }
 
@@ -181,12 +186,7 @@ impl Source {
 
     /// Problems another check found in this file (a fleet's), each located where it is written.
     pub fn located(self, problems: &[Problem], globals: &Globals) -> Checked {
-        let places = match &self.text {
-            Some(text) => {
-                gatehouse_model::places_in_file(text, problems.iter().map(|p| p.path.as_str()))
-            }
-            None => vec![None; problems.len()],
-        };
+        let places = self.places(problems);
         let problems = problems
             .iter()
             .zip(places)

@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::{Delivery, Fleet, FleetError, Overrides, ValidFleet};
 use crate::Deployment;
 use crate::config::source_map::SourceMap;
-use crate::config::{ConfigError, parse_located};
+use crate::config::{ConfigError, located_problems, parse_located};
 
 /// A fleet file that could not be turned into a valid fleet.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -114,22 +114,13 @@ pub fn load_fleet_yaml_str(
     delivery: Delivery,
 ) -> Result<ValidFleet, FleetConfigError> {
     let fleet = fleet_from_yaml_str(yaml, origin)?;
-    fleet.validated(delivery).map_err(|error| {
-        let map = SourceMap::of(yaml).unwrap_or_default();
-        let located = error
-            .problems
-            .iter()
-            .map(|problem| match map.place_of(&problem.path) {
-                Some((line, column)) => format!("  {origin}:{line}:{column}: {problem}"),
-                None => format!("  {problem}"),
-            })
-            .collect();
-        FleetConfigError::Invalid {
+    fleet
+        .validated(delivery)
+        .map_err(|error| FleetConfigError::Invalid {
             origin: origin.to_string(),
-            located,
+            located: located_problems(yaml, origin, &error.problems),
             error,
-        }
-    })
+        })
 }
 
 /// The JSON schema of the fleet file (and of [`Fleet`]), pretty-printed.
