@@ -59,6 +59,11 @@ debug = \"line-tables-only\"
 [profile.dev.package.\"*\"]
 opt-level = 1
 debug = false
+
+# The workspace's crates get the same settings when a build script uses them as when a test does,
+# so one compiled copy serves both (and the temporary crates of crates/build's tests reuse it).
+[profile.dev.build-override]
+debug = \"line-tables-only\"
 ";
 
 /// The workspace manifest ends with [`PROFILE`]: a changed workspace profile must change it too.
@@ -71,6 +76,16 @@ fn profile() -> &'static str {
     );
     PROFILE
 }
+
+/// In a temporary crate the workspace's crates are path dependencies, not members: the profile
+/// they have as members, so that their compiled copies are reused.
+const MEMBERS: [&str; 5] = [
+    "gatehouse-build",
+    "gatehouse-model",
+    "gatehouse-render",
+    "gatehouse-chart-contract",
+    "gatehouse-workspace-hack",
+];
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -106,15 +121,24 @@ publish = false
 
 [dependencies]
 gatehouse-model = {{ path = "{model}" }}
+gatehouse-workspace-hack = {{ path = "{hack}" }}
 
 [build-dependencies]
 gatehouse-build = {{ path = "{build}" }}
+gatehouse-workspace-hack = {{ path = "{hack}" }}
 
-{profile}
+{profile}{members}
 [workspace]
 "#,
             model = ws.join("crates/model").display(),
+            hack = ws.join("crates/workspace-hack").display(),
             build = ws.join("crates/build").display(),
+            members = MEMBERS
+                .iter()
+                .map(|m| format!(
+                    "\n[profile.dev.package.{m}]\nopt-level = 0\ndebug = \"line-tables-only\"\n"
+                ))
+                .collect::<String>(),
         );
         let krate = TempCrate {
             name: name.into(),
