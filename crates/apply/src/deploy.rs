@@ -243,9 +243,15 @@ impl Cluster {
                 .map(|r| r.desired.display())
                 .collect(),
             taken_over: checked.foreign.clone(),
-            rotations: checked.rotations.clone(),
+            rotations: checked.rotation.rotations.clone(),
+            rotations_held: checked.rotation.held.clone(),
             ..Default::default()
         };
+        // The release with the versions of the Secrets the gateway reads: a changed one rolls it.
+        let release = crate::rotation::stamp_release(
+            &rendered.helm,
+            checked.rotation.gateway_versions.as_deref(),
+        );
         let listed = checked
             .parent
             .as_ref()
@@ -272,7 +278,7 @@ impl Cluster {
             }
             if let Some(helm) = &helm {
                 let summary = helm
-                    .upgrade_install(&rendered.helm, true, options.timeout, &masker)
+                    .upgrade_install(&release, true, options.timeout, &masker)
                     .await?;
                 emit(&options.events, || Event::Released {
                     summary: summary.clone(),
@@ -314,7 +320,7 @@ impl Cluster {
         };
         let finish = async {
             if let Some(helm) = &helm {
-                let summary = if helm.is_current(&rendered.helm, &masker).await? {
+                let summary = if helm.is_current(&release, &masker).await? {
                     format!(
                         "Helm release {}/{} unchanged (chart {} {}, same values)",
                         rendered.helm.namespace,
@@ -323,7 +329,7 @@ impl Cluster {
                         rendered.helm.version
                     )
                 } else {
-                    helm.upgrade_install(&rendered.helm, false, options.timeout, &masker)
+                    helm.upgrade_install(&release, false, options.timeout, &masker)
                         .await?
                 };
                 emit(&options.events, || Event::Released {

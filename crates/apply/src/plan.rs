@@ -124,6 +124,8 @@ pub struct Plan {
     pub objects: Vec<Desired>,
     /// Existing Secrets to check: (model field, namespace, name, key).
     pub existing_secrets: Vec<(String, String, String, String)>,
+    /// What the gateway's pods read: the Secrets of its `gateway.env` and its Deployment.
+    pub gateway: crate::rotation::GatewayReads,
 }
 
 impl Plan {
@@ -185,6 +187,7 @@ impl Plan {
             applyset,
             objects,
             existing_secrets,
+            gateway: crate::rotation::GatewayReads::of(&rendered.helm),
         }
     }
 

@@ -15,23 +15,61 @@
 //! with the [`Masker`].
 //!
 //! Every password Secret carries [`SECRET_VERSION`], a counter raised on each change of its data
-//! (never derived from a value). Each StatefulSet's pod template carries [`POD_SECRET_VERSIONS`]:
-//! `name=version` of every Secret its containers read, so a changed Secret rolls exactly the pods
-//! that read it. A Secret the user holds (`existingSecret`) counts by its `resourceVersion`.
+//! (never derived from a value), and [`KEY_VERSION`], the counter's value when `<key>` (what
+//! clients send) last changed. Each StatefulSet's pod template carries [`POD_SECRET_VERSIONS`]:
+//! `name=version` of every Secret its containers read (all three keys), so a changed Secret rolls
+//! exactly the pods that read it. The gateway reads only `<key>`: the release's
+//! `gateway.podAnnotations` carry the same annotation with each Secret's [`KEY_VERSION`], so its
+//! pods roll at step 2 and at no other step. A Secret the user holds (`existingSecret`) counts by
+//! its `resourceVersion` for both.
+//!
+//! A step is written only once every reader of the Secret runs the step before it: while a
+//! rotation is under way, a deploy that finds a reader (a StatefulSet or the gateway's Deployment)
+//! not rolled out with the live versions, or not ready, holds the Secret where it is
+//! ([`HeldRotation`]) and only rolls the readers out.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use base64::Engine;
 use serde_json::{Value, json};
+
+use gatehouse_render::HelmRelease;
 
 use crate::plan::{Plan, WriteMode};
 use crate::secrets::Masker;
 
 /// Annotation of a password Secret: its version, raised on each change of its data.
 pub const SECRET_VERSION: &str = "gatehouse/secret-version";
-/// Annotation of each StatefulSet's pod template: `name=version` of the Secrets its pods read.
-pub const POD_SECRET_VERSIONS: &str = "gatehouse/secret-versions";
+/// Annotation of a password Secret: the [`SECRET_VERSION`] at which `<key>` last changed.
+pub const KEY_VERSION: &str = "gatehouse/key-version";
+/// Annotation of each StatefulSet's pod template and of the gateway's (through
+/// `gateway.podAnnotations`): `name=version` of the Secrets its pods read.
+pub const POD_SECRET_VERSIONS: &str = gatehouse_render::names::annotations::SECRET_VERSIONS;
+
+/// What the gateway's pods read, from the release: the Secrets its `gateway.env` names (it reads
+/// only `<key>` of each) and the Deployment the chart makes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GatewayReads {
+    /// The release's namespace.
+    pub namespace: String,
+    /// The gateway's Deployment.
+    pub deployment: String,
+    /// The Secrets named by `secretKeyRef` in `gateway.env`.
+    pub secrets: BTreeSet<String>,
+}
+
+impl GatewayReads {
+    /// What the gateway of `release` reads.
+    pub fn of(release: &HelmRelease) -> GatewayReads {
+        let env = serde_json::to_value(&release.values.gateway.env).unwrap_or_default();
+        GatewayReads {
+            namespace: release.namespace.clone(),
+            deployment: release.gateway_deployment(),
+            secrets: secrets_read(&json!({"containers": [{"env": env}]})),
+        }
+    }
+}
 
 /// One Secret write of a rotation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,7 +116,8 @@ impl fmt::Display for Rotation {
             RotationStep::Switch => write!(
                 f,
                 "Secret {secret}: password rotation step 2 of 3 (new password in {key}, the old one \
-                 kept as {key}.previous); restart the gateway pods, then run deploy again"
+                 kept as {key}.previous; the pods that send it, the gateway's too, roll now); run \
+                 deploy again once they have rolled"
             ),
             RotationStep::DropPrevious => write!(
                 f,
@@ -87,6 +126,56 @@ impl fmt::Display for Rotation {
             ),
         }
     }
+}
+
+/// A rotation step a deploy did not write because readers of the Secret do not run the step
+/// before it yet; the deploy rolls them out, and the next deploy writes the step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldRotation {
+    /// `namespace/name` of the Secret.
+    pub secret: String,
+    /// The step not written yet.
+    pub step: RotationStep,
+    /// `Kind namespace/name` of each reader not rolled out, with why.
+    pub waiting_for: Vec<String>,
+}
+
+impl fmt::Display for HeldRotation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Secret {}: password rotation step {} of 3 not written yet: {} not rolled out with \
+             the step before; this deploy rolls them out, run deploy again",
+            self.secret,
+            self.step.number(),
+            self.waiting_for.join(", ")
+        )
+    }
+}
+
+/// What [`advance`] decided.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Advanced {
+    /// The steps the plan now writes.
+    pub rotations: Vec<Rotation>,
+    /// The steps held back until their readers have rolled out.
+    pub held: Vec<HeldRotation>,
+    /// The gateway pods' [`POD_SECRET_VERSIONS`] value (`None` when it reads no Secret).
+    pub gateway_versions: Option<String>,
+}
+
+/// The release with the gateway's Secret versions as a pod annotation (`gateway.podAnnotations`),
+/// so that `helm upgrade` rolls the gateway's pods exactly when a Secret value they read changed.
+pub fn stamp_release(release: &HelmRelease, versions: Option<&str>) -> HelmRelease {
+    let mut stamped = release.clone();
+    if let Some(v) = versions {
+        stamped
+            .values
+            .gateway
+            .pod_annotations
+            .insert(POD_SECRET_VERSIONS.to_string(), v.to_string());
+    }
+    stamped
 }
 
 /// `<key>.<suffix>` of a rotation key.
@@ -165,25 +254,92 @@ fn mask_live(live: &Value, masker: &mut Masker) {
     }
 }
 
-/// Advances the password Secrets of `plan` by one rotation step where their value changed, sets
-/// their [`SECRET_VERSION`], and stamps each StatefulSet's pod template with
-/// [`POD_SECRET_VERSIONS`]. `find_live` finds a live Secret by namespace and name; `existing` gives
-/// the `resourceVersion` of each Secret the user holds. Returns the steps written.
+/// The version of `<key>` in a live Secret gatehouse wrote (its Secret version when it has none).
+fn live_key_version(live: &Value) -> u64 {
+    live["metadata"]["annotations"][KEY_VERSION]
+        .as_str()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| live_version(live))
+}
+
+/// Whether a live Secret is mid-rotation (`<key>.next` or `<key>.previous` present).
+pub fn under_way(key: &str, live: &Value) -> bool {
+    ["next", "previous"]
+        .iter()
+        .any(|suffix| !live["data"][rotation_key(key, suffix)].is_null())
+}
+
+/// Whether a live pod template's [`POD_SECRET_VERSIONS`] names `secret=version`.
+fn stamped_with(template: &Value, secret: &str, version: &str) -> bool {
+    template["metadata"]["annotations"][POD_SECRET_VERSIONS]
+        .as_str()
+        .is_some_and(|s| s.split(',').any(|v| v == format!("{secret}={version}")))
+}
+
+/// The live readers of Secret `namespace/name` that do not run its live versions (StatefulSets
+/// of `plan` that read it, stamped with `version`; the gateway's Deployment when it reads it,
+/// stamped with `key_version`), or are not ready: `Kind namespace/name (why)`. A reader that does
+/// not exist yet runs nothing old.
+fn not_rolled_out(
+    plan: &Plan,
+    find_live: &dyn Fn(&str, &str, &str) -> Option<Value>,
+    (namespace, name): (&str, &str),
+    version: u64,
+    key_version: u64,
+) -> Vec<String> {
+    let mut readers: Vec<(&str, String, u64)> = plan
+        .objects
+        .iter()
+        .filter(|d| d.kind.kind == "StatefulSet" && d.namespace() == Some(namespace))
+        .filter(|d| secrets_read(&d.body["spec"]["template"]["spec"]).contains(name))
+        .map(|d| ("StatefulSet", d.name().to_string(), version))
+        .collect();
+    if plan.gateway.namespace == namespace && plan.gateway.secrets.contains(name) {
+        readers.push(("Deployment", plan.gateway.deployment.clone(), key_version));
+    }
+    readers
+        .into_iter()
+        .filter_map(|(kind, reader, version)| {
+            let live = find_live(kind, namespace, &reader)?;
+            let why = if !stamped_with(&live["spec"]["template"], name, &version.to_string()) {
+                format!("its pod template is not at {name}={version}")
+            } else if !crate::wait::progress_of(kind, &live).0 {
+                "its pods are not all updated and ready".to_string()
+            } else {
+                return None;
+            };
+            Some(format!("{kind} {namespace}/{reader} ({why})"))
+        })
+        .collect()
+}
+
+/// Advances the password Secrets of `plan` by one rotation step where their value changed and
+/// every reader runs the step before, sets their [`SECRET_VERSION`] and [`KEY_VERSION`], stamps
+/// each StatefulSet's pod template (and a Flux `HelmRelease`'s `gateway.podAnnotations`) with
+/// [`POD_SECRET_VERSIONS`], and returns the gateway's value of it for a Helm release.
+/// `find_live` finds a live object by kind (`Secret`, `StatefulSet`, `Deployment`), namespace and
+/// name; `existing` gives the `resourceVersion` of each Secret the user holds.
 pub fn advance(
     plan: &mut Plan,
-    find_live: &dyn Fn(&str, &str) -> Option<Value>,
+    find_live: &dyn Fn(&str, &str, &str) -> Option<Value>,
     existing: &BTreeMap<(String, String), String>,
     masker: &mut Masker,
-) -> Vec<Rotation> {
+) -> Advanced {
     let mut versions: BTreeMap<(String, String), String> = existing
         .iter()
         .map(|(k, v)| (k.clone(), format!("r{v}")))
         .collect();
-    let mut rotations = Vec::new();
-    for d in plan.objects.iter_mut().filter(|d| d.kind.kind == "Secret") {
+    let mut key_versions = versions.clone();
+    let mut advanced = Advanced::default();
+    let secrets: Vec<usize> = (0..plan.objects.len())
+        .filter(|&i| plan.objects[i].kind.kind == "Secret")
+        .collect();
+    for i in secrets {
+        let d = &plan.objects[i];
         let namespace = d.namespace().unwrap_or_default().to_string();
         let name = d.name().to_string();
-        let live = find_live(&namespace, &name);
+        let mode = d.mode;
+        let live = find_live("Secret", &namespace, &name);
         if let Some(l) = &live {
             mask_live(l, masker);
         }
@@ -194,63 +350,106 @@ pub fn advance(
         else {
             continue;
         };
-        let version = match d.mode {
+        let live_versions = live
+            .as_ref()
+            .map(|l| (live_version(l), live_key_version(l)));
+        let (mut data, mut step) = match mode {
             // Generated: created once, never changed.
-            WriteMode::CreateOnce => live.as_ref().map_or(1, live_version),
+            WriteMode::CreateOnce => (None, None),
             // `diff` without the variable set: the value is unknown, so the live data stands.
-            WriteMode::Apply if is_placeholder(&new) => {
-                if let Some(data) = live.as_ref().and_then(|l| l["data"].as_object()) {
-                    d.body["data"] = Value::Object(data.clone());
-                }
-                live.as_ref().map_or(1, live_version)
-            }
+            WriteMode::Apply if is_placeholder(&new) => (
+                live.as_ref().and_then(|l| l["data"].as_object().cloned()),
+                None,
+            ),
             WriteMode::Apply => {
                 let (data, step) = next_data(&key, &new, live.as_ref());
-                let changed = live
-                    .as_ref()
-                    .is_some_and(|l| l["data"] != Value::Object(data.clone()));
-                d.body["data"] = Value::Object(data);
-                if let Some(step) = step {
-                    rotations.push(Rotation {
-                        secret: format!("{namespace}/{name}"),
-                        key,
-                        step,
-                    });
-                }
-                match &live {
-                    Some(l) if changed => live_version(l) + 1,
-                    Some(l) => live_version(l),
-                    None => 1,
-                }
+                (Some(data), step)
             }
         };
-        d.body["metadata"]["annotations"][SECRET_VERSION] = json!(version.to_string());
-        versions.insert((namespace, name), version.to_string());
+        if let (Some(s), Some(l), Some((version, key_version))) = (step, &live, live_versions)
+            && under_way(&key, l)
+        {
+            let waiting_for =
+                not_rolled_out(plan, find_live, (&namespace, &name), version, key_version);
+            if !waiting_for.is_empty() {
+                advanced.held.push(HeldRotation {
+                    secret: format!("{namespace}/{name}"),
+                    step: s,
+                    waiting_for,
+                });
+                data = l["data"].as_object().cloned();
+                step = None;
+            }
+        }
+        let d = &mut plan.objects[i];
+        let (version, key_version) = match (live_versions, &data) {
+            (None, _) => (1, 1),
+            (Some(v), None) => v,
+            (Some((version, key_version)), Some(data)) => {
+                let l = live
+                    .as_ref()
+                    .expect("live versions come from the live Secret");
+                let changed = l["data"] != Value::Object(data.clone());
+                let version = if changed { version + 1 } else { version };
+                let key_changed = l["data"][&key] != data[&key];
+                (version, if key_changed { version } else { key_version })
+            }
+        };
+        if let Some(data) = data {
+            d.body["data"] = Value::Object(data);
+        }
+        if let Some(step) = step {
+            advanced.rotations.push(Rotation {
+                secret: format!("{namespace}/{name}"),
+                key,
+                step,
+            });
+        }
+        let annotations = &mut d.body["metadata"]["annotations"];
+        annotations[SECRET_VERSION] = json!(version.to_string());
+        annotations[KEY_VERSION] = json!(key_version.to_string());
+        versions.insert((namespace.clone(), name.clone()), version.to_string());
+        key_versions.insert((namespace, name), key_version.to_string());
     }
-    for d in plan
-        .objects
-        .iter_mut()
-        .filter(|d| d.kind.kind == "StatefulSet")
-    {
-        let namespace = d.namespace().unwrap_or_default().to_string();
-        let read = secrets_read(&d.body["spec"]["template"]["spec"]);
+    let stamp_of = |namespace: &str, read: &BTreeSet<String>, versions: &BTreeMap<_, String>| {
         let stamp: Vec<String> = read
             .iter()
             .filter_map(|name| {
-                let version = versions.get(&(namespace.clone(), name.clone()))?;
+                let version = versions.get(&(namespace.to_string(), name.clone()))?;
                 Some(format!("{name}={version}"))
             })
             .collect();
-        if !stamp.is_empty() {
-            d.body["spec"]["template"]["metadata"]["annotations"][POD_SECRET_VERSIONS] =
-                json!(stamp.join(","));
+        (!stamp.is_empty()).then(|| stamp.join(","))
+    };
+    advanced.gateway_versions = stamp_of(
+        &plan.gateway.namespace,
+        &plan.gateway.secrets,
+        &key_versions,
+    );
+    for d in plan.objects.iter_mut() {
+        let namespace = d.namespace().unwrap_or_default().to_string();
+        match d.kind.kind {
+            "StatefulSet" => {
+                let read = secrets_read(&d.body["spec"]["template"]["spec"]);
+                if let Some(stamp) = stamp_of(&namespace, &read, &versions) {
+                    d.body["spec"]["template"]["metadata"]["annotations"][POD_SECRET_VERSIONS] =
+                        json!(stamp);
+                }
+            }
+            "HelmRelease" => {
+                if let Some(stamp) = &advanced.gateway_versions {
+                    d.body["spec"]["values"]["gateway"]["podAnnotations"][POD_SECRET_VERSIONS] =
+                        json!(stamp);
+                }
+            }
+            _ => {}
         }
     }
-    rotations
+    advanced
 }
 
 /// The names of the Secrets a pod spec's containers read through `secretKeyRef`, sorted, once.
-fn secrets_read(pod_spec: &Value) -> std::collections::BTreeSet<String> {
+fn secrets_read(pod_spec: &Value) -> BTreeSet<String> {
     ["initContainers", "containers"]
         .iter()
         .filter_map(|field| pod_spec[*field].as_array())

@@ -8,7 +8,7 @@
 use std::sync::{Arc, Mutex};
 
 use base64::Engine;
-use gatehouse_apply::rotation::{POD_SECRET_VERSIONS, RotationStep, SECRET_VERSION};
+use gatehouse_apply::rotation::{KEY_VERSION, POD_SECRET_VERSIONS, RotationStep, SECRET_VERSION};
 use gatehouse_apply::{DeployOptions, EventSink};
 use gatehouse_apply_testing::{Harness, env};
 use serde_json::{Value, json};
@@ -264,4 +264,247 @@ async fn a_dry_run_says_which_step_it_would_write_and_writes_nothing() {
         .map(|q| q.summary())
         .collect();
     assert!(writes.is_empty(), "{writes:?}");
+}
+
+/// A deploy that releases the gateway with a fake `helm` (`gatehouse_testkit::fake_helm`), which
+/// records the values it gets on stdin.
+struct Released {
+    options: DeployOptions,
+    dir: tempfile::TempDir,
+}
+
+impl Released {
+    fn new(h: &Harness) -> Released {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = gatehouse_testkit::fake_helm(dir.path());
+        Released {
+            options: DeployOptions {
+                skip_release: false,
+                helm: Some(bin.join("helm")),
+                ..h.options()
+            },
+            dir,
+        }
+    }
+
+    /// The gateway's pod annotation in the values of the last `helm upgrade` (then forgets them).
+    fn gateway_versions(&self) -> String {
+        let file = self.dir.path().join("helm-stdin");
+        let stdin = std::fs::read_to_string(&file).unwrap();
+        std::fs::write(&file, "").unwrap();
+        let values: Value = serde_saphyr::from_str(&stdin).unwrap();
+        values["gateway"]["podAnnotations"][POD_SECRET_VERSIONS]
+            .as_str()
+            .unwrap_or_else(|| panic!("no {POD_SECRET_VERSIONS} in {stdin}"))
+            .to_string()
+    }
+}
+
+/// `name=version` of one Secret in a pod annotation.
+fn version_of(stamp: &str, secret: &str) -> String {
+    stamp
+        .split(',')
+        .find_map(|v| v.strip_prefix(&format!("{secret}=")))
+        .unwrap_or_else(|| panic!("{secret} not in {stamp}"))
+        .to_string()
+}
+
+#[tokio::test]
+async fn the_gateway_rolls_at_step_two_of_its_password_and_at_no_other_step() {
+    let h = Harness::mock().await;
+    let mut d = h.deployment();
+    // The replication password from a variable of its own, to rotate a Secret the gateway does
+    // not read.
+    d.redis.acl.replication.password = gatehouse_model::SecretSource::Env {
+        variable: "GH_REPLICATION_PASSWORD".into(),
+    };
+    let r = h.render(&d);
+    let released = Released::new(&h);
+    h.deploy(&r, &released.options).await.unwrap();
+    let first = released.gateway_versions();
+    assert_eq!(version_of(&first, "gh-redis-password"), "1");
+    assert!(
+        !first.contains("gh-redis-replication-password"),
+        "the gateway does not read the replication password: {first}"
+    );
+
+    // The replication password: three steps, each rolling the StatefulSets, none the gateway.
+    let replication = |v: &str| {
+        let value = env(v)?;
+        Some(if v == "GH_REPLICATION_PASSWORD" {
+            format!("{value}-rotated")
+        } else {
+            value
+        })
+    };
+    for step in [
+        RotationStep::AddNext,
+        RotationStep::Switch,
+        RotationStep::DropPrevious,
+    ] {
+        let before: Vec<String> = statefulsets(&h, &r)
+            .iter()
+            .map(|(_, s)| pod_versions(s))
+            .collect();
+        let report = h
+            .cluster
+            .deploy_with_env(&r, &released.options, &replication)
+            .await
+            .unwrap();
+        assert_eq!(
+            report.rotations.iter().map(|r| r.step).collect::<Vec<_>>(),
+            [step]
+        );
+        let after: Vec<String> = statefulsets(&h, &r)
+            .iter()
+            .map(|(_, s)| pod_versions(s))
+            .collect();
+        assert!(before.iter().zip(&after).any(|(b, a)| b != a), "{step:?}");
+        assert_eq!(released.gateway_versions(), first, "{step:?}");
+    }
+
+    // The gateway's password: its pod annotation changes at step 2 only, to the Secret's key
+    // version, which equals the Secret's version at the switch.
+    let gateway = |v: &str| {
+        let value = replication(v)?;
+        Some(if v == "GATEHOUSE_REDIS_PASSWORD" {
+            format!("{value}-rotated")
+        } else {
+            value
+        })
+    };
+    let mut stamp = first.clone();
+    for step in [
+        RotationStep::AddNext,
+        RotationStep::Switch,
+        RotationStep::DropPrevious,
+    ] {
+        let report = h
+            .cluster
+            .deploy_with_env(&r, &released.options, &gateway)
+            .await
+            .unwrap();
+        assert!(
+            report
+                .rotations
+                .iter()
+                .any(|r| r.step == step && r.secret == "gh-test/gh-redis-password"),
+            "{report}"
+        );
+        let now = released.gateway_versions();
+        let secret = h.mock_server().get(SECRET).unwrap();
+        let annotation = |a: &str| {
+            secret["metadata"]["annotations"][a]
+                .as_str()
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(
+            version_of(&now, "gh-redis-password"),
+            annotation(KEY_VERSION)
+        );
+        if step == RotationStep::Switch {
+            assert_ne!(now, stamp, "step 2 must roll the gateway");
+            assert_eq!(annotation(KEY_VERSION), annotation(SECRET_VERSION));
+            assert!(
+                report.to_string().contains("the gateway's too, roll now"),
+                "{report}"
+            );
+        } else {
+            assert_eq!(now, stamp, "{step:?} must not roll the gateway");
+        }
+        stamp = now;
+    }
+}
+
+#[tokio::test]
+async fn step_three_waits_until_the_gateway_runs_the_switched_password() {
+    let h = Harness::mock().await;
+    let r = h.render(&h.deployment());
+    let released = Released::new(&h);
+    h.deploy(&r, &released.options).await.unwrap();
+    released.gateway_versions();
+    let rotated = |v: &str| Some(format!("{}-rotated", env(v)?));
+    let mut switched = String::new();
+    for _ in 0..2 {
+        h.cluster
+            .deploy_with_env(&r, &released.options, &rotated)
+            .await
+            .unwrap();
+        switched = released.gateway_versions();
+    }
+    let before_switch = switched.replace(
+        &format!(
+            "gh-redis-password={}",
+            version_of(&switched, "gh-redis-password")
+        ),
+        "gh-redis-password=1",
+    );
+    // The chart's Deployment, as a release whose roll did not finish leaves it.
+    let deployment = |stamp: &str, updated: u32| {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": r.helm.gateway_deployment(), "namespace": "gh-test", "generation": 2},
+            "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "gw"}},
+                "template": {"metadata": {"annotations": {POD_SECRET_VERSIONS: stamp}}}},
+            "status": {"observedGeneration": 2, "replicas": 2, "updatedReplicas": updated,
+                "availableReplicas": 2}})
+    };
+    for (stamp, updated, why) in [
+        (&before_switch, 2, "is not at gh-redis-password="),
+        (&switched, 1, "not all updated and ready"),
+    ] {
+        h.mock_server().insert(deployment(stamp, updated));
+        let report = h
+            .cluster
+            .deploy_with_env(&r, &released.options, &rotated)
+            .await
+            .unwrap();
+        assert!(
+            report
+                .rotations
+                .iter()
+                .all(|r| r.secret != "gh-test/gh-redis-password"),
+            "{report}"
+        );
+        let held: Vec<String> = report
+            .rotations_held
+            .iter()
+            .map(|h| h.to_string())
+            .collect();
+        assert!(
+            held.iter().any(|t| t.contains(
+                "gh-test/gh-redis-password: password rotation step 3 of 3 not written yet"
+            ) && t.contains(&format!(
+                "Deployment gh-test/{}",
+                r.helm.gateway_deployment()
+            )) && t.contains(why)),
+            "{held:#?}"
+        );
+        let secret = h.mock_server().get(SECRET).unwrap();
+        assert!(
+            decoded(&secret, "password.previous").is_some(),
+            "the old password stays accepted"
+        );
+        assert_eq!(
+            released.gateway_versions(),
+            switched,
+            "the release is rolled out again"
+        );
+    }
+    // Rolled out: step 3.
+    h.mock_server().insert(deployment(&switched, 2));
+    let report = h
+        .cluster
+        .deploy_with_env(&r, &released.options, &rotated)
+        .await
+        .unwrap();
+    assert!(report.rotations_held.is_empty(), "{report}");
+    assert!(
+        report.rotations.iter().any(
+            |r| r.secret == "gh-test/gh-redis-password" && r.step == RotationStep::DropPrevious
+        ),
+        "{report}"
+    );
+    let secret = h.mock_server().get(SECRET).unwrap();
+    assert_eq!(decoded(&secret, "password.previous"), None);
 }
