@@ -44,6 +44,10 @@ pub struct DeployOptions {
     pub skip_release: bool,
     /// Where progress events go; none by default (the library never draws on a terminal).
     pub events: Option<EventSink>,
+    /// Redis users (`default`, `gatehouse-replication`, ..., or `all`) whose generated password
+    /// starts a rotation: a fresh value is written as `<key>.next` (step 1); the next deploys
+    /// take the other two steps ([`crate::secrets::rotation_targets`]).
+    pub rotate: Vec<String>,
 }
 
 impl Default for DeployOptions {
@@ -59,6 +63,7 @@ impl Default for DeployOptions {
             helm: None,
             skip_release: false,
             events: None,
+            rotate: Vec::new(),
         }
     }
 }
@@ -476,7 +481,14 @@ pub(crate) fn plan_with_env(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<(Masker, Plan), ApplyError> {
     let mut masker = Masker::default();
+    let rotate = secrets::rotation_targets(&rendered.secrets, &options.rotate)?;
     let secret_actions = secrets::plan_secrets(&rendered.secrets, env, &mut masker)?;
-    let plan = Plan::new(rendered, secret_actions, options.release);
+    let mut plan = Plan::new(rendered, secret_actions, options.release);
+    plan.rotate = rendered
+        .secrets
+        .iter()
+        .filter(|r| rotate.contains(&r.role))
+        .map(|r| (r.namespace.clone(), r.secret.name.clone()))
+        .collect();
     Ok((masker, plan))
 }

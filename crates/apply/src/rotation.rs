@@ -226,6 +226,21 @@ pub fn next_data(
     }
 }
 
+/// The key and value (base64) of the password in a planned Secret: its one entry that is not a
+/// role's fixed entry ([`gatehouse_model::SecretRole::fixed_entries`]).
+fn password_entry(body: &Value) -> Option<(String, String)> {
+    let fixed: BTreeSet<&str> = gatehouse_model::SecretRole::ALL
+        .iter()
+        .flat_map(|r| r.fixed_entries())
+        .map(|(k, _)| *k)
+        .collect();
+    body["data"]
+        .as_object()?
+        .iter()
+        .find(|(k, _)| !fixed.contains(k.as_str()))
+        .and_then(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+}
+
 /// Whether `encoded` is the value `diff` plans with for an unset variable.
 fn is_placeholder(encoded: &str) -> bool {
     base64::engine::general_purpose::STANDARD
@@ -343,25 +358,41 @@ pub fn advance(
         if let Some(l) = &live {
             mask_live(l, masker);
         }
-        let Some((key, new)) = d.body["data"]
-            .as_object()
-            .and_then(|m| m.iter().next())
-            .and_then(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-        else {
+        let Some((key, new)) = password_entry(&d.body) else {
             continue;
         };
         let live_versions = live
             .as_ref()
             .map(|l| (live_version(l), live_key_version(l)));
-        let (mut data, mut step) = match mode {
-            // Generated: created once, never changed.
-            WriteMode::CreateOnce => (None, None),
+        let (mut data, mut step) = match (mode, &live) {
+            // Generated: created once; rotated only from `--rotate` on (a fresh value as the
+            // target), then onwards from what the live Secret holds.
+            (WriteMode::CreateOnce | WriteMode::TakeOver, Some(l)) => {
+                let field = |suffix: &str| l["data"][rotation_key(&key, suffix)].as_str();
+                let target = if plan.rotate.contains(&(namespace.clone(), name.clone())) {
+                    Some(new.as_str())
+                } else if let Some(next) = field("next") {
+                    Some(next)
+                } else if field("previous").is_some() {
+                    l["data"][&key].as_str()
+                } else {
+                    None
+                };
+                match target {
+                    Some(target) => {
+                        let (data, step) = next_data(&key, target, Some(l));
+                        (Some(data), step)
+                    }
+                    None => (None, None),
+                }
+            }
+            (WriteMode::CreateOnce | WriteMode::TakeOver, None) => (None, None),
             // `diff` without the variable set: the value is unknown, so the live data stands.
-            WriteMode::Apply if is_placeholder(&new) => (
+            (WriteMode::Apply, _) if is_placeholder(&new) => (
                 live.as_ref().and_then(|l| l["data"].as_object().cloned()),
                 None,
             ),
-            WriteMode::Apply => {
+            (WriteMode::Apply, _) => {
                 let (data, step) = next_data(&key, &new, live.as_ref());
                 (Some(data), step)
             }
@@ -382,6 +413,17 @@ pub fn advance(
             }
         }
         let d = &mut plan.objects[i];
+        // Entries beside the password (a role's fixed entries) stay as planned.
+        if let (Some(data), Some(planned)) = (&mut data, d.body["data"].as_object()) {
+            for (k, v) in planned {
+                if *k != key {
+                    data.entry(k.clone()).or_insert_with(|| v.clone());
+                }
+            }
+        }
+        if step.is_some() && d.mode == WriteMode::CreateOnce {
+            d.mode = WriteMode::TakeOver;
+        }
         let (version, key_version) = match (live_versions, &data) {
             (None, _) => (1, 1),
             (Some(v), None) => v,

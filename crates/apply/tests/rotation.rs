@@ -508,3 +508,164 @@ async fn step_three_waits_until_the_gateway_runs_the_switched_password() {
     let secret = h.mock_server().get(SECRET).unwrap();
     assert_eq!(decoded(&secret, "password.previous"), None);
 }
+
+const REPLICATION_SECRET: &str = "/api/v1/namespaces/gh-test/secrets/gh-redis-replication-password";
+
+#[tokio::test]
+async fn a_generated_password_rotates_from_rotate_through_the_same_three_steps() {
+    let h = Harness::mock().await;
+    let mut d = h.deployment();
+    d.redis.acl.replication.password = gatehouse_model::SecretSource::Generated;
+    let r = h.render(&d);
+    h.deploy(&r, &h.options()).await.unwrap();
+    let created = h.mock_server().get(REPLICATION_SECRET).unwrap();
+    let old = decoded(&created, "password").unwrap();
+
+    // A deploy without --rotate never touches it.
+    let report = h.deploy(&r, &h.options()).await.unwrap();
+    assert!(report.rotations.is_empty(), "{report}");
+    assert_eq!(h.mock_server().get(REPLICATION_SECRET).unwrap(), created);
+
+    let rotate = DeployOptions {
+        rotate: vec!["gatehouse-replication".into()],
+        ..h.options()
+    };
+    let mut new = None;
+    let mut previous_versions: Vec<String> = statefulsets(&h, &r)
+        .iter()
+        .map(|(_, s)| pod_versions(s))
+        .collect();
+    for (n, step) in [
+        RotationStep::AddNext,
+        RotationStep::Switch,
+        RotationStep::DropPrevious,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (mut options, events) = recording(&h);
+        // --rotate starts it; plain deploys take the other steps.
+        if n == 0 {
+            options.rotate = rotate.rotate.clone();
+        }
+        let report = h.deploy(&r, &options).await.unwrap();
+        assert_eq!(
+            report
+                .rotations
+                .iter()
+                .map(|r| (r.secret.as_str(), r.step))
+                .collect::<Vec<_>>(),
+            [("gh-test/gh-redis-replication-password", step)],
+            "{report}"
+        );
+        let secret = h.mock_server().get(REPLICATION_SECRET).unwrap();
+        let fresh = new
+            .get_or_insert_with(|| decoded(&secret, "password.next").expect("step 1 adds .next"))
+            .clone();
+        assert_ne!(fresh, old, "a fresh value");
+        let expected = match step {
+            RotationStep::AddNext => (Some(&old), Some(&fresh), None),
+            RotationStep::Switch => (Some(&fresh), None, Some(&old)),
+            RotationStep::DropPrevious => (Some(&fresh), None, None),
+        };
+        assert_eq!(
+            (
+                decoded(&secret, "password").as_ref(),
+                decoded(&secret, "password.next").as_ref(),
+                decoded(&secret, "password.previous").as_ref()
+            ),
+            expected,
+            "{step:?}"
+        );
+        assert_eq!(
+            secret["metadata"]["annotations"][SECRET_VERSION],
+            json!((n + 2).to_string())
+        );
+        // Only the data pods read the replication password: only they roll.
+        let now: Vec<(String, String)> = statefulsets(&h, &r)
+            .iter()
+            .map(|(name, s)| (name.clone(), pod_versions(s)))
+            .collect();
+        for ((name, is), was) in now.iter().zip(&previous_versions) {
+            let reads = !name.ends_with("-sentinel");
+            assert_eq!(is != was, reads, "{step:?}: {name}: {was} -> {is}");
+        }
+        previous_versions = now.into_iter().map(|(_, v)| v).collect();
+        let text = format!("{report}\n{}", events.lock().unwrap().join("\n"));
+        for value in [&old, &fresh] {
+            let encoded = base64::engine::general_purpose::STANDARD.encode(value);
+            assert!(
+                !text.contains(value.as_str()) && !text.contains(&encoded),
+                "{text}"
+            );
+        }
+    }
+    let settled = h.mock_server().get(REPLICATION_SECRET).unwrap();
+    let report = h.deploy(&r, &h.options()).await.unwrap();
+    assert!(report.rotations.is_empty(), "{report}");
+    assert_eq!(h.mock_server().get(REPLICATION_SECRET).unwrap(), settled);
+}
+
+#[tokio::test]
+async fn rotate_refuses_unknown_users_and_passwords_it_does_not_generate_writing_nothing() {
+    let h = Harness::mock().await;
+    let mut d = h.deployment();
+    d.redis.acl.replication.password = gatehouse_model::SecretSource::Generated;
+    d.redis.acl.operator.password = gatehouse_model::SecretSource::ExistingSecret {
+        name: "corp-operator".into(),
+        key: "pw".into(),
+    };
+    let r = h.render(&d);
+    h.mock_server().clear_requests();
+    let options = DeployOptions {
+        rotate: vec![
+            "nobody".into(),
+            "default".into(),
+            "gatehouse-operator".into(),
+            "gatehouse-exporter".into(),
+            "gatehouse-replication".into(),
+        ],
+        ..h.options()
+    };
+    let err = h.deploy(&r, &options).await.unwrap_err();
+    let text = err.to_string();
+    let gatehouse_apply::ApplyError::RotateRefused(problems) = &err else {
+        panic!("{text}");
+    };
+    assert_eq!(problems.len(), 4, "{text}");
+    for wanted in [
+        "nobody: no Redis user of this deployment has that name; name one of default, \
+         gatehouse-replication, gatehouse-sentinel, gatehouse-sentinel-peer, gatehouse-operator, or all",
+        "default: its password (redis.password) is not generated by gatehouse but `from: env`; \
+         set GATEHOUSE_REDIS_PASSWORD to the new password",
+        "gatehouse-operator: its password (redis.acl.operator.password) is not generated by \
+         gatehouse but `from: existingSecret`; write the new password as `pw.next` into Secret \
+         corp-operator",
+        // Metrics are off: the exporter's user does not exist.
+        "gatehouse-exporter: no Redis user of this deployment",
+    ] {
+        assert!(text.contains(wanted), "{wanted}\n{text}");
+    }
+    assert!(
+        h.mock_server().requests().is_empty(),
+        "refused before any request"
+    );
+
+    let mut all_env = h.deployment();
+    all_env.redis.acl.operator.password = d.redis.acl.operator.password.clone();
+    let err = h
+        .deploy(
+            &h.render(&all_env),
+            &DeployOptions {
+                rotate: vec!["all".into()],
+                ..h.options()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("all: no Redis password of this deployment is `from: generated`"),
+        "{err}"
+    );
+}
