@@ -573,6 +573,49 @@ mod tests {
     }
 
     #[test]
+    fn a_rotated_password_keeps_the_fixed_entries_beside_it() {
+        // The gateway technical API's Secret: its user name (a fixed entry) sorts before this
+        // password key, and is still not taken for the password.
+        let fixed = gatehouse_model::SecretRole::GatewayTechnicalPassword.fixed_entries()[0].0;
+        let body = json!({"apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "tech", "namespace": "ns"},
+            "data": {fixed: "YWRtaW4=", "zz-password": "TkVX"}});
+        assert_eq!(
+            password_entry(&body),
+            Some(("zz-password".to_string(), "TkVX".to_string()))
+        );
+        let mut plan = Plan {
+            applyset: crate::applyset::ApplySet::for_deployment("ns", "x"),
+            objects: vec![crate::Desired {
+                kind: crate::plan::secret_kind(),
+                body,
+                mode: WriteMode::Apply,
+                member: true,
+            }],
+            existing_secrets: Vec::new(),
+            gateway: GatewayReads::default(),
+            rotate: BTreeSet::new(),
+        };
+        let live = json!({"metadata": {"annotations": {SECRET_VERSION: "4"}},
+            "data": {fixed: "YWRtaW4=", "zz-password": "T0xE"}});
+        let advanced = advance(
+            &mut plan,
+            &|kind, _, _| (kind == "Secret").then(|| live.clone()),
+            &BTreeMap::new(),
+            &mut Masker::default(),
+        );
+        assert_eq!(advanced.rotations.len(), 1);
+        assert_eq!(
+            plan.objects[0].body["data"],
+            json!({fixed: "YWRtaW4=", "zz-password": "T0xE", "zz-password.next": "TkVX"})
+        );
+        assert_eq!(
+            plan.objects[0].body["metadata"]["annotations"],
+            json!({SECRET_VERSION: "5", KEY_VERSION: "4"})
+        );
+    }
+
+    #[test]
     fn pod_templates_name_the_versions_of_the_secrets_they_read() {
         let spec = json!({"containers": [
             {"env": [
