@@ -34,10 +34,15 @@ use std::fmt;
 use base64::Engine;
 use serde_json::{Value, json};
 
-use gatehouse_render::HelmRelease;
-
 use crate::plan::{Plan, WriteMode};
 use crate::secrets::Masker;
+
+mod readers;
+#[cfg(test)]
+mod tests;
+
+pub use readers::{GatewayReads, stamp_release};
+use readers::{not_rolled_out, secrets_read};
 
 /// Annotation of a password Secret: its version, raised on each change of its data.
 pub const SECRET_VERSION: &str = "gatehouse/secret-version";
@@ -46,30 +51,6 @@ pub const KEY_VERSION: &str = "gatehouse/key-version";
 /// Annotation of each StatefulSet's pod template and of the gateway's (through
 /// `gateway.podAnnotations`): `name=version` of the Secrets its pods read.
 pub const POD_SECRET_VERSIONS: &str = gatehouse_render::names::annotations::SECRET_VERSIONS;
-
-/// What the gateway's pods read, from the release: the Secrets its `gateway.env` names (it reads
-/// only `<key>` of each) and the Deployment the chart makes.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct GatewayReads {
-    /// The release's namespace.
-    pub namespace: String,
-    /// The gateway's Deployment.
-    pub deployment: String,
-    /// The Secrets named by `secretKeyRef` in `gateway.env`.
-    pub secrets: BTreeSet<String>,
-}
-
-impl GatewayReads {
-    /// What the gateway of `release` reads.
-    pub fn of(release: &HelmRelease) -> GatewayReads {
-        let env = serde_json::to_value(&release.values.gateway.env).unwrap_or_default();
-        GatewayReads {
-            namespace: release.namespace.clone(),
-            deployment: release.gateway_deployment(),
-            secrets: secrets_read(&json!({"containers": [{"env": env}]})),
-        }
-    }
-}
 
 /// One Secret write of a rotation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -162,20 +143,6 @@ pub struct Advanced {
     pub held: Vec<HeldRotation>,
     /// The gateway pods' [`POD_SECRET_VERSIONS`] value (`None` when it reads no Secret).
     pub gateway_versions: Option<String>,
-}
-
-/// The release with the gateway's Secret versions as a pod annotation (`gateway.podAnnotations`),
-/// so that `helm upgrade` rolls the gateway's pods exactly when a Secret value they read changed.
-pub fn stamp_release(release: &HelmRelease, versions: Option<&str>) -> HelmRelease {
-    let mut stamped = release.clone();
-    if let Some(v) = versions {
-        stamped
-            .values
-            .gateway
-            .pod_annotations
-            .insert(POD_SECRET_VERSIONS.to_string(), v.to_string());
-    }
-    stamped
 }
 
 /// `<key>.<suffix>` of a rotation key.
@@ -282,50 +249,6 @@ pub fn under_way(key: &str, live: &Value) -> bool {
     ["next", "previous"]
         .iter()
         .any(|suffix| !live["data"][rotation_key(key, suffix)].is_null())
-}
-
-/// Whether a live pod template's [`POD_SECRET_VERSIONS`] names `secret=version`.
-fn stamped_with(template: &Value, secret: &str, version: &str) -> bool {
-    template["metadata"]["annotations"][POD_SECRET_VERSIONS]
-        .as_str()
-        .is_some_and(|s| s.split(',').any(|v| v == format!("{secret}={version}")))
-}
-
-/// The live readers of Secret `namespace/name` that do not run its live versions (StatefulSets
-/// of `plan` that read it, stamped with `version`; the gateway's Deployment when it reads it,
-/// stamped with `key_version`), or are not ready: `Kind namespace/name (why)`. A reader that does
-/// not exist yet runs nothing old.
-fn not_rolled_out(
-    plan: &Plan,
-    find_live: &dyn Fn(&str, &str, &str) -> Option<Value>,
-    (namespace, name): (&str, &str),
-    version: u64,
-    key_version: u64,
-) -> Vec<String> {
-    let mut readers: Vec<(&str, String, u64)> = plan
-        .objects
-        .iter()
-        .filter(|d| d.kind.kind == "StatefulSet" && d.namespace() == Some(namespace))
-        .filter(|d| secrets_read(&d.body["spec"]["template"]["spec"]).contains(name))
-        .map(|d| ("StatefulSet", d.name().to_string(), version))
-        .collect();
-    if plan.gateway.namespace == namespace && plan.gateway.secrets.contains(name) {
-        readers.push(("Deployment", plan.gateway.deployment.clone(), key_version));
-    }
-    readers
-        .into_iter()
-        .filter_map(|(kind, reader, version)| {
-            let live = find_live(kind, namespace, &reader)?;
-            let why = if !stamped_with(&live["spec"]["template"], name, &version.to_string()) {
-                format!("its pod template is not at {name}={version}")
-            } else if !crate::wait::progress_of(kind, &live).0 {
-                "its pods are not all updated and ready".to_string()
-            } else {
-                return None;
-            };
-            Some(format!("{kind} {namespace}/{reader} ({why})"))
-        })
-        .collect()
 }
 
 /// Advances the password Secrets of `plan` by one rotation step where their value changed and
@@ -488,144 +411,4 @@ pub fn advance(
         }
     }
     advanced
-}
-
-/// The names of the Secrets a pod spec's containers read through `secretKeyRef`, sorted, once.
-fn secrets_read(pod_spec: &Value) -> BTreeSet<String> {
-    ["initContainers", "containers"]
-        .iter()
-        .filter_map(|field| pod_spec[*field].as_array())
-        .flatten()
-        .filter_map(|c| c["env"].as_array())
-        .flatten()
-        .filter_map(|e| e["valueFrom"]["secretKeyRef"]["name"].as_str())
-        .map(str::to_string)
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn live(pairs: &[(&str, &str)]) -> Value {
-        let data: serde_json::Map<String, Value> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), json!(v)))
-            .collect();
-        json!({"data": data})
-    }
-
-    #[test]
-    fn a_changed_value_moves_through_three_steps_then_stays() {
-        let (data, step) = next_data("pw", "TkVX", Some(&live(&[("pw", "T0xE")])));
-        assert_eq!(step, Some(RotationStep::AddNext));
-        assert_eq!(
-            Value::Object(data.clone()),
-            json!({"pw": "T0xE", "pw.next": "TkVX"})
-        );
-        let (data, step) = next_data(
-            "pw",
-            "TkVX",
-            Some(&Value::Object(
-                [("data".to_string(), Value::Object(data))]
-                    .into_iter()
-                    .collect(),
-            )),
-        );
-        assert_eq!(step, Some(RotationStep::Switch));
-        assert_eq!(
-            Value::Object(data.clone()),
-            json!({"pw": "TkVX", "pw.previous": "T0xE"})
-        );
-        let after_switch = json!({ "data": data });
-        let (data, step) = next_data("pw", "TkVX", Some(&after_switch));
-        assert_eq!(step, Some(RotationStep::DropPrevious));
-        assert_eq!(Value::Object(data.clone()), json!({"pw": "TkVX"}));
-        let (_, step) = next_data("pw", "TkVX", Some(&json!({ "data": data })));
-        assert_eq!(step, None);
-    }
-
-    #[test]
-    fn a_value_changed_again_mid_rotation_starts_over_from_what_clients_send() {
-        // Step 1 written for "NEW", then the source changed to "NEWER".
-        let (data, step) = next_data(
-            "pw",
-            "TkVXRVI=",
-            Some(&live(&[("pw", "T0xE"), ("pw.next", "TkVX")])),
-        );
-        assert_eq!(step, Some(RotationStep::AddNext));
-        assert_eq!(
-            Value::Object(data),
-            json!({"pw": "T0xE", "pw.next": "TkVXRVI="})
-        );
-        // Step 2 written, then the source changed: the switched value is what clients send now.
-        let (data, step) = next_data(
-            "pw",
-            "TkVXRVI=",
-            Some(&live(&[("pw", "TkVX"), ("pw.previous", "T0xE")])),
-        );
-        assert_eq!(step, Some(RotationStep::AddNext));
-        assert_eq!(
-            Value::Object(data),
-            json!({"pw": "TkVX", "pw.next": "TkVXRVI="})
-        );
-        assert_eq!(next_data("pw", "TkVX", None).1, None);
-    }
-
-    #[test]
-    fn a_rotated_password_keeps_the_fixed_entries_beside_it() {
-        // The gateway technical API's Secret: its user name (a fixed entry) sorts before this
-        // password key, and is still not taken for the password.
-        let fixed = gatehouse_model::SecretRole::GatewayTechnicalPassword.fixed_entries()[0].0;
-        let body = json!({"apiVersion": "v1", "kind": "Secret",
-            "metadata": {"name": "tech", "namespace": "ns"},
-            "data": {fixed: "YWRtaW4=", "zz-password": "TkVX"}});
-        assert_eq!(
-            password_entry(&body),
-            Some(("zz-password".to_string(), "TkVX".to_string()))
-        );
-        let mut plan = Plan {
-            applyset: crate::applyset::ApplySet::for_deployment("ns", "x"),
-            objects: vec![crate::Desired {
-                kind: crate::plan::secret_kind(),
-                body,
-                mode: WriteMode::Apply,
-                member: true,
-            }],
-            existing_secrets: Vec::new(),
-            gateway: GatewayReads::default(),
-            rotate: BTreeSet::new(),
-        };
-        let live = json!({"metadata": {"annotations": {SECRET_VERSION: "4"}},
-            "data": {fixed: "YWRtaW4=", "zz-password": "T0xE"}});
-        let advanced = advance(
-            &mut plan,
-            &|kind, _, _| (kind == "Secret").then(|| live.clone()),
-            &BTreeMap::new(),
-            &mut Masker::default(),
-        );
-        assert_eq!(advanced.rotations.len(), 1);
-        assert_eq!(
-            plan.objects[0].body["data"],
-            json!({fixed: "YWRtaW4=", "zz-password": "T0xE", "zz-password.next": "TkVX"})
-        );
-        assert_eq!(
-            plan.objects[0].body["metadata"]["annotations"],
-            json!({SECRET_VERSION: "5", KEY_VERSION: "4"})
-        );
-    }
-
-    #[test]
-    fn pod_templates_name_the_versions_of_the_secrets_they_read() {
-        let spec = json!({"containers": [
-            {"env": [
-                {"name": "A", "valueFrom": {"secretKeyRef": {"name": "s1", "key": "k"}}},
-                {"name": "B", "valueFrom": {"secretKeyRef": {"name": "s2", "key": "k", "optional": true}}},
-                {"name": "C", "value": "plain"}
-            ]},
-            {"env": [{"name": "A", "valueFrom": {"secretKeyRef": {"name": "s1", "key": "k.next"}}}]}
-        ]});
-        let read: Vec<String> = secrets_read(&spec).into_iter().collect();
-        assert_eq!(read, ["s1", "s2"]);
-    }
 }
