@@ -190,10 +190,10 @@ impl Cluster {
     ) -> Result<Value, ApplyError> {
         let api = self.api(d.kind, d.namespace());
         match d.mode {
-            WriteMode::Apply => {
+            WriteMode::Apply | WriteMode::TakeOver => {
                 let params = PatchParams {
                     dry_run,
-                    force,
+                    force: force || d.mode == WriteMode::TakeOver,
                     ..PatchParams::apply(FIELD_MANAGER)
                 };
                 api.patch(d.name(), &params, &Patch::Apply(&d.body))

@@ -44,6 +44,10 @@ pub struct DeployOptions {
     pub skip_release: bool,
     /// Where progress events go; none by default (the library never draws on a terminal).
     pub events: Option<EventSink>,
+    /// Redis users (`default`, `gatehouse-replication`, ..., or `all`) whose generated password
+    /// starts a rotation: a fresh value is written as `<key>.next` (step 1); the next deploys
+    /// take the other two steps ([`crate::secrets::rotation_targets`]).
+    pub rotate: Vec<String>,
 }
 
 impl Default for DeployOptions {
@@ -59,6 +63,7 @@ impl Default for DeployOptions {
             helm: None,
             skip_release: false,
             events: None,
+            rotate: Vec::new(),
         }
     }
 }
@@ -243,9 +248,15 @@ impl Cluster {
                 .map(|r| r.desired.display())
                 .collect(),
             taken_over: checked.foreign.clone(),
-            rotations: checked.rotations.clone(),
+            rotations: checked.rotation.rotations.clone(),
+            rotations_held: checked.rotation.held.clone(),
             ..Default::default()
         };
+        // The release with the versions of the Secrets the gateway reads: a changed one rolls it.
+        let release = crate::rotation::stamp_release(
+            &rendered.helm,
+            checked.rotation.gateway_versions.as_deref(),
+        );
         let listed = checked
             .parent
             .as_ref()
@@ -272,7 +283,7 @@ impl Cluster {
             }
             if let Some(helm) = &helm {
                 let summary = helm
-                    .upgrade_install(&rendered.helm, true, options.timeout, &masker)
+                    .upgrade_install(&release, true, options.timeout, &masker)
                     .await?;
                 emit(&options.events, || Event::Released {
                     summary: summary.clone(),
@@ -314,7 +325,7 @@ impl Cluster {
         };
         let finish = async {
             if let Some(helm) = &helm {
-                let summary = if helm.is_current(&rendered.helm, &masker).await? {
+                let summary = if helm.is_current(&release, &masker).await? {
                     format!(
                         "Helm release {}/{} unchanged (chart {} {}, same values)",
                         rendered.helm.namespace,
@@ -323,7 +334,7 @@ impl Cluster {
                         rendered.helm.version
                     )
                 } else {
-                    helm.upgrade_install(&rendered.helm, false, options.timeout, &masker)
+                    helm.upgrade_install(&release, false, options.timeout, &masker)
                         .await?
                 };
                 emit(&options.events, || Event::Released {
@@ -470,7 +481,14 @@ pub(crate) fn plan_with_env(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<(Masker, Plan), ApplyError> {
     let mut masker = Masker::default();
+    let rotate = secrets::rotation_targets(&rendered.secrets, &options.rotate)?;
     let secret_actions = secrets::plan_secrets(&rendered.secrets, env, &mut masker)?;
-    let plan = Plan::new(rendered, secret_actions, options.release);
+    let mut plan = Plan::new(rendered, secret_actions, options.release);
+    plan.rotate = rendered
+        .secrets
+        .iter()
+        .filter(|r| rotate.contains(&r.role))
+        .map(|r| (r.namespace.clone(), r.secret.name.clone()))
+        .collect();
     Ok((masker, plan))
 }

@@ -52,7 +52,7 @@ mod wait;
 pub use connection::{Cluster, ConnectOptions, USER_AGENT, api_resource};
 pub use deploy::{Action, DeployOptions};
 pub use diff::{ObjectDiff, normalize, unified_diff};
-pub use error::{ApplyError, FieldConflict, ForeignObject, Owner, Rejection, Verb};
+pub use error::{ApplyError, FieldConflict, ForeignObject, Owner, Rejection, RotateProblem, Verb};
 pub use events::{Event, EventSink};
 pub use plan::{Desired, ObjectKind, Plan, ReleaseMode, Stage, WriteMode};
 pub use report::{DeployReport, DiffReport, UnverifiedSecret};

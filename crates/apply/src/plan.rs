@@ -43,6 +43,9 @@ pub enum WriteMode {
     Apply,
     /// Create if absent, never modify (generated Secrets).
     CreateOnce,
+    /// Server-side apply taking over the fields of gatehouse's own create: a rotation step of a
+    /// generated Secret (created with a plain create, whose field manager entry is another one).
+    TakeOver,
 }
 
 /// One object to send.
@@ -124,6 +127,10 @@ pub struct Plan {
     pub objects: Vec<Desired>,
     /// Existing Secrets to check: (model field, namespace, name, key).
     pub existing_secrets: Vec<(String, String, String, String)>,
+    /// What the gateway's pods read: the Secrets of its `gateway.env` and its Deployment.
+    pub gateway: crate::rotation::GatewayReads,
+    /// Generated Secrets (namespace, name) whose rotation this deploy starts (`--rotate`).
+    pub rotate: BTreeSet<(String, String)>,
 }
 
 impl Plan {
@@ -185,6 +192,8 @@ impl Plan {
             applyset,
             objects,
             existing_secrets,
+            gateway: crate::rotation::GatewayReads::of(&rendered.helm),
+            rotate: BTreeSet::new(),
         }
     }
 

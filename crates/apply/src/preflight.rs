@@ -48,8 +48,9 @@ pub(crate) struct Checked {
     pub(crate) stale: Vec<(&'static ObjectKind, Value)>,
     /// Objects that exist and belong to something else (taken over with `adopt`/`force`).
     pub(crate) foreign: Vec<ForeignObject>,
-    /// The password rotation steps the plan now writes (see [`crate::rotation`]).
-    pub(crate) rotations: Vec<crate::rotation::Rotation>,
+    /// The password rotation steps the plan now writes, those held back, and the gateway's
+    /// Secret versions (see [`crate::rotation`]).
+    pub(crate) rotation: crate::rotation::Advanced,
 }
 
 /// `(group-kind, namespace, name)`.
@@ -116,11 +117,52 @@ impl Cluster {
                 return Err(fail(errors));
             }
         };
-        let rotations = crate::rotation::advance(
+        // The gateway's Deployment is read only while a rotation is under way: it is a reader
+        // whose roll a step must wait for, and the chart, not gatehouse, writes it.
+        let gateway = plan.gateway.clone();
+        let rotating = plan.objects.iter().any(|d| {
+            d.kind.kind == "Secret"
+                && live
+                    .get(&(
+                        "Secret".into(),
+                        d.namespace().unwrap_or_default().into(),
+                        d.name().into(),
+                    ))
+                    .zip(d.body["data"].as_object().and_then(|m| m.keys().next()))
+                    .is_some_and(|(l, key)| crate::rotation::under_way(key, l))
+        });
+        let gateway_live = if rotating && gateway.secrets.iter().next().is_some() {
+            let kind = ObjectKind::find("apps/v1", "Deployment").expect("Deployment is a kind");
+            let object = format!("Deployment {}/{}", gateway.namespace, gateway.deployment);
+            match self
+                .api(kind, Some(&gateway.namespace))
+                .get_opt(&gateway.deployment)
+                .await
+            {
+                Ok(found) => found.map(|o| list_item(kind, o)),
+                Err(e) => {
+                    errors.push(self.kube_err(e, &object, Verb::Get, kind, masker));
+                    return Err(fail(errors));
+                }
+            }
+        } else {
+            None
+        };
+        let advanced = crate::rotation::advance(
             plan,
-            &|namespace, name| {
+            &|kind, namespace, name| {
+                if kind == "Deployment" {
+                    return gateway_live.clone().filter(|_| {
+                        (namespace, name) == (&gateway.namespace, &gateway.deployment)
+                    });
+                }
+                let group_kind = if kind == "StatefulSet" {
+                    "StatefulSet.apps"
+                } else {
+                    kind
+                };
                 live.get(&(
-                    "Secret".to_string(),
+                    group_kind.to_string(),
                     namespace.to_string(),
                     name.to_string(),
                 ))
@@ -176,7 +218,7 @@ impl Cluster {
             dry_runs,
             stale,
             foreign,
-            rotations,
+            rotation: advanced,
         })
     }
 

@@ -30,6 +30,9 @@ pub struct DeployReport {
     /// Password rotation steps written (one per changed password Secret; names and keys, never a
     /// value). Each needs its roll, then another deploy, until step 3.
     pub rotations: Vec<crate::rotation::Rotation>,
+    /// Rotation steps not written because readers of the Secret had not rolled out the step
+    /// before (this deploy rolls them out; the next one writes the step).
+    pub rotations_held: Vec<crate::rotation::HeldRotation>,
 }
 
 impl fmt::Display for DeployReport {
@@ -65,6 +68,9 @@ impl fmt::Display for DeployReport {
             } else {
                 writeln!(f, "{rotation}")?;
             }
+        }
+        for held in &self.rotations_held {
+            writeln!(f, "{held}")?;
         }
         Ok(())
     }

@@ -4,7 +4,7 @@
 //! API server, and are registered with a [`Masker`] so that no message, error or diff shows them.
 
 use base64::Engine;
-use gatehouse_model::SecretSource;
+use gatehouse_model::{SecretRole, SecretSource};
 use gatehouse_render::SecretRequirement;
 use serde_json::{Value, json};
 
@@ -148,6 +148,79 @@ pub fn plan_secrets(
     }
 }
 
+/// `deploy --rotate`: the roles of the generated passwords whose rotation starts, from Redis ACL
+/// user names (`default` is the gateway's; `all`: every generated one). A user this deployment
+/// does not have, or whose password is not `from: generated`, is a problem saying what to do
+/// instead; all are reported at once.
+pub fn rotation_targets(
+    requirements: &[SecretRequirement],
+    users: &[String],
+) -> Result<std::collections::BTreeSet<SecretRole>, crate::ApplyError> {
+    use crate::RotateProblem;
+    let here: Vec<(&str, &SecretRequirement)> = requirements
+        .iter()
+        .filter_map(|r| Some((r.role.acl_user()?, r)))
+        .collect();
+    let known = here.iter().map(|(u, _)| *u).collect::<Vec<_>>().join(", ");
+    let mut roles = std::collections::BTreeSet::new();
+    let mut problems = Vec::new();
+    for user in users {
+        if user == "all" {
+            let generated: Vec<SecretRole> = here
+                .iter()
+                .filter(|(_, r)| r.source == SecretSource::Generated)
+                .map(|(_, r)| r.role)
+                .collect();
+            if generated.is_empty() {
+                problems.push(RotateProblem::NothingGenerated {
+                    known: known.clone(),
+                });
+            }
+            roles.extend(generated);
+            continue;
+        }
+        let Some((_, req)) = here.iter().find(|(u, _)| u == user) else {
+            problems.push(RotateProblem::UnknownUser {
+                user: user.clone(),
+                known: known.clone(),
+            });
+            continue;
+        };
+        let field = req.role.field_path().to_string();
+        let (source_kind, instead) = match &req.source {
+            SecretSource::Generated => {
+                roles.insert(req.role);
+                continue;
+            }
+            SecretSource::Env { variable } => (
+                "`from: env`",
+                format!(
+                    "set {variable} to the new password and run `gatehouse deploy` without \
+                     --rotate, once per step (three times)"
+                ),
+            ),
+            SecretSource::ExistingSecret { name, key } => (
+                "`from: existingSecret`",
+                format!(
+                    "write the new password as `{key}.next` into Secret {name} and run \
+                     `gatehouse deploy`, then the next two states (README, \"Rotating a password\")"
+                ),
+            ),
+        };
+        problems.push(RotateProblem::NotGenerated {
+            user: user.clone(),
+            field,
+            source_kind: source_kind.into(),
+            instead,
+        });
+    }
+    if problems.is_empty() {
+        Ok(roles)
+    } else {
+        Err(crate::ApplyError::RotateRefused(problems))
+    }
+}
+
 /// Replaces the values of a Secret's `data`/`stringData` with `***` for display. When `other`
 /// is given (the object it is compared with), differing values read `*** (<side>)` (`before` /
 /// `after`) so that a diff still shows that something changed without showing what.
@@ -172,7 +245,7 @@ pub fn mask_secret_data(object: &mut Value, other: Option<&Value>, side: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use gatehouse_model::{SecretKeyRef, SecretRole};
+    use gatehouse_model::SecretKeyRef;
 
     #[test]
     fn every_missing_variable_is_reported_with_a_fix_valid_for_its_field() {

@@ -27,6 +27,16 @@ fn with_existing_password(h: &Harness) -> gatehouse_model::Deployment {
     d
 }
 
+/// The release a first deploy installs: the rendered one with the gateway's pod annotation naming
+/// version 1 of each Secret it reads.
+fn first_release(r: &gatehouse_render::Rendered) -> gatehouse_render::HelmRelease {
+    use gatehouse_apply::rotation::{GatewayReads, stamp_release};
+    let reads = GatewayReads::of(&r.helm);
+    assert!(reads.secrets.contains("gh-redis-password"), "{reads:?}");
+    let stamp: Vec<String> = reads.secrets.iter().map(|s| format!("{s}=1")).collect();
+    stamp_release(&r.helm, Some(&stamp.join(",")))
+}
+
 /// No request of the harness's mock changed the cluster.
 fn assert_nothing_written(h: &Harness) {
     let requests = h.mock_server().requests();
@@ -552,7 +562,7 @@ async fn helm_release_gets_pinned_chart_and_values_on_stdin_without_secrets() {
     ];
     assert_eq!(args, expected);
     let stdin = std::fs::read_to_string(dir.path().join("stdin")).unwrap();
-    assert_eq!(stdin, r.helm.values_yaml());
+    assert_eq!(stdin, first_release(&r).values_yaml());
     for var in [
         "GATEHOUSE_REDIS_PASSWORD",
         "GRAVITEE_LICENSE_KEY",
@@ -632,6 +642,11 @@ async fn flux_mode_requires_the_crds_then_applies_release_objects_last() {
     assert_eq!(
         hr["spec"]["chart"]["spec"]["version"],
         json!(r.helm.version)
+    );
+    // The values are the Helm release's, with the gateway's Secret versions.
+    assert_eq!(
+        hr["spec"]["values"],
+        serde_json::to_value(&first_release(&r).values).unwrap()
     );
     assert!(!hr.to_string().contains("s3cr3t"));
 }
@@ -782,7 +797,7 @@ async fn helm_release_with_same_chart_and_values_is_not_upgraded_again() {
     let r = h.render(&h.deployment());
     let status = json!({"info": {"status": "deployed"},
         "chart": {"metadata": {"name": r.helm.chart, "version": r.helm.version}},
-        "config": serde_json::to_value(&r.helm.values).unwrap()});
+        "config": serde_json::to_value(&first_release(&r).values).unwrap()});
     std::fs::write(dir.path().join("status.json"), status.to_string()).unwrap();
     let path = dir.path().join("helm");
     let script = format!(

@@ -275,3 +275,68 @@ gateway:
         );
     }
 }
+
+/// The Secret versions deploy adds to `gateway.podAnnotations` land on the gateway Deployment's
+/// pod template on every chart line (the chart template ranges over the map into
+/// `spec.template.metadata.annotations`, as the real `gateway-deployment.yaml` of 4.9.32,
+/// 4.10.28, 4.11.25 and 4.12.17 does), beside the user's own annotations; the rendered values
+/// carry none.
+#[test]
+fn the_gateways_secret_versions_reach_its_pod_template_in_every_layout() {
+    use gatehouse_render::names::annotations::SECRET_VERSIONS;
+    let Some(renderer) = renderer() else { return };
+    let pod_annotations = |objects: &[Value]| {
+        let deployments: Vec<&Value> = objects
+            .iter()
+            .filter(|o| o["kind"] == "Deployment")
+            .collect();
+        let [deployment] = deployments[..] else {
+            panic!("one gateway Deployment: {deployments:?}");
+        };
+        deployment["spec"]["template"]["metadata"]["annotations"].clone()
+    };
+    for (version, _) in LAYOUTS {
+        let d = Deployment::guide_example().with_gateway_version(version);
+        let user_annotations = d.gateway.pod_annotations.clone();
+        let mut release = gatehouse_render::render(&d.validated().unwrap()).helm;
+        let chart = chart(version);
+        let rendered = pod_annotations(&render(&renderer, chart.path(), &release.values_yaml()));
+        assert!(rendered[SECRET_VERSIONS].is_null(), "{version}: {rendered}");
+        let versions = "gh-cloud-token=1,gh-license-key=1,gh-redis-password=3";
+        release
+            .values
+            .gateway
+            .pod_annotations
+            .insert(SECRET_VERSIONS.into(), versions.into());
+        let stamped = pod_annotations(&render(&renderer, chart.path(), &release.values_yaml()));
+        assert_eq!(stamped[SECRET_VERSIONS], versions, "{version}: {stamped}");
+        // The Deployment deploy reads to know the gateway has rolled is the one the chart makes.
+        for release_name in ["gravitee-apim", "gh"] {
+            let dir = tempfile::tempdir().unwrap();
+            let file = dir.path().join("values.yaml");
+            std::fs::write(&file, release.values_yaml()).unwrap();
+            let values: Value = serde_saphyr::from_str(&release.values_yaml()).unwrap();
+            let objects = renderer
+                .render(chart.path(), &file, &values, release_name, "gravitee-apim")
+                .unwrap();
+            let names: Vec<&str> = objects
+                .iter()
+                .filter(|o| o["kind"] == "Deployment")
+                .filter_map(|o| o["metadata"]["name"].as_str())
+                .collect();
+            assert_eq!(
+                names,
+                [gatehouse_render::helm::gateway_deployment(release_name)],
+                "{version}"
+            );
+        }
+        assert!(!user_annotations.is_empty());
+        for (key, value) in &user_annotations {
+            assert_eq!(
+                stamped[key.as_str()],
+                value.as_str(),
+                "{version}: {stamped}"
+            );
+        }
+    }
+}

@@ -142,6 +142,21 @@ impl Cluster {
     /// Rolls every pod of `role`, highest ordinal first, as described in the module docs.
     /// The grace period is the rendered pod's `terminationGracePeriodSeconds`.
     pub async fn roll(&mut self, role: Role) -> Result<Vec<RolledPod>, HarnessError> {
+        let count = match role {
+            Role::Data => self.data.len(),
+            Role::Sentinel => self.sentinels.len(),
+        };
+        let mut rolled = Vec::new();
+        for i in (0..count).rev() {
+            rolled.push(self.roll_pod(role, i).await?);
+        }
+        Ok(rolled)
+    }
+
+    /// Rolls pod `i` of `role` as one step of [`Cluster::roll`]: its pre-stop hook (data pods),
+    /// the stop within the rendered grace period, the start with the current environment, and
+    /// the wait for its readiness probe.
+    pub async fn roll_pod(&mut self, role: Role, i: usize) -> Result<RolledPod, HarnessError> {
         let template = match role {
             Role::Data => &self.rendered().data_template,
             Role::Sentinel => &self.rendered().sentinel_template,
@@ -155,45 +170,37 @@ impl Cluster {
             .ok_or_else(|| HarnessError::Rendered {
                 message: format!("the {role:?} pod template has no terminationGracePeriodSeconds"),
             })?;
-        let count = match role {
-            Role::Data => self.data.len(),
-            Role::Sentinel => self.sentinels.len(),
-        };
-        let mut rolled = Vec::new();
-        for i in (0..count).rev() {
-            let t0 = Instant::now();
-            let before = self.agreed_master().await.ok();
-            let mut pre_stop_output = String::new();
-            let mut pre_stop_took = Duration::ZERO;
-            if role == Role::Data {
-                let (_, output) = self.run_hook(role, i, Hook::PreStop, grace).await?;
-                pre_stop_output = output;
-                pre_stop_took = t0.elapsed();
-            }
-            let master_at_stop = match role {
-                Role::Data => self.agreed_master().await.ok(),
-                Role::Sentinel => None,
-            };
-            let remaining = grace.saturating_sub(t0.elapsed());
-            self.stop_pod(role, i, remaining).await?;
-            self.start_pod(role, i)?;
-            self.wait_ready(role, i, READY_LIMIT).await?;
-            let name = match role {
-                Role::Data => self.data[i].name.clone(),
-                Role::Sentinel => self.sentinels[i].name.clone(),
-            };
-            let was_master = role == Role::Data && before == Some(i);
-            rolled.push(RolledPod {
-                name,
-                was_master,
-                handover: was_master.then_some(pre_stop_took),
-                started: t0,
-                master_at_stop,
-                pre_stop_output,
-                took: t0.elapsed(),
-            });
+        let t0 = Instant::now();
+        let before = self.agreed_master().await.ok();
+        let mut pre_stop_output = String::new();
+        let mut pre_stop_took = Duration::ZERO;
+        if role == Role::Data {
+            let (_, output) = self.run_hook(role, i, Hook::PreStop, grace).await?;
+            pre_stop_output = output;
+            pre_stop_took = t0.elapsed();
         }
-        Ok(rolled)
+        let master_at_stop = match role {
+            Role::Data => self.agreed_master().await.ok(),
+            Role::Sentinel => None,
+        };
+        let remaining = grace.saturating_sub(t0.elapsed());
+        self.stop_pod(role, i, remaining).await?;
+        self.start_pod(role, i)?;
+        self.wait_ready(role, i, READY_LIMIT).await?;
+        let name = match role {
+            Role::Data => self.data[i].name.clone(),
+            Role::Sentinel => self.sentinels[i].name.clone(),
+        };
+        let was_master = role == Role::Data && before == Some(i);
+        Ok(RolledPod {
+            name,
+            was_master,
+            handover: was_master.then_some(pre_stop_took),
+            started: t0,
+            master_at_stop,
+            pre_stop_output,
+            took: t0.elapsed(),
+        })
     }
 
     /// Polls the pod's rendered readiness probe until it passes (at most `limit`), restarting the

@@ -237,3 +237,37 @@ fn password_variable(user: &str) -> &'static str {
         _ => "OPERATOR_PASSWORD",
     }
 }
+
+/// The proof above writes the three Secret states into the pods' environment, so it holds for
+/// every source whose Secret goes through them: a generated password (`deploy --rotate`) reaches
+/// the pods exactly as an `env` one does (same Secret, same keys, same pod templates), and
+/// gatehouse-apply's tests check that deploy writes the same three states for both.
+#[test]
+fn a_generated_password_reaches_the_pods_exactly_as_an_env_one() {
+    use gatehouse_ha::pods::RenderedRedis;
+    use gatehouse_model::SecretSource;
+    let pods = |source: SecretSource| {
+        let mut d = gatehouse_ha::cluster::test_deployment();
+        for password in [
+            &mut d.redis.password,
+            &mut d.redis.acl.replication.password,
+            &mut d.redis.acl.sentinel.password,
+            &mut d.redis.acl.sentinel_peer.password,
+            &mut d.redis.acl.operator.password,
+        ] {
+            *password = source.clone();
+        }
+        let r = RenderedRedis::of(&d.validated().expect("valid")).expect("rendered");
+        (r.data_template, r.sentinel_template)
+    };
+    let generated = pods(SecretSource::Generated);
+    let env = pods(SecretSource::Env {
+        variable: "GATEHOUSE_REDIS_PASSWORD".into(),
+    });
+    assert_eq!(generated, env);
+    let rotation_keys = serde_json::to_string(&generated.0).unwrap();
+    assert!(
+        rotation_keys.contains("password.next") && rotation_keys.contains("password.previous"),
+        "the pods read both rotation keys: {rotation_keys}"
+    );
+}

@@ -139,6 +139,28 @@ impl SecretRole {
         }
     }
 
+    /// The Redis ACL user that logs in with this password (`default` is the gateway's), if any.
+    ///
+    /// ```
+    /// use gatehouse_model::SecretRole;
+    /// assert_eq!(SecretRole::RedisPassword.acl_user(), Some("default"));
+    /// assert_eq!(SecretRole::ReplicationPassword.acl_user(), Some("gatehouse-replication"));
+    /// assert_eq!(SecretRole::LicenseKey.acl_user(), None);
+    /// ```
+    pub fn acl_user(self) -> Option<&'static str> {
+        match self {
+            SecretRole::RedisPassword => Some("default"),
+            SecretRole::ReplicationPassword => Some(crate::acl::REPLICATION_USER),
+            SecretRole::SentinelPassword => Some(crate::acl::SENTINEL_USER),
+            SecretRole::SentinelPeerPassword => Some(crate::acl::SENTINEL_PEER_USER),
+            SecretRole::OperatorPassword => Some(crate::acl::OPERATOR_USER),
+            SecretRole::ExporterPassword => Some(crate::acl::EXPORTER_USER),
+            SecretRole::LicenseKey
+            | SecretRole::CloudToken
+            | SecretRole::GatewayTechnicalPassword => None,
+        }
+    }
+
     /// The model field that holds this role's source, for error messages.
     pub fn field_path(self) -> &'static str {
         match self {

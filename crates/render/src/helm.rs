@@ -33,6 +33,27 @@ pub const CHART_REPOSITORY: &str = "https://helm.gravitee.io";
 /// Chart name.
 pub const CHART_NAME: &str = "apim";
 
+/// The gateway's Deployment of a release, as `gravitee.gateway.fullname` of `graviteeio/apim`
+/// names it (same on 4.9.32 to 4.12.17; gatehouse sets neither `nameOverride`,
+/// `fullnameOverride` nor `gateway.name`, whose default is `gateway`): `<release>-gateway` when
+/// the release name contains the chart name, `<release>-apim-gateway` otherwise, cut to 63
+/// characters without a trailing `-`.
+///
+/// ```
+/// use gatehouse_render::helm::gateway_deployment;
+/// assert_eq!(gateway_deployment("gravitee-apim"), "gravitee-apim-gateway");
+/// assert_eq!(gateway_deployment("gh"), "gh-apim-gateway");
+/// ```
+pub fn gateway_deployment(release: &str) -> String {
+    let name = if release.contains(CHART_NAME) {
+        format!("{release}-gateway")
+    } else {
+        format!("{release}-{CHART_NAME}-gateway")
+    };
+    let cut: String = name.chars().take(63).collect();
+    cut.strip_suffix('-').unwrap_or(&cut).to_string()
+}
+
 /// How long (ms) the gateway waits for one rate-limit call to Redis
 /// (`gateway.ratelimit.redis.operation.timeout`). A frozen or partitioned master accepts the
 /// request and never answers; the call then gives up after this long and the API call goes on

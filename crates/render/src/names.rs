@@ -38,6 +38,10 @@ pub mod annotations {
     /// A changed setting changes the pod template of the StatefulSet(s) that read it, so Kubernetes
     /// rolls those pods and no other.
     pub const CONFIG_DIGEST: &str = "gatehouse/config-sha256";
+    /// On each Redis pod template and the gateway's (`gateway.podAnnotations`), set at deploy
+    /// time, never rendered: `name=version` of every Secret the pod reads (gatehouse-apply's
+    /// `rotation`), so a changed Secret value rolls exactly its readers.
+    pub const SECRET_VERSIONS: &str = "gatehouse/secret-versions";
 }
 
 /// Mount paths and file names shared by the pod specs and the start scripts.
@@ -136,11 +140,7 @@ impl Names {
     /// (`gravitee.gateway.fullname` of `graviteeio/apim`, with the chart's `gateway.name: gateway`,
     /// which gatehouse never sets).
     pub fn gateway_deployment(&self) -> String {
-        format!(
-            "{}-{}-gateway",
-            self.gateway_release,
-            crate::helm::CHART_NAME
-        )
+        crate::helm::gateway_deployment(&self.gateway_release)
     }
 
     /// `<service>.<namespace>.svc.cluster.local`.

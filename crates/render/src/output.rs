@@ -78,6 +78,12 @@ impl HelmRelease {
     pub fn values_yaml(&self) -> String {
         crate::yaml::to_yaml(&self.values)
     }
+
+    /// The gateway's Deployment the chart makes for this release (see
+    /// [`crate::Names::gateway_deployment`]).
+    pub fn gateway_deployment(&self) -> String {
+        crate::helm::gateway_deployment(&self.release_name)
+    }
 }
 
 /// Everything rendered from one deployment.

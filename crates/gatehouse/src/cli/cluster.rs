@@ -66,6 +66,13 @@ pub struct DeployArgs {
     /// without it, deploy refuses them before the first write.
     #[arg(long)]
     adopt: bool,
+    /// Start rotating a generated password: a fresh value (never printed) is added beside the
+    /// current one (step 1 of 3). USER is a Redis user (`default`, `gatehouse-replication`,
+    /// `gatehouse-sentinel`, `gatehouse-sentinel-peer`, `gatehouse-operator`,
+    /// `gatehouse-exporter`) or `all` (every generated one); repeatable. Run `deploy` twice more,
+    /// without it, for steps 2 and 3.
+    #[arg(long, value_name = "USER|all")]
+    rotate: Vec<String>,
 }
 
 /// Arguments of `diff`.
@@ -160,7 +167,9 @@ pub fn deploy(args: DeployArgs, globals: &Globals) -> Result<ExitCode, CliError>
     options.prune = args.prune;
     options.force = args.force;
     options.adopt = args.adopt;
+    options.rotate = args.rotate;
     check_env_secrets(&rendered)?;
+    gatehouse_apply::secrets::rotation_targets(&rendered.secrets, &options.rotate)?;
     let report = with_cluster(globals, async |c| c.deploy(&rendered, &options).await)?;
     print!("{report}");
     Ok(ExitCode::SUCCESS)

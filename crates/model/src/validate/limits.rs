@@ -102,6 +102,13 @@ impl Checker {
                     "use an optional DNS prefix and `/`, then at most 63 letters, digits, `-`, \
                      `_` or `.`, e.g. `prometheus.io/scrape`",
                 );
+            } else if key.starts_with("gatehouse/") {
+                self.error(
+                    format!("gateway.podAnnotations.{}", shown(key)),
+                    "uses the prefix `gatehouse/`, which deploy sets on the gateway's pods \
+                     (`gatehouse/secret-versions` rolls them when a password they read changes)",
+                    "remove it, or use a prefix of your own",
+                );
             }
         }
         if total > MAX_ANNOTATIONS_BYTES {
@@ -233,7 +240,15 @@ mod tests {
         d.gateway
             .pod_annotations
             .insert("big".into(), "x".repeat(200 * 1024));
-        assert!(d.validated().is_ok());
+        assert!(d.clone().validated().is_ok());
+        d.gateway
+            .pod_annotations
+            .insert("gatehouse/secret-versions".into(), "x=1".into());
+        let err = d.validated().unwrap_err();
+        assert!(
+            err.has_path("gateway.podAnnotations.gatehouse/secret-versions"),
+            "{err}"
+        );
     }
 
     #[test]
