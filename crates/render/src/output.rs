@@ -109,7 +109,7 @@ impl Rendered {
 
     /// The objects as multi-document YAML in apply order.
     pub fn manifests_yaml(&self) -> String {
-        let documents: Vec<String> = self.objects.iter().map(crate::yaml::object_yaml).collect();
+        let documents: Vec<String> = self.objects.iter().map(crate::yaml::to_yaml).collect();
         documents.join("---\n")
     }
 
@@ -147,7 +147,7 @@ impl Rendered {
             .map(|o| {
                 (
                     format!("manifests/{}", o.file_name()),
-                    crate::yaml::object_yaml(o),
+                    crate::yaml::to_yaml(o),
                 )
             })
             .collect();
