@@ -55,24 +55,41 @@ pub fn serializer_yaml<T: serde::Serialize>(value: &T) -> String {
         .expect("rendered values serialize to YAML")
 }
 
-/// A multi-line string as the value of the key `k` of a one-entry map, as serde-saphyr writes it.
+/// Where a ConfigMap's `data` entries are written (the keys' column).
+const DATA_COLUMN: usize = 2;
+
+/// A multi-line string as the value of a key written at `column`, as serde-saphyr writes it: the
+/// text after `key:`, its body lines moved right to the key's block.
 ///
-/// The pod scripts (about 16 KB, the same in every render) are written once per process and
-/// reused: the serializer checks every character of a string for what a YAML reader could misread,
-/// which dominated a render's time. A string is looked up by its whole content, so a reused text is
-/// always the one serde-saphyr wrote for exactly that string.
-fn block_entry(value: &str) -> Cow<'static, str> {
-    static ENTRIES: OnceLock<Vec<(&'static str, String)>> = OnceLock::new();
-    let entries = ENTRIES.get_or_init(|| {
-        crate::redis_files::SCRIPTS
-            .iter()
-            .map(|(_, text)| (*text, serializer_yaml(&BTreeMap::from([("k", *text)]))))
-            .collect()
-    });
-    match entries.iter().find(|(text, _)| *text == value) {
-        Some((_, entry)) => Cow::Borrowed(entry.as_str()),
-        None => Cow::Owned(serializer_yaml(&BTreeMap::from([("k", value)]))),
+/// The pod scripts (about 16 KB, the same in every render) are written once per process at the
+/// column of a ConfigMap's entries and reused: the serializer checks every character of a string
+/// for what a YAML reader could misread, which dominated a render's time. A string is looked up by
+/// its whole content and the column, so a reused text is always the one written for exactly that
+/// string there.
+fn map_value_block(value: &str, column: usize) -> Result<Cow<'static, str>, writer::Unsupported> {
+    static SCRIPTS: OnceLock<Vec<(&'static str, String)>> = OnceLock::new();
+    let written = |text: &str, column| {
+        writer::moved_right(
+            &serializer_yaml(&BTreeMap::from([("k", text)])),
+            "k:",
+            column,
+        )
+    };
+    if column == DATA_COLUMN {
+        let scripts = SCRIPTS.get_or_init(|| {
+            crate::redis_files::SCRIPTS
+                .iter()
+                .map(|(_, text)| {
+                    let entry = written(text, DATA_COLUMN).expect("a script is a block");
+                    (*text, entry)
+                })
+                .collect()
+        });
+        if let Some((_, entry)) = scripts.iter().find(|(text, _)| *text == value) {
+            return Ok(Cow::Borrowed(entry.as_str()));
+        }
     }
+    written(value, column).map(Cow::Owned)
 }
 
 #[cfg(test)]
@@ -183,17 +200,27 @@ mod tests {
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4096))]
 
-        /// Every string the writer lets through plain is one serde-saphyr writes plain, as a key
-        /// and as a value, and it reads back as that string.
+        /// Every string the writer lets through plain is one serde-saphyr writes plain (as a key
+        /// or as a value), and it reads back as that string.
         #[test]
-        fn plainly_safe_strings_are_plain_to_the_serializer(
-            text in "[a-zA-Z/][a-zA-Z0-9 ./_-]{0,12}|(?i)(y|n|yes|no|on|off|true|false|null|nan|inf|~)",
+        fn plain_strings_are_plain_to_the_serializer(
+            text in proptest::prop_oneof![
+                proptest::string::string_regex("[a-zA-Z0-9/][ -~]{0,12}").unwrap(),
+                proptest::string::string_regex("[0-9][0-9a-zA-Z:._+ -]{0,10}").unwrap(),
+                proptest::string::string_regex("[a-zA-Z/][a-zA-Z0-9 ./_-]{0,12}").unwrap(),
+                proptest::string::string_regex("(?i)(y|n|yes|no|on|off|true|false|null|nan|inf|~)").unwrap(),
+            ],
         ) {
-            if writer::plainly_safe(&text) {
+            if writer::plain_key(&text) {
                 proptest::prop_assert_eq!(serializer_yaml(&json!({ &text: 0 })), format!("{text}: 0\n"));
+                let back: BTreeMap<String, u8> = serde_saphyr::from_str(&format!("{text}: 0\n")).unwrap();
+                proptest::prop_assert_eq!(back, BTreeMap::from([(text.clone(), 0)]));
+            }
+            if writer::plain_value(&text) {
                 proptest::prop_assert_eq!(serializer_yaml(&json!({ "k": &text })), format!("k: {text}\n"));
-                let back: BTreeMap<String, String> = serde_saphyr::from_str(&format!("{text}: {text}\n")).unwrap();
-                proptest::prop_assert_eq!(back, BTreeMap::from([(text.clone(), text.clone())]));
+                proptest::prop_assert_eq!(serializer_yaml(&json!([&text])), format!("- {text}\n"));
+                let back: BTreeMap<String, String> = serde_saphyr::from_str(&format!("k: {text}\n")).unwrap();
+                proptest::prop_assert_eq!(back, BTreeMap::from([("k".to_string(), text.clone())]));
             }
         }
 

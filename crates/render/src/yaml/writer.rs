@@ -3,15 +3,16 @@
 //!
 //! Why: serde-saphyr checks every key and string value for what a YAML 1.1 or 1.2 reader could
 //! misread, in several passes of `char` iteration, and builds a `String` for every map key. In
-//! gatehouse's objects almost every string is a name, a label, a path or a word, which those checks
-//! always let through plain. This writer lets such a string through after one byte scan
-//! ([`plainly_safe`], stricter than serde-saphyr: an ASCII letter or `/` first, then letters,
-//! digits, `-`, `.`, `_`, `/` and inner spaces, and none of the YAML 1.1 words) and asks serde-saphyr
-//! for the token of every other scalar, so every quoting decision stays serde-saphyr's. Layout
-//! (indentation, compact sequences, `{}`/`[]`) is serde-saphyr's default block style, which the
-//! unit and property tests hold byte for byte against it. Anything outside the shapes handled here
-//! (enum variants with data, byte strings, multi-line keys) returns [`Unsupported`], and the
-//! caller writes the whole document with serde-saphyr instead.
+//! gatehouse's objects almost every string is a name, a label, a path, a quantity or a word, which
+//! those checks always let through plain. This writer lets such a string through after one byte
+//! scan ([`plain_key`], [`plain_value`]: stricter than serde-saphyr's rules, and a property test
+//! holds every string they pass to serde-saphyr's plain output) and asks serde-saphyr for the token
+//! of every other scalar, so every quoting decision that needs thought stays serde-saphyr's. Layout
+//! (indentation, compact sequences, `{}`/`[]`, literal blocks moved to their column) is
+//! serde-saphyr's default block style, which the unit and property tests hold byte for byte
+//! against it. Anything outside the shapes handled here (enum variants with data, byte strings,
+//! multi-line keys) returns [`Unsupported`], and the caller writes the whole document with
+//! serde-saphyr instead.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -51,30 +52,88 @@ pub(crate) fn write<T: Serialize + ?Sized>(value: &T) -> Result<String> {
     Ok(writer.out)
 }
 
-/// Whether serde-saphyr writes `s` plain, as a key and as a value, decided in one byte scan; `false`
-/// says only "ask serde-saphyr".
-pub(crate) fn plainly_safe(s: &str) -> bool {
+/// Whether serde-saphyr writes `s` plain as a map key, decided in one byte scan; `false` says only
+/// "ask serde-saphyr". Stricter than serde-saphyr: an ASCII letter or `/` first, then letters,
+/// digits, `-`, `.`, `_`, `/` and inner spaces, and none of the YAML 1.1 words.
+pub(crate) fn plain_key(s: &str) -> bool {
     let bytes = s.as_bytes();
     let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) else {
         return false;
     };
-    if !(first.is_ascii_alphabetic() || first == b'/') || last == b' ' {
+    CLASS[usize::from(first)] == FIRST
+        && last != b' '
+        && bytes.iter().all(|&b| CLASS[usize::from(b)] != 0)
+        && !is_yaml_word(s)
+}
+
+/// Whether serde-saphyr writes `s` plain as a value (a map value or a sequence item in block
+/// style), decided in one byte scan; `false` says only "ask serde-saphyr". Stricter than
+/// serde-saphyr: printable ASCII only; an ASCII letter or `/` first, or a digit when a letter that
+/// no number or date spells follows (`30s`, `512Mi`, not `0x1f`, `1e3`, `2001-12-14t1`); no space
+/// last, no `:` last, no `: `, no ` #`; none of the YAML 1.1 words.
+pub(crate) fn plain_value(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) else {
+        return false;
+    };
+    if last == b' ' || last == b':' {
         return false;
     }
-    if !bytes
-        .iter()
-        .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'/' | b' '))
-    {
-        return false;
+    let mut not_a_number = false;
+    let mut previous = 0u8;
+    for &b in bytes {
+        if !(b' '..=b'~').contains(&b)
+            || (previous == b':' && b == b' ')
+            || (previous == b' ' && b == b'#')
+        {
+            return false;
+        }
+        not_a_number |= b.is_ascii_alphabetic()
+            && !matches!(
+                b.to_ascii_lowercase(),
+                b'a'..=b'f' | b'o' | b't' | b'x' | b'z'
+            );
+        previous = b;
     }
-    // Words a YAML 1.1 or 1.2 reader takes for a boolean, null or number.
-    !(bytes.len() <= 5
+    match CLASS[usize::from(first)] {
+        FIRST => !is_yaml_word(s),
+        INNER if first.is_ascii_digit() => not_a_number,
+        _ => false,
+    }
+}
+
+/// Words a YAML 1.1 or 1.2 reader takes for a boolean, null or number.
+fn is_yaml_word(s: &str) -> bool {
+    s.len() <= 5
         && [
             "y", "n", "yes", "no", "on", "off", "true", "false", "null", "nan", "inf",
         ]
         .iter()
-        .any(|word| s.eq_ignore_ascii_case(word)))
+        .any(|word| s.eq_ignore_ascii_case(word))
 }
+
+/// May begin a plain key (and appear anywhere in it).
+const FIRST: u8 = 2;
+/// May appear after the first byte.
+const INNER: u8 = 1;
+
+/// The class of each byte for [`plain_key`].
+const CLASS: [u8; 256] = {
+    let mut class = [0; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        class[b] = if c.is_ascii_alphabetic() || c == b'/' {
+            FIRST
+        } else if c.is_ascii_digit() || matches!(c, b'-' | b'.' | b'_' | b' ') {
+            INNER
+        } else {
+            0
+        };
+        b += 1;
+    }
+    class
+};
 
 struct Writer {
     out: String,
@@ -85,7 +144,7 @@ struct Writer {
 impl Writer {
     fn indent(&mut self, column: usize) {
         if self.at_line_start {
-            self.out.extend(std::iter::repeat_n(' ', column));
+            spaces(&mut self.out, column);
             self.at_line_start = false;
         }
     }
@@ -152,27 +211,42 @@ impl Value<'_> {
     /// of the same kind in a document of its own, and the lines after the first move right by
     /// the place's column. Blank lines stay empty, as serde-saphyr writes them.
     fn multi_line(self, s: &str) -> Result {
-        let (text, column, prefix) = match self.at {
-            Place::Top => {
-                self.w.out.push_str(&super::serializer_yaml(&s));
-                self.w.at_line_start = true;
-                return Ok(());
+        match self.at {
+            Place::Top => self.w.out.push_str(&super::serializer_yaml(&s)),
+            Place::MapValue(column) => self.w.out.push_str(&super::map_value_block(s, column)?),
+            Place::SeqItem(column) => {
+                self.w
+                    .out
+                    .push_str(&moved_right(&super::serializer_yaml(&[s]), "- ", column)?)
             }
-            Place::MapValue(column) => (super::block_entry(s), column, "k:"),
-            Place::SeqItem(column) => (super::serializer_yaml(&[s]).into(), column, "- "),
-        };
-        let rest = text.strip_prefix(prefix).ok_or(Unsupported)?;
-        let mut lines = rest.split_inclusive('\n');
-        let first = lines.next().ok_or(Unsupported)?;
-        self.w.out.push_str(first);
-        for line in lines {
-            if line != "\n" {
-                self.w.out.extend(std::iter::repeat_n(' ', column));
-            }
-            self.w.out.push_str(line);
         }
         self.w.at_line_start = true;
         Ok(())
+    }
+}
+
+/// `text` (a one-entry document serde-saphyr wrote) without its `prefix` (`k:` or `- `), every line
+/// after the first moved right by `column` spaces; blank lines stay empty.
+pub(super) fn moved_right(text: &str, prefix: &str, column: usize) -> Result<String> {
+    let rest = text.strip_prefix(prefix).ok_or(Unsupported)?;
+    let mut out = String::with_capacity(rest.len() + rest.len() / 8 * column);
+    let mut lines = rest.split_inclusive('\n');
+    out.push_str(lines.next().ok_or(Unsupported)?);
+    for line in lines {
+        if line != "\n" {
+            spaces(&mut out, column);
+        }
+        out.push_str(line);
+    }
+    Ok(out)
+}
+
+fn spaces(out: &mut String, mut count: usize) {
+    const SPACES: &str = "                                                                ";
+    while count > 0 {
+        let n = count.min(SPACES.len());
+        out.push_str(&SPACES[..n]);
+        count -= n;
     }
 }
 
@@ -217,7 +291,7 @@ impl<'a> ser::Serializer for Value<'a> {
     }
 
     fn serialize_str(self, v: &str) -> Result {
-        if plainly_safe(v) {
+        if plain_value(v) {
             self.token(v)
         } else if v.contains('\n') {
             self.multi_line(v)
@@ -459,7 +533,7 @@ impl ser::SerializeStruct for Map<'_> {
     }
 }
 
-/// A map key: a string, plain when [`plainly_safe`], else as serde-saphyr writes it as a key.
+/// A map key: a string, plain when [`plain_key`], else as serde-saphyr writes it as a key.
 struct Key<'m, 'a>(&'m mut Map<'a>);
 
 impl ser::Serializer for Key<'_, '_> {
@@ -474,7 +548,7 @@ impl ser::Serializer for Key<'_, '_> {
     type SerializeStructVariant = ser::Impossible<(), Unsupported>;
 
     fn serialize_str(self, v: &str) -> Result {
-        if plainly_safe(v) {
+        if plain_key(v) {
             self.0.key_token(v);
             return Ok(());
         }
