@@ -121,7 +121,7 @@ impl Rendered {
             if i > 0 {
                 out.push_str("---\n");
             }
-            out.push_str(&crate::yaml::to_yaml(object));
+            crate::yaml::push_yaml(out, object);
         }
     }
 
@@ -140,7 +140,7 @@ impl Rendered {
                     self.helm.chart,
                     self.helm.version,
                 );
-                text.push_str(&self.helm.values_yaml());
+                crate::yaml::push_yaml(&mut text, &self.helm.values);
                 text
             }
             Format::Json => {

@@ -49,6 +49,13 @@ pub fn to_yaml<T: serde::Serialize>(value: &T) -> String {
     writer::write(value).unwrap_or_else(|_| serializer_yaml(value))
 }
 
+/// Appends [`to_yaml`] of `value` to `out`.
+pub(crate) fn push_yaml<T: serde::Serialize>(out: &mut String, value: &T) {
+    if writer::write_into(out, value).is_err() {
+        out.push_str(&serializer_yaml(value));
+    }
+}
+
 /// Serializes one value with serde-saphyr alone: the reference [`to_yaml`] is held to.
 pub fn serializer_yaml<T: serde::Serialize>(value: &T) -> String {
     serde_saphyr::to_string_with_options(value, options())
@@ -192,6 +199,12 @@ mod tests {
         for value in [vec![E::Data(1)], vec![E::Fields { a: 2 }]] {
             assert!(writer::write(&value).is_err());
             assert_eq!(to_yaml(&value), serializer_yaml(&value));
+            // Appending: what the writer had begun is taken back before serde-saphyr writes.
+            let mut out = String::from("before\n");
+            assert!(writer::write_into(&mut out, &(1, &value)).is_err());
+            assert_eq!(out, "before\n");
+            push_yaml(&mut out, &(1, &value));
+            assert_eq!(out, format!("before\n{}", serializer_yaml(&(1, &value))));
         }
     }
 

@@ -41,15 +41,28 @@ type Result<T = ()> = std::result::Result<T, Unsupported>;
 
 /// Writes `value` as one YAML document (ending in a newline), or says it cannot.
 pub(crate) fn write<T: Serialize + ?Sized>(value: &T) -> Result<String> {
+    let mut out = String::with_capacity(4096);
+    write_into(&mut out, value)?;
+    Ok(out)
+}
+
+/// Appends `value` to `out` as one YAML document (ending in a newline); on [`Unsupported`], `out`
+/// is left as it was.
+pub(crate) fn write_into<T: Serialize + ?Sized>(out: &mut String, value: &T) -> Result {
+    let start = out.len();
     let mut writer = Writer {
-        out: String::with_capacity(4096),
+        out: std::mem::take(out),
         at_line_start: true,
     };
-    value.serialize(Value {
+    let result = value.serialize(Value {
         w: &mut writer,
         at: Place::Top,
-    })?;
-    Ok(writer.out)
+    });
+    *out = writer.out;
+    if result.is_err() {
+        out.truncate(start);
+    }
+    result
 }
 
 /// Whether serde-saphyr writes `s` plain as a map key, decided in one byte scan; `false` says only
@@ -79,28 +92,60 @@ pub(crate) fn plain_value(s: &str) -> bool {
     if last == b' ' || last == b':' {
         return false;
     }
-    let mut not_a_number = false;
-    let mut previous = 0u8;
-    for &b in bytes {
-        if !(b' '..=b'~').contains(&b)
-            || (previous == b':' && b == b' ')
-            || (previous == b' ' && b == b'#')
-        {
-            return false;
-        }
-        not_a_number |= b.is_ascii_alphabetic()
-            && !matches!(
-                b.to_ascii_lowercase(),
-                b'a'..=b'f' | b'o' | b't' | b'x' | b'z'
-            );
-        previous = b;
+    // Branch-free over the bytes: which properties all of them have, and which any of them has.
+    let (all, any) = bytes.iter().fold((u8::MAX, 0u8), |(all, any), &b| {
+        let class = VALUE_CLASS[usize::from(b)];
+        (all & class, any | class)
+    });
+    if all & PRINTABLE == 0
+        || (any & COLON != 0 && s.contains(": "))
+        || (any & HASH != 0 && s.contains(" #"))
+    {
+        return false;
     }
     match CLASS[usize::from(first)] {
         FIRST => !is_yaml_word(s),
-        INNER if first.is_ascii_digit() => not_a_number,
+        INNER if first.is_ascii_digit() => any & NOT_A_NUMBER != 0,
         _ => false,
     }
 }
+
+/// Printable ASCII (a space to `~`).
+const PRINTABLE: u8 = 1;
+/// A letter that no number or date spells (not `a`-`f`, `o`, `t`, `x`, `z` in either case).
+const NOT_A_NUMBER: u8 = 2;
+const COLON: u8 = 4;
+const HASH: u8 = 8;
+
+/// The properties of each byte for [`plain_value`].
+const VALUE_CLASS: [u8; 256] = {
+    let mut class = [0; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        let mut bits = 0;
+        if c >= b' ' && c <= b'~' {
+            bits |= PRINTABLE;
+        }
+        if c.is_ascii_alphabetic()
+            && !matches!(
+                c.to_ascii_lowercase(),
+                b'a'..=b'f' | b'o' | b't' | b'x' | b'z'
+            )
+        {
+            bits |= NOT_A_NUMBER;
+        }
+        if c == b':' {
+            bits |= COLON;
+        }
+        if c == b'#' {
+            bits |= HASH;
+        }
+        class[b] = bits;
+        b += 1;
+    }
+    class
+};
 
 /// Words a YAML 1.1 or 1.2 reader takes for a boolean, null or number.
 fn is_yaml_word(s: &str) -> bool {
