@@ -13,6 +13,8 @@
 //! with serde-saphyr, and the chart tests read the Helm values back with PyYAML; both must give
 //! exactly what was meant.
 
+mod key;
+mod plain;
 mod writer;
 
 use std::borrow::Cow;
@@ -224,12 +226,12 @@ mod tests {
                 proptest::string::string_regex("(?i)(y|n|yes|no|on|off|true|false|null|nan|inf|~)").unwrap(),
             ],
         ) {
-            if writer::plain_key(&text) {
+            if plain::plain_key(&text) {
                 proptest::prop_assert_eq!(serializer_yaml(&json!({ &text: 0 })), format!("{text}: 0\n"));
                 let back: BTreeMap<String, u8> = serde_saphyr::from_str(&format!("{text}: 0\n")).unwrap();
                 proptest::prop_assert_eq!(back, BTreeMap::from([(text.clone(), 0)]));
             }
-            if writer::plain_value(&text) {
+            if plain::plain_value(&text) {
                 proptest::prop_assert_eq!(serializer_yaml(&json!({ "k": &text })), format!("k: {text}\n"));
                 proptest::prop_assert_eq!(serializer_yaml(&json!([&text])), format!("- {text}\n"));
                 let back: BTreeMap<String, String> = serde_saphyr::from_str(&format!("k: {text}\n")).unwrap();

@@ -5,7 +5,7 @@
 //! misread, in several passes of `char` iteration, and builds a `String` for every map key. In
 //! gatehouse's objects almost every string is a name, a label, a path, a quantity or a word, which
 //! those checks always let through plain. This writer lets such a string through after one byte
-//! scan ([`plain_key`], [`plain_value`]: stricter than serde-saphyr's rules, and a property test
+//! scan (`plain_key`, `plain_value`: stricter than serde-saphyr's rules, and a property test
 //! holds every string they pass to serde-saphyr's plain output) and asks serde-saphyr for the token
 //! of every other scalar, so every quoting decision that needs thought stays serde-saphyr's. Layout
 //! (indentation, compact sequences, `{}`/`[]`, literal blocks moved to their column) is
@@ -14,10 +14,11 @@
 //! multi-line keys) returns [`Unsupported`], and the caller writes the whole document with
 //! serde-saphyr instead.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::ser::{self, Serialize};
+
+use super::plain::plain_value;
 
 /// The value needs a shape this writer leaves to serde-saphyr.
 #[derive(Debug)]
@@ -37,7 +38,7 @@ impl ser::Error for Unsupported {
     }
 }
 
-type Result<T = ()> = std::result::Result<T, Unsupported>;
+pub(super) type Result<T = ()> = std::result::Result<T, Unsupported>;
 
 /// Writes `value` as one YAML document (ending in a newline), or says it cannot.
 pub(crate) fn write<T: Serialize + ?Sized>(value: &T) -> Result<String> {
@@ -64,121 +65,6 @@ pub(crate) fn write_into<T: Serialize + ?Sized>(out: &mut String, value: &T) -> 
     }
     result
 }
-
-/// Whether serde-saphyr writes `s` plain as a map key, decided in one byte scan; `false` says only
-/// "ask serde-saphyr". Stricter than serde-saphyr: an ASCII letter or `/` first, then letters,
-/// digits, `-`, `.`, `_`, `/` and inner spaces, and none of the YAML 1.1 words.
-pub(crate) fn plain_key(s: &str) -> bool {
-    let bytes = s.as_bytes();
-    let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) else {
-        return false;
-    };
-    CLASS[usize::from(first)] == FIRST
-        && last != b' '
-        && bytes.iter().all(|&b| CLASS[usize::from(b)] != 0)
-        && !is_yaml_word(s)
-}
-
-/// Whether serde-saphyr writes `s` plain as a value (a map value or a sequence item in block
-/// style), decided in one byte scan; `false` says only "ask serde-saphyr". Stricter than
-/// serde-saphyr: printable ASCII only; an ASCII letter or `/` first, or a digit when a letter that
-/// no number or date spells follows (`30s`, `512Mi`, not `0x1f`, `1e3`, `2001-12-14t1`); no space
-/// last, no `:` last, no `: `, no ` #`; none of the YAML 1.1 words.
-pub(crate) fn plain_value(s: &str) -> bool {
-    let bytes = s.as_bytes();
-    let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) else {
-        return false;
-    };
-    if last == b' ' || last == b':' {
-        return false;
-    }
-    // Branch-free over the bytes: which properties all of them have, and which any of them has.
-    let (all, any) = bytes.iter().fold((u8::MAX, 0u8), |(all, any), &b| {
-        let class = VALUE_CLASS[usize::from(b)];
-        (all & class, any | class)
-    });
-    if all & PRINTABLE == 0
-        || (any & COLON != 0 && s.contains(": "))
-        || (any & HASH != 0 && s.contains(" #"))
-    {
-        return false;
-    }
-    match CLASS[usize::from(first)] {
-        FIRST => !is_yaml_word(s),
-        INNER if first.is_ascii_digit() => any & NOT_A_NUMBER != 0,
-        _ => false,
-    }
-}
-
-/// Printable ASCII (a space to `~`).
-const PRINTABLE: u8 = 1;
-/// A letter that no number or date spells (not `a`-`f`, `o`, `t`, `x`, `z` in either case).
-const NOT_A_NUMBER: u8 = 2;
-const COLON: u8 = 4;
-const HASH: u8 = 8;
-
-/// The properties of each byte for [`plain_value`].
-const VALUE_CLASS: [u8; 256] = {
-    let mut class = [0; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        let mut bits = 0;
-        if c >= b' ' && c <= b'~' {
-            bits |= PRINTABLE;
-        }
-        if c.is_ascii_alphabetic()
-            && !matches!(
-                c.to_ascii_lowercase(),
-                b'a'..=b'f' | b'o' | b't' | b'x' | b'z'
-            )
-        {
-            bits |= NOT_A_NUMBER;
-        }
-        if c == b':' {
-            bits |= COLON;
-        }
-        if c == b'#' {
-            bits |= HASH;
-        }
-        class[b] = bits;
-        b += 1;
-    }
-    class
-};
-
-/// Words a YAML 1.1 or 1.2 reader takes for a boolean, null or number.
-fn is_yaml_word(s: &str) -> bool {
-    s.len() <= 5
-        && [
-            "y", "n", "yes", "no", "on", "off", "true", "false", "null", "nan", "inf",
-        ]
-        .iter()
-        .any(|word| s.eq_ignore_ascii_case(word))
-}
-
-/// May begin a plain key (and appear anywhere in it).
-const FIRST: u8 = 2;
-/// May appear after the first byte.
-const INNER: u8 = 1;
-
-/// The class of each byte for [`plain_key`].
-const CLASS: [u8; 256] = {
-    let mut class = [0; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        class[b] = if c.is_ascii_alphabetic() || c == b'/' {
-            FIRST
-        } else if c.is_ascii_digit() || matches!(c, b'-' | b'.' | b'_' | b' ') {
-            INNER
-        } else {
-            0
-        };
-        b += 1;
-    }
-    class
-};
 
 struct Writer {
     out: String,
@@ -515,7 +401,7 @@ impl ser::SerializeTupleStruct for Seq<'_> {
 }
 
 /// A block map (or struct) being written.
-struct Map<'a> {
+pub(super) struct Map<'a> {
     w: &'a mut Writer,
     at: Place,
     /// Column of the keys.
@@ -526,7 +412,8 @@ struct Map<'a> {
 }
 
 impl Map<'_> {
-    fn key_token(&mut self, token: &str) {
+    /// Writes `token:` where the next key goes.
+    pub(super) fn key_token(&mut self, token: &str) {
         if self.empty && self.opens_line {
             self.w.end_line();
         }
@@ -549,7 +436,7 @@ impl ser::SerializeMap for Map<'_> {
     type Error = Unsupported;
 
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result {
-        key.serialize(Key(self))
+        key.serialize(super::key::Key(self))
     }
 
     fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result {
@@ -575,141 +462,5 @@ impl ser::SerializeStruct for Map<'_> {
 
     fn end(self) -> Result {
         ser::SerializeMap::end(self)
-    }
-}
-
-/// A map key: a string, plain when [`plain_key`], else as serde-saphyr writes it as a key.
-struct Key<'m, 'a>(&'m mut Map<'a>);
-
-impl ser::Serializer for Key<'_, '_> {
-    type Ok = ();
-    type Error = Unsupported;
-    type SerializeSeq = ser::Impossible<(), Unsupported>;
-    type SerializeTuple = ser::Impossible<(), Unsupported>;
-    type SerializeTupleStruct = ser::Impossible<(), Unsupported>;
-    type SerializeTupleVariant = ser::Impossible<(), Unsupported>;
-    type SerializeMap = ser::Impossible<(), Unsupported>;
-    type SerializeStruct = ser::Impossible<(), Unsupported>;
-    type SerializeStructVariant = ser::Impossible<(), Unsupported>;
-
-    fn serialize_str(self, v: &str) -> Result {
-        if plain_key(v) {
-            self.0.key_token(v);
-            return Ok(());
-        }
-        if v.contains(['\n', '\r']) {
-            return Err(Unsupported);
-        }
-        let text = super::serializer_yaml(&BTreeMap::from([(v, 0u8)]));
-        let token = text.strip_suffix(": 0\n").ok_or(Unsupported)?;
-        if token.contains('\n') || token.starts_with("? ") {
-            return Err(Unsupported);
-        }
-        self.0.key_token(token);
-        Ok(())
-    }
-
-    fn serialize_bool(self, _: bool) -> Result {
-        Err(Unsupported)
-    }
-    fn serialize_i8(self, _: i8) -> Result {
-        Err(Unsupported)
-    }
-    fn serialize_i16(self, _: i16) -> Result {
-        Err(Unsupported)
-    }
-    fn serialize_i32(self, _: i32) -> Result {
-        Err(Unsupported)
-    }
-    fn serialize_i64(self, _: i64) -> Result {
-        Err(Unsupported)
-    }
-    fn serialize_u8(self, _: u8) -> Result {
-        Err(Unsupported)
-    }
-    fn serialize_u16(self, _: u16) -> Result {
-        Err(Unsupported)
-    }
-    fn serialize_u32(self, _: u32) -> Result {
-        Err(Unsupported)
-    }
-    fn serialize_u64(self, _: u64) -> Result {
-        Err(Unsupported)
-    }
-    fn serialize_f32(self, _: f32) -> Result {
-        Err(Unsupported)
-    }
-    fn serialize_f64(self, _: f64) -> Result {
-        Err(Unsupported)
-    }
-    fn serialize_char(self, v: char) -> Result {
-        self.serialize_str(v.encode_utf8(&mut [0; 4]))
-    }
-    fn serialize_bytes(self, _: &[u8]) -> Result {
-        Err(Unsupported)
-    }
-    fn serialize_none(self) -> Result {
-        Err(Unsupported)
-    }
-    fn serialize_some<T: Serialize + ?Sized>(self, _: &T) -> Result {
-        Err(Unsupported)
-    }
-    fn serialize_unit(self) -> Result {
-        Err(Unsupported)
-    }
-    fn serialize_unit_struct(self, _: &'static str) -> Result {
-        Err(Unsupported)
-    }
-    fn serialize_unit_variant(self, _: &'static str, _: u32, variant: &'static str) -> Result {
-        self.serialize_str(variant)
-    }
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _: &'static str, _: &T) -> Result {
-        Err(Unsupported)
-    }
-    fn serialize_newtype_variant<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: &T,
-    ) -> Result {
-        Err(Unsupported)
-    }
-    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq> {
-        Err(Unsupported)
-    }
-    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple> {
-        Err(Unsupported)
-    }
-    fn serialize_tuple_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleStruct> {
-        Err(Unsupported)
-    }
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant> {
-        Err(Unsupported)
-    }
-    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap> {
-        Err(Unsupported)
-    }
-    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeStruct> {
-        Err(Unsupported)
-    }
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant> {
-        Err(Unsupported)
     }
 }
