@@ -163,6 +163,38 @@ mod tests {
             let written = writer::write(&value).expect("a shape the writer handles");
             assert_eq!(written, serializer_yaml(&value), "{value}");
         }
+        // Shapes JSON has no word for: options, unit variants, newtypes, tuples, characters.
+        #[derive(serde::Serialize)]
+        enum Policy {
+            Always,
+            #[serde(rename = "on")]
+            On,
+        }
+        #[derive(serde::Serialize)]
+        struct Quantity(String);
+        #[derive(serde::Serialize)]
+        struct Typed {
+            none: Option<u8>,
+            some: Option<&'static str>,
+            policies: Vec<Policy>,
+            quantity: Quantity,
+            pair: (u16, char),
+            unit: (),
+            small: i8,
+            big: u64,
+        }
+        let typed = Typed {
+            none: None,
+            some: Some("x"),
+            policies: vec![Policy::Always, Policy::On],
+            quantity: Quantity("512Mi".into()),
+            pair: (6379, 'y'),
+            unit: (),
+            small: -128,
+            big: u64::MAX,
+        };
+        let written = writer::write(&typed).expect("a shape the writer handles");
+        assert_eq!(written, serializer_yaml(&typed));
     }
 
     #[test]
