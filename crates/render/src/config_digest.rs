@@ -21,34 +21,41 @@ use crate::output::KubeObject;
 /// Adds the config digest to the pod template of every StatefulSet in `objects`, computed from the
 /// data of the ConfigMaps in `objects` that its volumes mount.
 pub(crate) fn annotate(objects: &mut [KubeObject]) {
-    let config_maps: BTreeMap<String, BTreeMap<String, String>> = objects
-        .iter()
-        .filter_map(|o| match o {
-            KubeObject::ConfigMap(cm) => Some((
-                cm.metadata.name.clone().unwrap_or_default(),
-                cm.data.clone().unwrap_or_default(),
-            )),
-            _ => None,
-        })
-        .collect();
-    for object in objects.iter_mut() {
-        if let KubeObject::StatefulSet(sts) = object {
-            annotate_statefulset(sts, &config_maps);
+    // Digests first, from borrowed data (the ConfigMaps hold the pod scripts: no copy of them).
+    let digests: Vec<(usize, String)> = {
+        let config_maps: BTreeMap<&str, &BTreeMap<String, String>> = objects
+            .iter()
+            .filter_map(|o| match o {
+                KubeObject::ConfigMap(cm) => Some((
+                    cm.metadata.name.as_deref().unwrap_or_default(),
+                    cm.data.as_ref()?,
+                )),
+                _ => None,
+            })
+            .collect();
+        objects
+            .iter()
+            .enumerate()
+            .filter_map(|(i, o)| match o {
+                KubeObject::StatefulSet(sts) => {
+                    let pod = sts.spec.as_ref()?.template.spec.as_ref()?;
+                    Some((i, pod_digest(pod, &config_maps)))
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    for (i, digest) in digests {
+        if let KubeObject::StatefulSet(sts) = &mut objects[i] {
+            annotate_statefulset(sts, digest);
         }
     }
 }
 
-fn annotate_statefulset(
-    sts: &mut StatefulSet,
-    config_maps: &BTreeMap<String, BTreeMap<String, String>>,
-) {
+fn annotate_statefulset(sts: &mut StatefulSet, digest: String) {
     let Some(spec) = sts.spec.as_mut() else {
         return;
     };
-    let Some(pod) = spec.template.spec.as_ref() else {
-        return;
-    };
-    let digest = pod_digest(pod, config_maps);
     spec.template
         .metadata
         .get_or_insert_with(Default::default)
@@ -59,7 +66,7 @@ fn annotate_statefulset(
 
 /// The hex sha256 of what `pod` consumes. Every part is length-prefixed, so no two different
 /// inputs give the same byte stream.
-fn pod_digest(pod: &PodSpec, config_maps: &BTreeMap<String, BTreeMap<String, String>>) -> String {
+fn pod_digest(pod: &PodSpec, config_maps: &BTreeMap<&str, &BTreeMap<String, String>>) -> String {
     let mut hasher = Sha256::new();
     let mut feed = |parts: &[&str]| {
         for part in parts {
@@ -71,7 +78,7 @@ fn pod_digest(pod: &PodSpec, config_maps: &BTreeMap<String, BTreeMap<String, Str
         let Some(source) = &volume.config_map else {
             continue;
         };
-        let data = config_maps.get(&source.name);
+        let data = config_maps.get(source.name.as_str()).copied();
         // Without `items` the whole ConfigMap is mounted.
         let keys: Vec<&str> = match &source.items {
             Some(items) => items.iter().map(|i| i.key.as_str()).collect(),
@@ -151,6 +158,14 @@ mod tests {
         }
     }
 
+    fn digest(pod: &PodSpec, maps: &BTreeMap<String, BTreeMap<String, String>>) -> String {
+        let borrowed = maps
+            .iter()
+            .map(|(name, data)| (name.as_str(), data))
+            .collect();
+        pod_digest(pod, &borrowed)
+    }
+
     fn maps(a: &str, b: &str) -> BTreeMap<String, BTreeMap<String, String>> {
         BTreeMap::from([(
             "cm".to_string(),
@@ -160,20 +175,17 @@ mod tests {
 
     #[test]
     fn only_mounted_entries_and_secret_references_count() {
-        let base = pod_digest(&pod(&["a"], ("s", "k")), &maps("1", "2"));
+        let base = digest(&pod(&["a"], ("s", "k")), &maps("1", "2"));
         assert_eq!(base.len(), 64);
         // An entry the pod does not mount: same digest.
-        assert_eq!(base, pod_digest(&pod(&["a"], ("s", "k")), &maps("1", "3")));
+        assert_eq!(base, digest(&pod(&["a"], ("s", "k")), &maps("1", "3")));
         // A mounted entry: another digest.
-        assert_ne!(base, pod_digest(&pod(&["a"], ("s", "k")), &maps("9", "2")));
+        assert_ne!(base, digest(&pod(&["a"], ("s", "k")), &maps("9", "2")));
         // Another Secret name or key: another digest.
-        assert_ne!(base, pod_digest(&pod(&["a"], ("t", "k")), &maps("1", "2")));
-        assert_ne!(base, pod_digest(&pod(&["a"], ("s", "j")), &maps("1", "2")));
+        assert_ne!(base, digest(&pod(&["a"], ("t", "k")), &maps("1", "2")));
+        assert_ne!(base, digest(&pod(&["a"], ("s", "j")), &maps("1", "2")));
         // Mounting one more entry: another digest.
-        assert_ne!(
-            base,
-            pod_digest(&pod(&["a", "b"], ("s", "k")), &maps("1", "2"))
-        );
+        assert_ne!(base, digest(&pod(&["a", "b"], ("s", "k")), &maps("1", "2")));
     }
 
     #[test]
@@ -187,6 +199,6 @@ mod tests {
             BTreeMap::from([("a".to_string(), "x".to_string()), ("b".into(), "y".into())]),
         )]);
         let p = pod(&["a", "b"], ("s", "k"));
-        assert_ne!(pod_digest(&p, &one), pod_digest(&p, &other));
+        assert_ne!(digest(&p, &one), digest(&p, &other));
     }
 }

@@ -120,7 +120,7 @@ fn directory(rendered: &Rendered, flux_release: bool) -> BTreeMap<String, String
     let mut resources = Vec::new();
     for object in &rendered.objects {
         let name = object.file_name();
-        files.insert(name.clone(), crate::yaml::object_yaml(object));
+        files.insert(name.clone(), crate::yaml::to_yaml(object));
         resources.push(name);
     }
     // The Flux files keep their own numbers (10, 11) after the objects' tier numbers.

@@ -1,6 +1,7 @@
 //! What rendering produces, and its serialization (multi-document YAML, JSON, a directory of files).
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use gatehouse_model::{SecretKeyRef, SecretRole, SecretSource};
 use serde::Serialize;
@@ -115,23 +116,39 @@ impl Rendered {
 
     /// The objects as multi-document YAML in apply order.
     pub fn manifests_yaml(&self) -> String {
-        let documents: Vec<String> = self.objects.iter().map(crate::yaml::object_yaml).collect();
-        documents.join("---\n")
+        let mut out = String::with_capacity(64 * 1024);
+        self.push_manifests(&mut out);
+        out
+    }
+
+    /// Appends the objects' documents, separated by `---`, to `out`.
+    fn push_manifests(&self, out: &mut String) {
+        for (i, object) in self.objects.iter().enumerate() {
+            if i > 0 {
+                out.push_str("---\n");
+            }
+            crate::yaml::push_yaml(out, object);
+        }
     }
 
     /// The whole output as text: objects, then the Helm values as a last document introduced by a
     /// comment naming the release.
     pub fn to_text(&self, format: Format) -> String {
         match format {
-            Format::Yaml => format!(
-                "{}---\n# Helm values for release {} (chart {}/{} {})\n{}",
-                self.manifests_yaml(),
-                self.helm.release_name,
-                self.helm.repository,
-                self.helm.chart,
-                self.helm.version,
-                self.helm.values_yaml()
-            ),
+            Format::Yaml => {
+                let mut text = String::with_capacity(96 * 1024);
+                self.push_manifests(&mut text);
+                let _ = write!(
+                    text,
+                    "---\n# Helm values for release {} (chart {}/{} {})\n",
+                    self.helm.release_name,
+                    self.helm.repository,
+                    self.helm.chart,
+                    self.helm.version,
+                );
+                crate::yaml::push_yaml(&mut text, &self.helm.values);
+                text
+            }
             Format::Json => {
                 let document = serde_json::json!({
                     "objects": self.objects,
@@ -153,7 +170,7 @@ impl Rendered {
             .map(|o| {
                 (
                     format!("manifests/{}", o.file_name()),
-                    crate::yaml::object_yaml(o),
+                    crate::yaml::to_yaml(o),
                 )
             })
             .collect();

@@ -29,3 +29,6 @@ mod tls;
 
 #[path = "fleet.rs"]
 mod fleet;
+
+#[path = "yaml_writer.rs"]
+mod yaml_writer;

@@ -107,10 +107,10 @@ fn round_trip<T: DeserializeOwned + PartialEq + std::fmt::Debug>(object: &KubeOb
 
 fn assert_round_trips(r: &Rendered) {
     for object in &r.objects {
-        // The fast path for ConfigMaps writes exactly what the serializer writes.
+        // The writer writes exactly what the serializer writes.
         assert_eq!(
-            gatehouse_render::yaml::object_yaml(object),
             gatehouse_render::yaml::to_yaml(object),
+            gatehouse_render::yaml::serializer_yaml(object),
             "{}",
             object.display_name()
         );
@@ -122,16 +122,16 @@ fn assert_round_trips(r: &Rendered) {
             KubeObject::NetworkPolicy(o) => round_trip(object, o),
             KubeObject::PodDisruptionBudget(o) => round_trip(object, o),
             KubeObject::StatefulSet(o) => round_trip(object, o),
-            // Generated types only serialize: the YAML must read back as the same JSON.
-            KubeObject::Certificate(_) => {
+            // Generated types only serialize: the YAML must read back as the same JSON (the CRD
+            // schema test checks their fields).
+            KubeObject::Certificate(_)
+            | KubeObject::PodMonitor(_)
+            | KubeObject::ServiceMonitor(_)
+            | KubeObject::PrometheusRule(_) => {
                 let yaml = gatehouse_render::yaml::to_yaml(object);
                 let back: serde_json::Value = serde_saphyr::from_str(&yaml).unwrap();
                 assert_eq!(back, object.to_json(), "{}", object.display_name());
             }
-            // Generated types serialize only; the CRD schema test checks them.
-            KubeObject::PodMonitor(_)
-            | KubeObject::ServiceMonitor(_)
-            | KubeObject::PrometheusRule(_) => {}
             KubeObject::Secret(_)
             | KubeObject::Deployment(_)
             | KubeObject::HelmRepository(_)
@@ -322,15 +322,26 @@ proptest! {
 
     #[test]
     fn metrics_objects_come_out_as_the_serializer_writes_them(d in valid_deployment()) {
-        // The ConfigMap's fast path writes exactly the serializer's bytes with metrics on too.
+        // The writer writes exactly the serializer's bytes with metrics on too, for every object,
+        // the Helm values and the GitOps files.
         let r = rendered(&d.with_metrics(true));
         prop_assert!(r.objects.iter().any(|o| matches!(o, KubeObject::PrometheusRule(_))));
         for object in &r.objects {
             prop_assert_eq!(
-                gatehouse_render::yaml::object_yaml(object),
                 gatehouse_render::yaml::to_yaml(object),
+                gatehouse_render::yaml::serializer_yaml(object),
                 "{}",
                 object.display_name()
+            );
+        }
+        prop_assert_eq!(
+            r.helm.values_yaml(),
+            gatehouse_render::yaml::serializer_yaml(&r.helm.values)
+        );
+        for object in r.flux_objects() {
+            prop_assert_eq!(
+                gatehouse_render::yaml::to_yaml(&object),
+                gatehouse_render::yaml::serializer_yaml(&object)
             );
         }
     }

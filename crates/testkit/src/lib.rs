@@ -164,6 +164,34 @@ pub fn jsonschema_errors(
     )
 }
 
+/// The documents of `text` (a YAML stream) as PyYAML (a YAML 1.1 reader, as Helm's is) reads
+/// them with `yaml.safe_load_all`, converted to JSON; `Err` with PyYAML's message when it refuses the text or
+/// reads a value JSON cannot hold (a date, a set). `None` after [`skip_or_fail`] when Python or
+/// PyYAML is missing.
+pub fn pyyaml_read_all(text: &str) -> Option<Result<Vec<serde_json::Value>, String>> {
+    let python = external_tool("python3", "apt-get install python3")?;
+    let probe = Command::new(&python)
+        .args(["-c", "import yaml"])
+        .status()
+        .expect("python3 starts");
+    if !probe.success() {
+        skip_or_fail("Python's PyYAML module", "pip install PyYAML");
+        return None;
+    }
+    let script = "import json, sys, yaml\n\
+        try:\n    v = list(yaml.safe_load_all(sys.stdin.buffer.read().decode('utf-8')))\n    out = json.dumps({'ok': v})\n\
+        except Exception as e:\n    out = json.dumps({'error': str(e)})\n\
+        sys.stdout.write(out)\n";
+    let output = output_with_stdin(Command::new(python).args(["-c", script]), text);
+    assert!(output.status.success(), "the PyYAML reader failed to run");
+    let reply: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("the reader prints JSON");
+    Some(match reply.get("ok").and_then(|v| v.as_array()) {
+        Some(documents) => Ok(documents.clone()),
+        None => Err(reply["error"].as_str().unwrap_or_default().to_string()),
+    })
+}
+
 /// The workspace root.
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

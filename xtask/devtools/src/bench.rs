@@ -60,6 +60,9 @@ pub struct Args {
     pub command: Vec<String>,
 }
 
+/// The row of the example rendered with metrics on (exporter sidecars, monitors, alert rules).
+const METRICS_ROW: &str = "gatehouse: example with metrics on, objects + Helm values → YAML";
+
 /// Fleet sizes of the growth series.
 const FLEET_SIZES: [usize; 4] = [10, 100, 1_000, 10_000];
 
@@ -274,10 +277,13 @@ fn run_worker(worker: &str, args: &Args) -> Result<(), String> {
                 serde_json::to_string(&objects).expect("serializes").len()
             })?
         }
-        ("example", _) => {
-            let valid = example();
+        ("example", metrics) => {
+            let deployment = example()
+                .deployment()
+                .clone()
+                .with_metrics(metrics == "metrics");
             in_process(iterations, false, || {
-                let valid = valid.deployment().clone().validated().expect("valid");
+                let valid = deployment.clone().validated().expect("valid");
                 render(&valid).to_text(Format::Yaml).len()
             })?
         }
@@ -469,6 +475,7 @@ impl Bench {
                 "example",
                 "gatehouse: example, objects + Helm values → YAML",
             ),
+            ("example:metrics", METRICS_ROW),
         ] {
             let sample = self.worker(kind, self.iterations(200), |_| {})?;
             self.push(Group::Render, name.into(), sample, None);
@@ -885,6 +892,16 @@ impl Bench {
         }
         for note in &self.notes {
             let _ = writeln!(t, "note: {note}");
+        }
+        if let (Some(off), Some(on)) = (
+            self.median_of("gatehouse: example, objects + Helm values → YAML"),
+            self.median_of(METRICS_ROW),
+        ) {
+            let _ = writeln!(
+                t,
+                "note: the example with metrics on takes {:.2}× the time with metrics off (issue 24: at most 1.10× a render before metrics existed; README, Performance, says how to compare with that commit)",
+                on / off
+            );
         }
         if let Some(ratio) = self.helm_ratio("literal chart (floor)") {
             let _ = writeln!(
