@@ -129,6 +129,24 @@ pub fn output_with_stdin(command: &mut Command, input: &str) -> Output {
     child.wait_with_output().expect("the command finishes")
 }
 
+/// `python3` when it can import `module` (pip package `package`); `None` after [`skip_or_fail`]
+/// otherwise.
+fn python_with(module: &str, package: &str) -> Option<PathBuf> {
+    let python = external_tool("python3", "apt-get install python3")?;
+    let probe = Command::new(&python)
+        .args(["-c", &format!("import {module}")])
+        .status()
+        .expect("python3 starts");
+    if !probe.success() {
+        skip_or_fail(
+            &format!("Python's {package} module"),
+            &format!("pip install {package}"),
+        );
+        return None;
+    }
+    Some(python)
+}
+
 /// The errors of `instance` against the JSON Schema `schema` (draft 2020-12), one line each as
 /// `path: message`, checked by Python's `jsonschema` module; empty when valid. `None` after
 /// [`skip_or_fail`] when Python or the module is missing.
@@ -136,15 +154,7 @@ pub fn jsonschema_errors(
     schema: &serde_json::Value,
     instance: &serde_json::Value,
 ) -> Option<Vec<String>> {
-    let python = external_tool("python3", "apt-get install python3")?;
-    let probe = Command::new(&python)
-        .args(["-c", "import jsonschema"])
-        .status()
-        .expect("python3 starts");
-    if !probe.success() {
-        skip_or_fail("Python's jsonschema module", "pip install jsonschema");
-        return None;
-    }
+    let python = python_with("jsonschema", "jsonschema")?;
     let script = "import json, sys, jsonschema\n\
         d = json.load(sys.stdin)\n\
         v = jsonschema.Draft202012Validator(d['schema'])\n\
@@ -169,15 +179,7 @@ pub fn jsonschema_errors(
 /// reads a value JSON cannot hold (a date, a set). `None` after [`skip_or_fail`] when Python or
 /// PyYAML is missing.
 pub fn pyyaml_read_all(text: &str) -> Option<Result<Vec<serde_json::Value>, String>> {
-    let python = external_tool("python3", "apt-get install python3")?;
-    let probe = Command::new(&python)
-        .args(["-c", "import yaml"])
-        .status()
-        .expect("python3 starts");
-    if !probe.success() {
-        skip_or_fail("Python's PyYAML module", "pip install PyYAML");
-        return None;
-    }
+    let python = python_with("yaml", "PyYAML")?;
     let script = "import json, sys, yaml\n\
         try:\n    v = list(yaml.safe_load_all(sys.stdin.buffer.read().decode('utf-8')))\n    out = json.dumps({'ok': v})\n\
         except Exception as e:\n    out = json.dumps({'error': str(e)})\n\
