@@ -30,38 +30,9 @@ use crate::pods::secret_value;
 use crate::resp::{Connection, Reply, Transport};
 use crate::rollout::RolledPod;
 
-/// One Secret write of a rotation (see the module table).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RotationStep {
-    /// The new password goes into `<key>.next`: every user accepts both, clients send the old.
-    AddNext,
-    /// The new password becomes `<key>`, the old one moves to `<key>.previous`.
-    Switch,
-    /// `<key>.previous` is removed: only the new password opens anything.
-    DropPrevious,
-}
-
-impl RotationStep {
-    /// The three steps in order.
-    pub const ALL: [RotationStep; 3] = [
-        RotationStep::AddNext,
-        RotationStep::Switch,
-        RotationStep::DropPrevious,
-    ];
-
-    /// The Secret's `(<key>, <key>.next, <key>.previous)` in this step, rotating `old` to `new`.
-    pub fn secret<'a>(
-        self,
-        old: &'a str,
-        new: &'a str,
-    ) -> (&'a str, Option<&'a str>, Option<&'a str>) {
-        match self {
-            RotationStep::AddNext => (old, Some(new), None),
-            RotationStep::Switch => (new, None, Some(old)),
-            RotationStep::DropPrevious => (new, None, None),
-        }
-    }
-}
+/// One Secret write of a rotation (see the module table): the model's, which `gatehouse deploy`
+/// writes too.
+pub use gatehouse_model::RotationStep;
 
 impl Cluster {
     /// Writes step `step` of rotating every password of the group (each user's

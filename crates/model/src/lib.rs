@@ -54,7 +54,9 @@ pub use redis::{
     Sentinel,
 };
 pub use resources::{CpuMemory, Resources, parse_quantity};
-pub use secret::{SecretKeyRef, SecretRole, SecretSource, TECHNICAL_API_USER, TECHNICAL_USER_KEY};
+pub use secret::{
+    RotationStep, SecretKeyRef, SecretRole, SecretSource, TECHNICAL_API_USER, TECHNICAL_USER_KEY,
+};
 pub use tls::{
     CertificatePrivateKey, ISSUER_REF_FIELD, IssuerKind, IssuerRef, KeyAlgorithm, KeyEncoding,
     KeyRotationPolicy, RedisTls, TlsCertificateSource, TlsClientAuth,

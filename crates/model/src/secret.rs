@@ -182,3 +182,50 @@ impl std::fmt::Display for SecretRole {
         f.write_str(self.field_path())
     }
 }
+
+/// One Secret write of a password rotation. Every Redis user can hold two passwords, so a
+/// password changes in three writes of its Secret, each rolled out to every pod that reads it
+/// before the next: `gatehouse deploy` writes them (gatehouse-apply), and the proof on real
+/// processes (gatehouse-ha) writes the same states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RotationStep {
+    /// The new password added as `<key>.next`: every user accepts both, clients still send the
+    /// old one.
+    AddNext,
+    /// The new password in `<key>`, the old one kept as `<key>.previous`.
+    Switch,
+    /// `<key>.previous` removed: only the new password opens the users.
+    DropPrevious,
+}
+
+impl RotationStep {
+    /// The three steps in order.
+    pub const ALL: [RotationStep; 3] = [
+        RotationStep::AddNext,
+        RotationStep::Switch,
+        RotationStep::DropPrevious,
+    ];
+
+    /// 1, 2 or 3.
+    pub fn number(self) -> u8 {
+        match self {
+            RotationStep::AddNext => 1,
+            RotationStep::Switch => 2,
+            RotationStep::DropPrevious => 3,
+        }
+    }
+
+    /// The Secret's `(<key>, <key>.next, <key>.previous)` once this step is written, rotating
+    /// `old` to `new`.
+    pub fn secret<'a>(
+        self,
+        old: &'a str,
+        new: &'a str,
+    ) -> (&'a str, Option<&'a str>, Option<&'a str>) {
+        match self {
+            RotationStep::AddNext => (old, Some(new), None),
+            RotationStep::Switch => (new, None, Some(old)),
+            RotationStep::DropPrevious => (new, None, None),
+        }
+    }
+}

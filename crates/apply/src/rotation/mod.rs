@@ -52,27 +52,8 @@ pub const KEY_VERSION: &str = "gatehouse/key-version";
 /// `gateway.podAnnotations`): `name=version` of the Secrets its pods read.
 pub const POD_SECRET_VERSIONS: &str = gatehouse_render::names::annotations::SECRET_VERSIONS;
 
-/// One Secret write of a rotation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RotationStep {
-    /// The new password added as `<key>.next`; clients still send the old one.
-    AddNext,
-    /// The new password in `<key>`, the old one kept as `<key>.previous`.
-    Switch,
-    /// `<key>.previous` removed: the rotation is complete.
-    DropPrevious,
-}
-
-impl RotationStep {
-    /// 1, 2 or 3.
-    pub fn number(self) -> u8 {
-        match self {
-            RotationStep::AddNext => 1,
-            RotationStep::Switch => 2,
-            RotationStep::DropPrevious => 3,
-        }
-    }
-}
+/// One Secret write of a rotation (the model's: the real-process proof writes the same states).
+pub use gatehouse_model::RotationStep;
 
 /// A rotation step a deploy wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,27 +151,24 @@ pub fn next_data(
         return (data(&[(key, new)]), None);
     };
     let field = |k: &str| live["data"][k].as_str();
-    match (field(key), field(&next_key), field(&previous_key)) {
+    let (current, step) = match (field(key), field(&next_key), field(&previous_key)) {
         // Steady, or a step 3 already written.
-        (Some(current), None, None) if current == new => (data(&[(key, new)]), None),
+        (Some(current), None, None) if current == new => return (data(&[(key, new)]), None),
         // Step 2 written: step 3 drops the old password.
-        (Some(current), None, Some(_)) if current == new => {
-            (data(&[(key, new)]), Some(RotationStep::DropPrevious))
-        }
+        (Some(current), None, Some(_)) if current == new => (current, RotationStep::DropPrevious),
         // Step 1 written with this value: step 2 switches.
-        (Some(current), Some(next), _) if next == new => (
-            data(&[(key, new), (&previous_key, current)]),
-            Some(RotationStep::Switch),
-        ),
+        (Some(current), Some(next), _) if next == new => (current, RotationStep::Switch),
         // A new value: step 1 (also when another rotation was under way: its `<key>` is what
         // every client still sends, the abandoned value is dropped).
-        (Some(current), _, _) => (
-            data(&[(key, current), (&next_key, new)]),
-            Some(RotationStep::AddNext),
-        ),
+        (Some(current), _, _) => (current, RotationStep::AddNext),
         // A live Secret without the key: nothing reads it yet.
-        (None, _, _) => (data(&[(key, new)]), None),
-    }
+        (None, _, _) => return (data(&[(key, new)]), None),
+    };
+    let (value, next, previous) = step.secret(current, new);
+    let mut pairs = vec![(key, value)];
+    pairs.extend(next.map(|next| (next_key.as_str(), next)));
+    pairs.extend(previous.map(|previous| (previous_key.as_str(), previous)));
+    (data(&pairs), Some(step))
 }
 
 /// The key and value (base64) of the password in a planned Secret: its one entry that is not a
