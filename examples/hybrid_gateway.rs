@@ -5,7 +5,7 @@
 //!
 //! Run: `cargo run -p gatehouse-examples --bin hybrid-gateway`
 
-use gatehouse_model::presets::GUIDE_PLUGIN_URLS;
+use gatehouse_model::presets::{GUIDE_PLUGIN_URLS, PRODUCTION_RUNBOOK_URL};
 use gatehouse_model::{Deployment, SecretSource, TlsCertificateSource};
 use gatehouse_render::{Format, render};
 
@@ -27,6 +27,8 @@ fn main() {
         });
     // TLS on every Redis and Sentinel link, certificate from an existing Secret.
     let mut deployment = deployment;
+    // Each alert links its runbook: your copy of README.md's "Monitoring" section.
+    deployment.metrics.runbook_url = Some(PRODUCTION_RUNBOOK_URL.into());
     deployment.redis.tls.enabled = true;
     deployment.redis.tls.certificate = Some(TlsCertificateSource::Secret {
         name: "gravitee-apim-redis-tls".into(),

@@ -38,6 +38,8 @@ fn main() {
         client_secret: None,
     });
     d.metrics.enabled = true;
+    // Where the team keeps the runbooks each alert links to (a heading per alert).
+    d.metrics.runbook_url = Some("https://wiki.example.com/ops/gatehouse-runbooks#".into());
     d.gateway.replicas = 3;
     d.gateway.service.service_type = ServiceType::ClusterIP;
     d.gateway.resources = Resources::default()

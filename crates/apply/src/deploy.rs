@@ -253,10 +253,7 @@ impl Cluster {
             ..Default::default()
         };
         // The release with the versions of the Secrets the gateway reads: a changed one rolls it.
-        let release = crate::rotation::stamp_release(
-            &rendered.helm,
-            checked.rotation.gateway_versions.as_deref(),
-        );
+        let release = crate::rotation::stamp_release(&rendered.helm, &checked.rotation);
         let listed = checked
             .parent
             .as_ref()

@@ -39,6 +39,7 @@ mod diff;
 mod error;
 mod events;
 pub mod fleet;
+pub mod gateway_tls;
 pub mod helm;
 pub mod plan;
 mod preflight;

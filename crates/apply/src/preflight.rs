@@ -89,8 +89,22 @@ impl Cluster {
             wrote_nothing,
         };
         let mut errors = early;
-        let (existing_errors, existing_versions) = self.check_existing_secrets(plan, masker).await;
+        let (existing_errors, mut existing_versions) =
+            self.check_existing_secrets(plan, masker).await;
         errors.extend(existing_errors);
+        // The TLS Secrets the gateway mounts count like Secrets the user holds: a renewal rolls it.
+        let plan_objects: Vec<Value> = plan.objects.iter().map(|d| d.body.clone()).collect();
+        let mounted = match self
+            .mounted_secrets(&plan.gateway, &plan_objects, masker)
+            .await
+        {
+            Ok(mounted) => mounted,
+            Err(e) => {
+                errors.push(e);
+                Default::default()
+            }
+        };
+        existing_versions.extend(mounted.versions.clone());
         let cert_manager = self.check_cert_manager(plan, masker).await;
         // Without cert-manager the Certificate's own dry-run fails too: that is the same finding.
         let no_cert_manager = cert_manager
@@ -148,7 +162,7 @@ impl Cluster {
         } else {
             None
         };
-        let advanced = crate::rotation::advance(
+        let mut advanced = crate::rotation::advance(
             plan,
             &|kind, namespace, name| {
                 if kind == "Deployment" {
@@ -171,6 +185,17 @@ impl Cluster {
             &existing_versions,
             masker,
         );
+        advanced.gateway_not_after = mounted.not_after;
+        if let Some(not_after) = &advanced.gateway_not_after {
+            for d in plan
+                .objects
+                .iter_mut()
+                .filter(|d| d.kind.kind == "HelmRelease")
+            {
+                d.body["spec"]["values"]["gateway"]["podAnnotations"]
+                    [crate::gateway_tls::POD_CERTIFICATES_NOT_AFTER] = not_after.clone().into();
+            }
+        }
         let plan = &*plan;
         let masker = &*masker;
         let foreign: Vec<ForeignObject> = plan

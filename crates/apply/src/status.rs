@@ -12,6 +12,9 @@
 //! master and when it starts) and its uptime, which together date the last failover a running
 //! Sentinel saw; and the master's data container for `INFO replication`, which gives each
 //! replica's lag.
+//!
+//! With `redis.tls` it compares the gateway's running pods with the TLS Secrets they mount
+//! ([`crate::gateway_tls`]): a pod rolled before a renewal runs the old certificate.
 
 use std::fmt;
 use std::time::Duration;
@@ -23,6 +26,7 @@ use tokio::io::AsyncReadExt;
 
 use gatehouse_render::Rendered;
 
+use crate::gateway_tls::GatewayCertificate;
 use crate::secrets::Masker;
 use crate::{ApplyError, Cluster, DeployOptions, DiffReport, ObjectKind, Verb, wait};
 
@@ -48,6 +52,9 @@ pub struct Status {
     pub replication: Option<Replication>,
     /// The last failover a running Sentinel saw, when a Sentinel answered.
     pub last_failover: Option<LastFailover>,
+    /// Each TLS Secret the gateway mounts, and whether its running pods were rolled with the
+    /// live one (none without `redis.tls`).
+    pub gateway_certificates: Vec<GatewayCertificate>,
 }
 
 /// The replicas of the master, from the master's `INFO replication`.
@@ -115,7 +122,8 @@ pub struct SentinelView {
 }
 
 impl Status {
-    /// Every workload ready, every Sentinel answered with the same master, and no drift.
+    /// Every workload ready, every Sentinel answered with the same master, the gateway runs the
+    /// live certificates, and no drift.
     pub fn healthy(&self) -> bool {
         let masters: std::collections::BTreeSet<_> =
             self.sentinels.iter().map(|s| s.master.clone()).collect();
@@ -124,6 +132,10 @@ impl Status {
             && masters.len() == 1
             && masters.iter().all(Option::is_some)
             && !self.drift.has_changes()
+            && self
+                .gateway_certificates
+                .iter()
+                .all(GatewayCertificate::current)
     }
 
     /// The master the Sentinels agree on, if they do.
@@ -194,6 +206,12 @@ impl fmt::Display for Status {
                     "last failover: more than {} ago, before every running Sentinel started (config epoch {epoch})",
                     humantime::format_duration(Duration::from_secs(last.oldest_sentinel_uptime))
                 )?,
+            }
+        }
+        if !self.gateway_certificates.is_empty() {
+            writeln!(f, "gateway certificates:")?;
+            for certificate in &self.gateway_certificates {
+                writeln!(f, "  {certificate}")?;
             }
         }
         if self.drift.has_changes() {
@@ -271,6 +289,7 @@ impl Cluster {
         if let (Some(master), Some(data)) = (status.agreed_master(), data_set) {
             status.replication = Some(self.ask_replication(&data, master).await);
         }
+        status.gateway_certificates = self.gateway_certificates(rendered, &masker).await?;
         status.drift = self.diff(rendered, options).await?;
         Ok(status)
     }

@@ -20,3 +20,6 @@ mod rotation;
 
 #[path = "cert_manager.rs"]
 mod cert_manager;
+
+#[path = "gateway_tls.rs"]
+mod gateway_tls;

@@ -30,11 +30,15 @@ fn with_existing_password(h: &Harness) -> gatehouse_model::Deployment {
 /// The release a first deploy installs: the rendered one with the gateway's pod annotation naming
 /// version 1 of each Secret it reads.
 fn first_release(r: &gatehouse_render::Rendered) -> gatehouse_render::HelmRelease {
-    use gatehouse_apply::rotation::{GatewayReads, stamp_release};
+    use gatehouse_apply::rotation::{Advanced, GatewayReads, stamp_release};
     let reads = GatewayReads::of(&r.helm);
     assert!(reads.secrets.contains("gh-redis-password"), "{reads:?}");
     let stamp: Vec<String> = reads.secrets.iter().map(|s| format!("{s}=1")).collect();
-    stamp_release(&r.helm, Some(&stamp.join(",")))
+    let advanced = Advanced {
+        gateway_versions: Some(stamp.join(",")),
+        ..Default::default()
+    };
+    stamp_release(&r.helm, &advanced)
 }
 
 /// No request of the harness's mock changed the cluster.

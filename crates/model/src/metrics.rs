@@ -41,6 +41,14 @@ pub struct Metrics {
     /// Render the alert rules (`PrometheusRule`) for the parts that are scraped.
     #[serde(deserialize_with = "crate::serde_helpers::strict_bool")]
     pub rules: bool,
+    /// Where your team's runbooks live: an absolute http(s) URL ending in `#` (one page, a heading
+    /// per alert, e.g. `https://git.example.com/ops/gatehouse/blob/main/README.md#`) or `/` (a
+    /// page per alert). Each alert's `runbook_url` annotation is this URL followed by its anchor,
+    /// the alert name in lower case (`gatehouseredismasternotok`), the anchors of README's
+    /// "Monitoring" runbooks. Unset: no `runbook_url` annotation (a warning says so while rules
+    /// are on).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runbook_url: Option<String>,
     /// How often Prometheus scrapes each target, in seconds; below 30 so a Sentinel's TILT (30 s)
     /// is seen.
     pub scrape_interval_seconds: u32,
@@ -59,6 +67,7 @@ impl Default for Metrics {
             sentinels: true,
             gateway: true,
             rules: true,
+            runbook_url: None,
             scrape_interval_seconds: 15,
             gateway_technical_password: SecretSource::Generated,
         }
@@ -79,6 +88,24 @@ impl Metrics {
     /// Whether the gateway's endpoint is scraped.
     pub fn scrapes_gateway(&self) -> bool {
         self.enabled && self.gateway
+    }
+
+    /// The `runbook_url` of the alert whose README anchor is `anchor`: [`Metrics::runbook_url`]
+    /// followed by the anchor; `None` without a runbook URL.
+    ///
+    /// ```
+    /// let mut metrics = gatehouse_model::Metrics::default();
+    /// assert_eq!(metrics.runbook_link("gatehouseredisfailover"), None);
+    /// metrics.runbook_url = Some("https://wiki.example.com/ops/redis#".into());
+    /// assert_eq!(
+    ///     metrics.runbook_link("gatehouseredisfailover").as_deref(),
+    ///     Some("https://wiki.example.com/ops/redis#gatehouseredisfailover")
+    /// );
+    /// ```
+    pub fn runbook_link(&self, anchor: &str) -> Option<String> {
+        self.runbook_url
+            .as_ref()
+            .map(|base| format!("{base}{anchor}"))
     }
 
     /// Whether any exporter runs (and so the exporter's ACL user exists).

@@ -38,8 +38,13 @@ pub fn guide_example() -> Deployment {
 /// `ca.crt`).
 pub const PRODUCTION_TLS_SECRET: &str = "gravitee-apim-redis-tls";
 
+/// Where the production preset's alerts link their runbooks: a stand-in for the team's own copy
+/// of README.md's "Monitoring" section (replace the host and path with yours).
+pub const PRODUCTION_RUNBOOK_URL: &str =
+    "https://git.example.com/platform/gatehouse/-/blob/main/README.md#";
+
 /// The production preset: the guide example with metrics and alerts on (they need the Prometheus
-/// Operator) and TLS on every Redis and Sentinel link (certificate from the Secret
+/// Operator; runbook links to [`PRODUCTION_RUNBOOK_URL`]) and TLS on every Redis and Sentinel link (certificate from the Secret
 /// [`PRODUCTION_TLS_SECRET`], client certificates optional).
 /// `examples/hybrid-gateway.yaml` describes exactly this deployment. The guide example itself
 /// keeps both off so that its rendering stays comparable with the guide's.
@@ -51,6 +56,7 @@ pub const PRODUCTION_TLS_SECRET: &str = "gravitee-apim-redis-tls";
 /// ```
 pub fn production() -> Deployment {
     let mut deployment = guide_example().with_metrics(true);
+    deployment.metrics.runbook_url = Some(PRODUCTION_RUNBOOK_URL.into());
     deployment.redis.tls.enabled = true;
     deployment.redis.tls.certificate = Some(TlsCertificateSource::Secret {
         name: PRODUCTION_TLS_SECRET.into(),

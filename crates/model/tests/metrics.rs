@@ -93,3 +93,52 @@ fn exporter_rules_missing_a_command_it_sends_are_refused_naming_what_breaks() {
     assert_eq!(found.len(), 1, "{found:?}");
     assert!(found[0].1.contains("sentinel|masters"), "{found:?}");
 }
+
+#[test]
+fn rules_without_a_runbook_url_warn_naming_the_field() {
+    let mut d = Deployment::default().with_metrics(true);
+    let found = problems_at(&d, "metrics.runbookUrl");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, Severity::Warning);
+    assert!(found[0].1.contains("runbook_url"), "{found:?}");
+    d.metrics.runbook_url = Some("https://git.example.com/ops/gatehouse/README.md#".into());
+    assert!(problems_at(&d, "metrics.runbookUrl").is_empty());
+    // Without rules there is no alert to link from.
+    d.metrics.runbook_url = None;
+    d.metrics.rules = false;
+    assert!(problems_at(&d, "metrics.runbookUrl").is_empty());
+}
+
+#[test]
+fn a_runbook_url_must_be_absolute_http_without_credentials_and_end_before_an_anchor() {
+    for good in [
+        "https://git.example.com/ops/gatehouse/blob/main/README.md#",
+        "http://wiki.internal/runbooks/",
+    ] {
+        let yaml = format!("metrics:\n  enabled: true\n  runbookUrl: \"{good}\"\n");
+        let d = from_yaml_str(&yaml, "t.yaml").unwrap();
+        assert!(problems_at(&d, "metrics.runbookUrl").is_empty(), "{good}");
+    }
+    for (bad, says, secret) in [
+        ("/runbooks/", "not an absolute URL", None),
+        ("ftp://files.example.com/runbooks/", "uses ftp:", None),
+        ("https:///runbooks/", "has no host", None),
+        (
+            "https://bob:hunter2pass@wiki.example.com/runbooks/",
+            "credentials",
+            Some("hunter2pass"),
+        ),
+        ("https://wiki.example.com/README.md", "must end with", None),
+    ] {
+        let mut d = Deployment::default().with_metrics(true);
+        d.metrics.runbook_url = Some(bad.into());
+        let found = problems_at(&d, "metrics.runbookUrl");
+        assert_eq!(found.len(), 1, "{bad}: {found:?}");
+        assert_eq!(found[0].0, Severity::Error, "{bad}");
+        assert!(found[0].1.contains(says), "{bad}: {found:?}");
+        assert!(found[0].1.contains("fix: "), "{bad}: {found:?}");
+        if let Some(secret) = secret {
+            assert!(!found[0].1.contains(secret), "{found:?}");
+        }
+    }
+}

@@ -42,6 +42,10 @@ pub mod annotations {
     /// time, never rendered: `name=version` of every Secret the pod reads (gatehouse-apply's
     /// `rotation`), so a changed Secret value rolls exactly its readers.
     pub const SECRET_VERSIONS: &str = "gatehouse/secret-versions";
+    /// On the gateway's pod template (`gateway.podAnnotations`), set at deploy time, never
+    /// rendered: `secret=notAfter` of each TLS Secret the gateway mounts that a cert-manager
+    /// `Certificate` writes, from the Certificate's `status.notAfter` when the pods were rolled.
+    pub const CERTIFICATES_NOT_AFTER: &str = "gatehouse/certificates-not-after";
 }
 
 /// Mount paths and file names shared by the pod specs and the start scripts.

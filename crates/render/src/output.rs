@@ -85,6 +85,33 @@ impl HelmRelease {
     pub fn gateway_deployment(&self) -> String {
         crate::helm::gateway_deployment(&self.release_name)
     }
+
+    /// The Secrets the gateway's pods mount as files, read from the volumes the values give the
+    /// chart (`gateway.extraVolumes`): with `redis.tls`, the group's Secret (its CA, the
+    /// truststore) and, with mutual TLS, the gateway's client certificate Secret. The gateway reads
+    /// these files once, at start. Sorted, each once.
+    pub fn mounted_secrets(&self) -> std::collections::BTreeSet<String> {
+        let volumes: Vec<serde_json::Value> = self
+            .values
+            .gateway
+            .extra_volumes
+            .as_deref()
+            .and_then(|text| serde_saphyr::from_str(text).ok())
+            .unwrap_or_default();
+        volumes
+            .iter()
+            .flat_map(|volume| {
+                let whole = volume["secret"]["secretName"].as_str();
+                let projected = volume["projected"]["sources"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|source| source["secret"]["name"].as_str());
+                whole.into_iter().chain(projected)
+            })
+            .map(str::to_string)
+            .collect()
+    }
 }
 
 /// Everything rendered from one deployment.

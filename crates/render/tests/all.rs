@@ -32,3 +32,6 @@ mod fleet;
 
 #[path = "yaml_writer.rs"]
 mod yaml_writer;
+
+#[path = "runbook.rs"]
+mod runbook;

@@ -365,3 +365,24 @@ fn assert_fits_its_subset(object: &KubeObject) {
         assert_eq!(errors, Vec::<String>::new(), "{}", object.display_name());
     }
 }
+
+#[test]
+fn the_release_names_the_secrets_the_gateway_mounts_and_no_other() {
+    let mounted = |d: Deployment| {
+        render(&d.validated().unwrap())
+            .helm
+            .mounted_secrets()
+            .into_iter()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(mounted(tls(TlsClientAuth::Optional)), ["redis-tls"]);
+    assert_eq!(
+        mounted(tls(TlsClientAuth::Required)),
+        ["redis-tls", "redis-tls-gateway"]
+    );
+    // The plugin volume (an emptyDir beside the TLS volume) mounts no Secret.
+    let with_plugin = tls(TlsClientAuth::Optional)
+        .with_plugin("https://x.example/p/a-1.0.zip", Some(&"a".repeat(64)));
+    assert_eq!(mounted(with_plugin), ["redis-tls"]);
+    assert!(mounted(Deployment::guide_example()).is_empty());
+}

@@ -21,7 +21,9 @@
 //! exactly the pods that read it. The gateway reads only `<key>`: the release's
 //! `gateway.podAnnotations` carry the same annotation with each Secret's [`KEY_VERSION`], so its
 //! pods roll at step 2 and at no other step. A Secret the user holds (`existingSecret`) counts by
-//! its `resourceVersion` for both.
+//! its `resourceVersion` for both, and so do the Secrets the gateway mounts (the TLS truststore
+//! and, with mutual TLS, its client certificate, which the user or cert-manager renews): a deploy
+//! after a renewal rolls the gateway, which reads those files only at start.
 //!
 //! A step is written only once every reader of the Secret runs the step before it: while a
 //! rotation is under way, a deploy that finds a reader (a StatefulSet or the gateway's Deployment)
@@ -124,6 +126,15 @@ pub struct Advanced {
     pub held: Vec<HeldRotation>,
     /// The gateway pods' [`POD_SECRET_VERSIONS`] value (`None` when it reads no Secret).
     pub gateway_versions: Option<String>,
+    /// The gateway pods' [`crate::gateway_tls::POD_CERTIFICATES_NOT_AFTER`] value (`None`
+    /// without a cert-manager certificate it mounts, or before one is issued).
+    pub gateway_not_after: Option<String>,
+}
+
+/// The version of a Secret gatehouse does not write (the user's, or cert-manager's) in
+/// [`POD_SECRET_VERSIONS`]: `r<resourceVersion>`, so it never equals a counter of its own.
+pub fn held_version(resource_version: &str) -> String {
+    format!("r{resource_version}")
 }
 
 /// `<key>.<suffix>` of a rotation key.
@@ -234,7 +245,8 @@ pub fn under_way(key: &str, live: &Value) -> bool {
 /// each StatefulSet's pod template (and a Flux `HelmRelease`'s `gateway.podAnnotations`) with
 /// [`POD_SECRET_VERSIONS`], and returns the gateway's value of it for a Helm release.
 /// `find_live` finds a live object by kind (`Secret`, `StatefulSet`, `Deployment`), namespace and
-/// name; `existing` gives the `resourceVersion` of each Secret the user holds.
+/// name; `existing` gives the `resourceVersion` of each Secret the user holds and of each Secret
+/// the gateway mounts.
 pub fn advance(
     plan: &mut Plan,
     find_live: &dyn Fn(&str, &str, &str) -> Option<Value>,
@@ -243,7 +255,7 @@ pub fn advance(
 ) -> Advanced {
     let mut versions: BTreeMap<(String, String), String> = existing
         .iter()
-        .map(|(k, v)| (k.clone(), format!("r{v}")))
+        .map(|(k, v)| (k.clone(), held_version(v)))
         .collect();
     let mut key_versions = versions.clone();
     let mut advanced = Advanced::default();
@@ -366,7 +378,7 @@ pub fn advance(
     };
     advanced.gateway_versions = stamp_of(
         &plan.gateway.namespace,
-        &plan.gateway.secrets,
+        &plan.gateway.stamped(),
         &key_versions,
     );
     for d in plan.objects.iter_mut() {

@@ -10,7 +10,8 @@ use super::POD_SECRET_VERSIONS;
 use crate::plan::Plan;
 
 /// What the gateway's pods read, from the release: the Secrets its `gateway.env` names (it reads
-/// only `<key>` of each) and the Deployment the chart makes.
+/// only `<key>` of each), the Secrets it mounts as files (the TLS truststore and client
+/// certificate, [`HelmRelease::mounted_secrets`]) and the Deployment the chart makes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GatewayReads {
     /// The release's namespace.
@@ -19,6 +20,9 @@ pub struct GatewayReads {
     pub deployment: String,
     /// The Secrets named by `secretKeyRef` in `gateway.env`.
     pub secrets: BTreeSet<String>,
+    /// The Secrets mounted as files (read once, at start). Neither gatehouse nor the user's
+    /// model writes them: the user or cert-manager does, so they count by `resourceVersion`.
+    pub mounted: BTreeSet<String>,
 }
 
 impl GatewayReads {
@@ -29,20 +33,37 @@ impl GatewayReads {
             namespace: release.namespace.clone(),
             deployment: release.gateway_deployment(),
             secrets: secrets_read(&json!({"containers": [{"env": env}]})),
+            mounted: release.mounted_secrets(),
         }
+    }
+
+    /// Every Secret whose version is in the gateway's [`POD_SECRET_VERSIONS`]: those of its env
+    /// and those it mounts.
+    pub fn stamped(&self) -> BTreeSet<String> {
+        self.secrets.union(&self.mounted).cloned().collect()
     }
 }
 
 /// The release with the gateway's Secret versions as a pod annotation (`gateway.podAnnotations`),
-/// so that `helm upgrade` rolls the gateway's pods exactly when a Secret value they read changed.
-pub fn stamp_release(release: &HelmRelease, versions: Option<&str>) -> HelmRelease {
+/// so that `helm upgrade` rolls the gateway's pods exactly when a Secret they read changed (a
+/// value in its env, or a renewed certificate it mounts), and with the `notAfter` of the
+/// certificates it mounts ([`crate::gateway_tls::POD_CERTIFICATES_NOT_AFTER`]).
+pub fn stamp_release(release: &HelmRelease, advanced: &super::Advanced) -> HelmRelease {
     let mut stamped = release.clone();
-    if let Some(v) = versions {
-        stamped
-            .values
-            .gateway
-            .pod_annotations
-            .insert(POD_SECRET_VERSIONS.to_string(), v.to_string());
+    for (annotation, value) in [
+        (POD_SECRET_VERSIONS, &advanced.gateway_versions),
+        (
+            crate::gateway_tls::POD_CERTIFICATES_NOT_AFTER,
+            &advanced.gateway_not_after,
+        ),
+    ] {
+        if let Some(v) = value {
+            stamped
+                .values
+                .gateway
+                .pod_annotations
+                .insert(annotation.to_string(), v.clone());
+        }
     }
     stamped
 }

@@ -13,8 +13,20 @@ impl Checker {
             "oliver006/redis_exporter",
             "v1.45.0",
         );
+        if let Some(url) = &m.runbook_url {
+            self.runbook_url(url);
+        }
         if !m.enabled {
             return;
+        }
+        if m.rules && m.runbook_url.is_none() {
+            self.warning(
+                "metrics.runbookUrl",
+                "not set: the alerts carry no `runbook_url`, so whoever is paged gets no link to \
+                 what to do",
+                "set it to where your team keeps gatehouse's runbooks (e.g. your copy of \
+                 README.md's \"Monitoring\" section: https://<host>/<path>/README.md#)",
+            );
         }
         let interval = m.scrape_interval_seconds;
         if interval == 0 || interval > 300 {
@@ -53,6 +65,54 @@ impl Checker {
                 "the gateway's Prometheus endpoint is off (it needs gateway.services.metrics, \
                  gateway.services.prometheus and gateway.services.coreHttp)",
                 "turn those three on, or set `metrics.gateway: false`",
+            );
+        }
+    }
+}
+
+impl Checker {
+    /// `metrics.runbookUrl`: parsed with the `url` crate; absolute http(s) with a host, no
+    /// credentials (it is written into the `PrometheusRule`), ending where an anchor can follow.
+    fn runbook_url(&mut self, text: &str) {
+        const PATH: &str = "metrics.runbookUrl";
+        const SHAPE: &str = "use an absolute URL such as https://<host>/<path>/README.md#";
+        let url = match url::Url::parse(text) {
+            Ok(url) => url,
+            Err(error) => {
+                self.error(PATH, format!("is not an absolute URL ({error})"), SHAPE);
+                return;
+            }
+        };
+        if !matches!(url.scheme(), "http" | "https") {
+            self.error(
+                PATH,
+                format!("uses {}:, not http: or https:", crate::shown(url.scheme())),
+                SHAPE,
+            );
+            return;
+        }
+        // The URL standard repairs `https:///x` into host `x`: look at the text.
+        let authority_written = text
+            .split_once("://")
+            .is_some_and(|(_, rest)| !rest.is_empty() && !rest.starts_with('/'));
+        if !authority_written || url.host_str().is_none_or(str::is_empty) {
+            self.error(PATH, "has no host", SHAPE);
+            return;
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            self.error(
+                PATH,
+                "contains credentials before `@`: they would be written into the PrometheusRule",
+                "remove them; link to a page your on-call team can open",
+            );
+        }
+        if !(text.ends_with('#') || text.ends_with('/')) {
+            self.error(
+                PATH,
+                "must end with `#` or `/`: each alert's anchor (its name in lower case) is \
+                 appended to it",
+                "end it with `#` (one page, a heading per alert, e.g. .../README.md#) or `/` \
+                 (a page per alert)",
             );
         }
     }

@@ -23,9 +23,6 @@ use crate::crds::prometheus_operator::{
 use crate::names::{Names, labels};
 use crate::output::KubeObject;
 
-/// Where a runbook lives: README's "Monitoring" section, one heading per alert.
-pub const RUNBOOK_BASE: &str = concat!(env!("CARGO_PKG_REPOSITORY"), "/README.md#");
-
 /// The gateway's technical HTTP port (`gateway.services.core.http.port`, 18082 in every supported
 /// chart line's values; gatehouse does not change it).
 pub const GATEWAY_TECHNICAL_PORT: u16 = 18082;
@@ -182,21 +179,27 @@ fn prometheus_rule(d: &Deployment, names: &Names) -> Option<PrometheusRule> {
     }
     Some(PrometheusRule {
         metadata: metadata(names, format!("{}-redis", names.instance), "redis"),
-        spec: rule_spec(names, &alerts),
+        spec: rule_spec(d, names, &alerts),
     })
 }
 
 /// The rule groups of `alerts` (the `spec` of the `PrometheusRule`; also what `promtool` reads).
-pub fn rule_spec(names: &Names, alerts: &[Alert]) -> PrometheusRuleSpec {
+pub fn rule_spec(d: &Deployment, names: &Names, alerts: &[Alert]) -> PrometheusRuleSpec {
     PrometheusRuleSpec {
         groups: Some(vec![PrometheusRuleSpecGroups {
             name: format!("gatehouse-redis.{}.{}", names.namespace, names.instance),
-            rules: Some(alerts.iter().map(rule).collect()),
+            rules: Some(alerts.iter().map(|alert| rule(d, alert)).collect()),
         }]),
     }
 }
 
-fn rule(alert: &Alert) -> PrometheusRuleSpecGroupsRules {
+/// One alert rule; its `runbook_url` is `metrics.runbookUrl` plus the alert's anchor, and absent
+/// without one (no link rather than a link that leads nowhere).
+fn rule(d: &Deployment, alert: &Alert) -> PrometheusRuleSpecGroupsRules {
+    let mut annotations = BTreeMap::from([("summary".to_string(), alert.summary.clone())]);
+    if let Some(link) = d.metrics.runbook_link(&alert.runbook_anchor()) {
+        annotations.insert("runbook_url".to_string(), link);
+    }
     PrometheusRuleSpecGroupsRules {
         alert: Some(alert.name.into()),
         expr: IntOrString::String(alert.expr.clone()),
@@ -205,13 +208,7 @@ fn rule(alert: &Alert) -> PrometheusRuleSpecGroupsRules {
             "severity".to_string(),
             alert.severity.as_str().to_string(),
         )])),
-        annotations: Some(BTreeMap::from([
-            ("summary".to_string(), alert.summary.clone()),
-            (
-                "runbook_url".to_string(),
-                format!("{RUNBOOK_BASE}{}", alert.runbook_anchor()),
-            ),
-        ])),
+        annotations: Some(annotations),
     }
 }
 
