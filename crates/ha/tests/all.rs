@@ -27,13 +27,11 @@ mod tls;
 #[path = "acl.rs"]
 mod acl;
 
-// Upgrading a group from the release before ACL users. (Named after `acl` so that libtest, which
-// starts tests in name order, starts this long test in the first wave instead of the last.)
-#[path = "acl_upgrade.rs"]
-mod acl_upgrade;
-
 #[path = "metrics.rs"]
 mod metrics;
 
 #[path = "rotation.rs"]
 mod rotation;
+
+#[path = "upgrade.rs"]
+mod upgrade;
