@@ -8,11 +8,13 @@
 use base64::Engine;
 use gatehouse_apply::gateway_tls::{POD_CERTIFICATES_NOT_AFTER, annotated};
 use gatehouse_apply::rotation::POD_SECRET_VERSIONS;
-use gatehouse_apply::{DeployOptions, SentinelView, Status};
+use gatehouse_apply::{SentinelView, Status};
 use gatehouse_apply_mock::ResourceType;
 use gatehouse_apply_testing::Harness;
 use gatehouse_model::{IssuerKind, IssuerRef, TlsCertificateSource, TlsClientAuth};
 use serde_json::{Value, json};
+
+use crate::rotation::Released;
 
 const KEY_DATA: &str = "-----BEGIN PRIVATE KEY-----gh-not-a-real-key";
 
@@ -39,45 +41,22 @@ fn resource_version(h: &Harness, name: &str) -> String {
         .to_string()
 }
 
-/// Deploys that release the gateway with a fake `helm`, which records the values it gets.
-struct Released {
-    options: DeployOptions,
-    dir: tempfile::TempDir,
+/// The gateway's pod annotations in the values of the last `helm upgrade` (then forgets them),
+/// which hold no key data.
+fn pod_annotations(released: &Released) -> Value {
+    let stdin = released.take_values();
+    assert!(!stdin.contains("gh-not-a-real-key"), "{stdin}");
+    let key = base64::engine::general_purpose::STANDARD.encode(format!("{KEY_DATA} 1"));
+    assert!(!stdin.contains(&key), "{stdin}");
+    crate::rotation::pod_annotations(&stdin)
 }
 
-impl Released {
-    fn new(h: &Harness) -> Released {
-        let dir = tempfile::tempdir().unwrap();
-        let bin = gatehouse_testkit::fake_helm(dir.path());
-        Released {
-            options: DeployOptions {
-                skip_release: false,
-                helm: Some(bin.join("helm")),
-                ..h.options()
-            },
-            dir,
-        }
-    }
-
-    /// The gateway's pod annotations in the values of the last `helm upgrade` (then forgets
-    /// them).
-    fn pod_annotations(&self) -> Value {
-        let file = self.dir.path().join("helm-stdin");
-        let stdin = std::fs::read_to_string(&file).unwrap();
-        std::fs::write(&file, "").unwrap();
-        assert!(!stdin.contains("gh-not-a-real-key"), "{stdin}");
-        let key = base64::engine::general_purpose::STANDARD.encode(format!("{KEY_DATA} 1"));
-        assert!(!stdin.contains(&key), "{stdin}");
-        let values: Value = serde_saphyr::from_str(&stdin).unwrap();
-        values["gateway"]["podAnnotations"].clone()
-    }
-
-    fn stamp(&self) -> String {
-        self.pod_annotations()[POD_SECRET_VERSIONS]
-            .as_str()
-            .unwrap_or_else(|| panic!("no {POD_SECRET_VERSIONS}"))
-            .to_string()
-    }
+/// The gateway's Secret versions in the values of the last `helm upgrade` (then forgets them).
+fn stamp(released: &Released) -> String {
+    pod_annotations(released)[POD_SECRET_VERSIONS]
+        .as_str()
+        .unwrap_or_else(|| panic!("no {POD_SECRET_VERSIONS}"))
+        .to_string()
 }
 
 /// The guide's model with TLS from the user's Secrets, mutual TLS on.
@@ -101,7 +80,7 @@ async fn a_renewed_tls_secret_rolls_the_gateway_and_an_unchanged_one_does_not() 
     }
     let released = Released::new(&h);
     let report = h.deploy(&r, &released.options).await.unwrap();
-    let first = released.stamp();
+    let first = stamp(&released);
     for name in ["redis-tls", "redis-tls-gateway"] {
         assert_eq!(
             annotated(&first, name),
@@ -117,12 +96,12 @@ async fn a_renewed_tls_secret_rolls_the_gateway_and_an_unchanged_one_does_not() 
 
     // Nothing renewed: the same annotation, so helm rolls nothing.
     h.deploy(&r, &released.options).await.unwrap();
-    assert_eq!(released.stamp(), first);
+    assert_eq!(stamp(&released), first);
 
     // cert-manager (or the user) renews the client certificate: only its entry moves.
     h.mock_server().insert(tls_secret("redis-tls-gateway", 2));
     h.deploy(&r, &released.options).await.unwrap();
-    let renewed = released.stamp();
+    let renewed = stamp(&released);
     assert_ne!(renewed, first, "a renewal must roll the gateway");
     assert_eq!(
         annotated(&renewed, "redis-tls-gateway"),
@@ -170,7 +149,7 @@ async fn status_flags_a_gateway_that_runs_a_certificate_older_than_its_secret() 
     }
     let released = Released::new(&h);
     h.deploy(&r, &released.options).await.unwrap();
-    run_gateway(&h, &r, &released.pod_annotations(), 2);
+    run_gateway(&h, &r, &pod_annotations(&released), 2);
 
     let current = status(&h, &r).await;
     assert_eq!(current.gateway_certificates.len(), 2, "{current}");
@@ -199,7 +178,7 @@ async fn status_flags_a_gateway_that_runs_a_certificate_older_than_its_secret() 
 
     // The deploy that rolls it: the new pods carry the live version.
     h.deploy(&r, &released.options).await.unwrap();
-    run_gateway(&h, &r, &released.pod_annotations(), 2);
+    run_gateway(&h, &r, &pod_annotations(&released), 2);
     assert!(status(&h, &r).await.healthy());
 }
 
@@ -238,7 +217,7 @@ async fn with_cert_manager_status_says_when_the_running_certificate_expires() {
     let released = Released::new(&h);
     // The first deploy: cert-manager has issued nothing yet, so nothing is recorded.
     h.deploy(&r, &released.options).await.unwrap();
-    assert!(released.pod_annotations()[POD_CERTIFICATES_NOT_AFTER].is_null());
+    assert!(pod_annotations(&released)[POD_CERTIFICATES_NOT_AFTER].is_null());
 
     // cert-manager issues the certificate: the Secret and the Certificate's status.
     let issue = |generation: u32, not_after: &str| {
@@ -254,7 +233,7 @@ async fn with_cert_manager_status_says_when_the_running_certificate_expires() {
     };
     issue(1, "2027-03-01T00:00:00Z");
     h.deploy(&r, &released.options).await.unwrap();
-    let annotations = released.pod_annotations();
+    let annotations = pod_annotations(&released);
     assert_eq!(
         annotations[POD_CERTIFICATES_NOT_AFTER],
         json!(format!("{secret}=2027-03-01T00:00:00Z"))

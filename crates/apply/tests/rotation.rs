@@ -267,14 +267,14 @@ async fn a_dry_run_says_which_step_it_would_write_and_writes_nothing() {
 }
 
 /// A deploy that releases the gateway with a fake `helm` (`gatehouse_testkit::fake_helm`), which
-/// records the values it gets on stdin.
-struct Released {
-    options: DeployOptions,
+/// records the values it gets on stdin (also used by `gateway_tls`).
+pub(crate) struct Released {
+    pub(crate) options: DeployOptions,
     dir: tempfile::TempDir,
 }
 
 impl Released {
-    fn new(h: &Harness) -> Released {
+    pub(crate) fn new(h: &Harness) -> Released {
         let dir = tempfile::tempdir().unwrap();
         let bin = gatehouse_testkit::fake_helm(dir.path());
         Released {
@@ -287,17 +287,28 @@ impl Released {
         }
     }
 
-    /// The gateway's pod annotation in the values of the last `helm upgrade` (then forgets them).
-    fn gateway_versions(&self) -> String {
+    /// The values of the last `helm upgrade` as `helm` read them (then forgets them).
+    pub(crate) fn take_values(&self) -> String {
         let file = self.dir.path().join("helm-stdin");
         let stdin = std::fs::read_to_string(&file).unwrap();
         std::fs::write(&file, "").unwrap();
-        let values: Value = serde_saphyr::from_str(&stdin).unwrap();
-        values["gateway"]["podAnnotations"][POD_SECRET_VERSIONS]
+        stdin
+    }
+
+    /// The gateway's pod annotation in the values of the last `helm upgrade` (then forgets them).
+    fn gateway_versions(&self) -> String {
+        let stdin = self.take_values();
+        pod_annotations(&stdin)[POD_SECRET_VERSIONS]
             .as_str()
             .unwrap_or_else(|| panic!("no {POD_SECRET_VERSIONS} in {stdin}"))
             .to_string()
     }
+}
+
+/// The gateway's pod annotations (`gateway.podAnnotations`) in a values document.
+pub(crate) fn pod_annotations(values: &str) -> Value {
+    let values: Value = serde_saphyr::from_str(values).unwrap();
+    values["gateway"]["podAnnotations"].clone()
 }
 
 /// `name=version` of one Secret in a pod annotation.
