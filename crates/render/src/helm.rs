@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 use gatehouse_model::{Deployment, SecretRole};
 use k8s_openapi::api::core::v1::{
     Capabilities, Container, EmptyDirVolumeSource, EnvVar, EnvVarSource, KeyToPath,
-    ProjectedVolumeSource, ResourceRequirements, SecretKeySelector, SecretProjection,
-    SecurityContext, Volume, VolumeMount, VolumeProjection,
+    ObjectFieldSelector, ProjectedVolumeSource, ResourceRequirements, SecretKeySelector,
+    SecretProjection, SecurityContext, Volume, VolumeMount, VolumeProjection,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
@@ -95,6 +95,22 @@ pub(crate) fn plain_env(name: &str, value: impl Into<String>) -> EnvVar {
     EnvVar {
         name: name.into(),
         value: Some(value.into()),
+        ..Default::default()
+    }
+}
+
+/// `POD_NAME`: the pod's own name, from the downward API (the scripts and the exporter build the
+/// pod's address from it).
+pub(crate) fn pod_name_env() -> EnvVar {
+    EnvVar {
+        name: "POD_NAME".into(),
+        value_from: Some(EnvVarSource {
+            field_ref: Some(ObjectFieldSelector {
+                field_path: "metadata.name".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
         ..Default::default()
     }
 }

@@ -8,11 +8,11 @@ use k8s_openapi::api::apps::v1::{
 };
 use k8s_openapi::api::core::v1::{
     Affinity, ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource,
-    EnvVar, EnvVarSource, ExecAction, KeyToPath, Lifecycle, LifecycleHandler, Namespace,
-    ObjectFieldSelector, PersistentVolumeClaim, PersistentVolumeClaimSpec, PodAffinityTerm,
-    PodAntiAffinity, PodSecurityContext, PodSpec, PodTemplateSpec, Probe, SecretVolumeSource,
-    SecurityContext, Service, ServiceAccount, ServicePort, ServiceSpec, Volume, VolumeMount,
-    VolumeResourceRequirements, WeightedPodAffinityTerm,
+    EnvVar, ExecAction, KeyToPath, Lifecycle, LifecycleHandler, Namespace, PersistentVolumeClaim,
+    PersistentVolumeClaimSpec, PodAffinityTerm, PodAntiAffinity, PodSecurityContext, PodSpec,
+    PodTemplateSpec, Probe, SecretVolumeSource, SecurityContext, Service, ServiceAccount,
+    ServicePort, ServiceSpec, Volume, VolumeMount, VolumeResourceRequirements,
+    WeightedPodAffinityTerm,
 };
 use k8s_openapi::api::networking::v1::{
     NetworkPolicy, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort,
@@ -25,7 +25,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use gatehouse_model::acl::Side;
 
-use crate::helm::{plain_env, resource_requirements, secret_env};
+use crate::helm::{plain_env, pod_name_env, resource_requirements, secret_env};
 use crate::metrics::exporter;
 use crate::names::{Names, labels, paths};
 use crate::output::KubeObject;
@@ -212,17 +212,7 @@ fn script_env(d: &Deployment, names: &Names, own_service: &str, passwords: &[&st
         .map(|i| format!("{}:{}", names.sentinel_pod_host(i), names.sentinel_port))
         .collect();
     vec![
-        EnvVar {
-            name: "POD_NAME".into(),
-            value_from: Some(EnvVarSource {
-                field_ref: Some(ObjectFieldSelector {
-                    field_path: "metadata.name".into(),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            }),
-            ..Default::default()
-        },
+        pod_name_env(),
         plain_env(
             "ANNOUNCE_HOST",
             format!("$(POD_NAME).{}", names.service_host(own_service)),

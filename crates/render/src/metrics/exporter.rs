@@ -7,12 +7,10 @@
 
 use gatehouse_model::acl::{self, EXPORTER_CONFIG_COMMAND};
 use gatehouse_model::{Deployment, SecretRole};
-use k8s_openapi::api::core::v1::{
-    Container, ContainerPort, EnvVar, EnvVarSource, ObjectFieldSelector, ResourceRequirements,
-};
+use k8s_openapi::api::core::v1::{Container, ContainerPort, ResourceRequirements};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
-use crate::helm::secret_env;
+use crate::helm::{pod_name_env, secret_env};
 use crate::names::{Names, paths};
 use crate::objects::{TLS_CA_KEY, TLS_CERT_KEY, TLS_PRIVATE_KEY};
 
@@ -62,17 +60,7 @@ pub(crate) fn sidecar(d: &Deployment, names: &Names, target: Target) -> Containe
         args.push(format!("--tls-ca-cert-file={}", file(TLS_CA_KEY)));
         args.push(format!("--tls-client-cert-file={}", file(TLS_CERT_KEY)));
         args.push(format!("--tls-client-key-file={}", file(TLS_PRIVATE_KEY)));
-        env.push(EnvVar {
-            name: "POD_NAME".into(),
-            value_from: Some(EnvVarSource {
-                field_ref: Some(ObjectFieldSelector {
-                    field_path: "metadata.name".into(),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            }),
-            ..Default::default()
-        });
+        env.push(pod_name_env());
     }
     let secret = d
         .secret_key_ref(SecretRole::ExporterPassword)
