@@ -632,17 +632,19 @@ fn is_dns_label(value: &str) -> bool {
         && !value.ends_with('-')
 }
 
+/// The errors (not warnings) of `d`, for the tests of this module and its submodules.
+#[cfg(test)]
+pub(crate) fn errors_of(d: &Deployment) -> Vec<Problem> {
+    d.validate()
+        .into_iter()
+        .filter(|p| p.severity == Severity::Error)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::{EnvVar, MinReplicasToWrite, Plugin};
-
-    fn errors_of(d: &Deployment) -> Vec<Problem> {
-        d.validate()
-            .into_iter()
-            .filter(|p| p.severity == Severity::Error)
-            .collect()
-    }
 
     #[test]
     fn defaults_and_guide_example_are_valid() {

@@ -195,14 +195,8 @@ impl Checker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Deployment, IssuerKind, IssuerRef, Problem, Severity};
-
-    fn errors_of(d: &Deployment) -> Vec<Problem> {
-        d.validate()
-            .into_iter()
-            .filter(|p| p.severity == Severity::Error)
-            .collect()
-    }
+    use crate::validate::errors_of;
+    use crate::{Deployment, IssuerKind, IssuerRef};
 
     fn secret(name: &str, client: Option<&str>) -> TlsCertificateSource {
         TlsCertificateSource::Secret {
