@@ -160,14 +160,7 @@ fn mutual_tls_from_cert_manager_gives_the_gateway_a_client_certificate_of_its_ow
     let mut d = cert_manager();
     d.redis.tls.client_auth = TlsClientAuth::Required;
     let rendered = render(&d.clone().validated().unwrap());
-    let certificates: Vec<_> = rendered
-        .objects
-        .iter()
-        .filter_map(|o| match o {
-            KubeObject::Certificate(c) => Some(c),
-            _ => None,
-        })
-        .collect();
+    let certificates = certificates(&rendered);
     let [group, gateway] = certificates[..] else {
         panic!("two Certificates: {certificates:?}");
     };
@@ -232,6 +225,20 @@ fn env_value(container: &k8s_openapi::api::core::v1::Container, name: &str) -> S
 /// Every host a client dials in the rendered output, read from the objects and values (not from
 /// `Names`): each pod's announced address, the Sentinel and bootstrap addresses the scripts dial,
 /// and the Sentinel nodes the gateway dials with hostname verification.
+/// The cert-manager `Certificate`s among the rendered objects.
+fn certificates(
+    rendered: &gatehouse_render::Rendered,
+) -> Vec<&gatehouse_render::crds::cert_manager::Certificate> {
+    rendered
+        .objects
+        .iter()
+        .filter_map(|o| match o {
+            KubeObject::Certificate(c) => Some(c),
+            _ => None,
+        })
+        .collect()
+}
+
 fn dialled_hosts(rendered: &gatehouse_render::Rendered) -> std::collections::BTreeSet<String> {
     let mut hosts = std::collections::BTreeSet::new();
     let host = |addr: &str| addr.rsplit_once(':').unwrap().0.to_string();
@@ -265,14 +272,7 @@ fn dialled_hosts(rendered: &gatehouse_render::Rendered) -> std::collections::BTr
 fn a_cert_manager_source_renders_a_certificate_naming_every_dialled_host_into_the_mounted_secret() {
     let d = cert_manager();
     let rendered = render(&d.clone().validated().unwrap());
-    let certificates: Vec<_> = rendered
-        .objects
-        .iter()
-        .filter_map(|o| match o {
-            KubeObject::Certificate(c) => Some(c),
-            _ => None,
-        })
-        .collect();
+    let certificates = certificates(&rendered);
     let [certificate] = certificates[..] else {
         panic!("one Certificate: {certificates:?}");
     };
