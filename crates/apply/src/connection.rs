@@ -174,11 +174,28 @@ impl Cluster {
         d: &Desired,
         masker: &Masker,
     ) -> Result<Option<Value>, ApplyError> {
-        self.api(d.kind, d.namespace())
-            .get_opt(d.name())
+        self.get_object(d.kind, d.namespace(), d.name(), masker)
             .await
-            .map(|o| o.map(to_value))
-            .map_err(|e| self.kube_err(e, &d.display(), Verb::Get, d.kind, masker))
+    }
+
+    /// One live object of `kind` by namespace and name, `None` when it does not exist; an error
+    /// names the object (`Kind namespace/name`).
+    pub(crate) async fn get_object(
+        &self,
+        kind: &ObjectKind,
+        namespace: Option<&str>,
+        name: &str,
+        masker: &Masker,
+    ) -> Result<Option<Value>, ApplyError> {
+        let object = match namespace {
+            Some(ns) => format!("{} {ns}/{name}", kind.kind),
+            None => format!("{} {name}", kind.kind),
+        };
+        self.api(kind, namespace)
+            .get_opt(name)
+            .await
+            .map(|o| o.map(|o| list_item(kind, o)))
+            .map_err(|e| self.kube_err(e, &object, Verb::Get, kind, masker))
     }
 
     pub(crate) async fn write(

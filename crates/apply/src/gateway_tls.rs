@@ -110,16 +110,14 @@ impl Cluster {
         name: &str,
         masker: &Masker,
     ) -> Result<Option<String>, ApplyError> {
-        let kind = plan::secret_kind();
         let found = self
-            .api(kind, Some(namespace))
-            .get_opt(name)
-            .await
-            .map_err(|e| {
-                let object = format!("Secret {namespace}/{name}");
-                self.kube_err(e, &object, Verb::Get, kind, masker)
-            })?;
-        Ok(found.and_then(|s| s.metadata.resource_version))
+            .get_object(plan::secret_kind(), Some(namespace), name, masker)
+            .await?;
+        Ok(found.and_then(|s| {
+            s["metadata"]["resourceVersion"]
+                .as_str()
+                .map(str::to_string)
+        }))
     }
 
     /// A live Certificate's `status.notAfter`; `None` when it does not exist or has none yet.
@@ -129,16 +127,10 @@ impl Cluster {
         name: &str,
         masker: &Masker,
     ) -> Result<Option<String>, ApplyError> {
-        let kind = certificate_kind();
         let found = self
-            .api(kind, Some(namespace))
-            .get_opt(name)
-            .await
-            .map_err(|e| {
-                let object = format!("Certificate {namespace}/{name}");
-                self.kube_err(e, &object, Verb::Get, kind, masker)
-            })?;
-        Ok(found.and_then(|c| c.data["status"]["notAfter"].as_str().map(str::to_string)))
+            .get_object(certificate_kind(), Some(namespace), name, masker)
+            .await?;
+        Ok(found.and_then(|c| c["status"]["notAfter"].as_str().map(str::to_string)))
     }
 
     /// For each Secret the gateway of `rendered` mounts: whether its running pods were rolled

@@ -17,12 +17,11 @@ mod prerequisites;
 
 use live::{Live, foreign_owner, managed_by_us};
 
-use crate::connection::list_item;
 use crate::error::ForeignObject;
 use crate::secrets::Masker;
 use crate::{
     Action, ApplyError, Cluster, DeployOptions, Desired, ObjectKind, Plan, ReleaseMode, Stage,
-    Verb, WriteMode, normalize,
+    WriteMode, normalize,
 };
 
 /// Outcome of the dry-run of one object.
@@ -145,15 +144,13 @@ impl Cluster {
         });
         let gateway_live = if rotating && gateway.secrets.iter().next().is_some() {
             let kind = ObjectKind::find("apps/v1", "Deployment").expect("Deployment is a kind");
-            let object = format!("Deployment {}/{}", gateway.namespace, gateway.deployment);
             match self
-                .api(kind, Some(&gateway.namespace))
-                .get_opt(&gateway.deployment)
+                .get_object(kind, Some(&gateway.namespace), &gateway.deployment, masker)
                 .await
             {
-                Ok(found) => found.map(|o| list_item(kind, o)),
+                Ok(found) => found,
                 Err(e) => {
-                    errors.push(self.kube_err(e, &object, Verb::Get, kind, masker));
+                    errors.push(e);
                     return Err(fail(errors));
                 }
             }
